@@ -1,0 +1,28 @@
+# The two Quick-start commands: `make demo` and `make test`. Both set everything up first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DIR := .cache/demo-study
+
+.PHONY: demo test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e ".[dev,train,dicom-export]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/medmo view --demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/pytest -q --doctest-modules viewer inference tests
+
+bench: $(STAMP)
+	$(BIN)/medmo bench viewer --json
+	$(BIN)/medmo bench engine --json
