@@ -1,0 +1,272 @@
+"""The local workspace: per-study annotations, chats and report drafts that survive a crash.
+
+Storage choice: one SQLite database, ``<dir>/workspace.sqlite3``, in WAL mode with
+``synchronous=FULL``, every edit its own ``BEGIN IMMEDIATE .. COMMIT`` transaction.
+
+Why SQLite rather than temp-file + fsync + ``os.replace``:
+
+* A commit is durable when ``COMMIT`` returns (with FULL the WAL is fsynced on every commit),
+  and a half-written transaction is rolled back on the next open, so ``kill -9`` or a power
+  cut loses at most the edit in flight, never anything committed, and never corrupts.
+* An edit touching several records (a finding and its report link, a whole annotation set)
+  is atomic; with files each would need its own replace, and a directory fsync, to be safe.
+* One file per workspace, readers never block the writer (WAL), and per-finding rows make an
+  edit cost one small write instead of rewriting the study's whole state.
+
+Studies are keyed by StudyInstanceUID. Records are JSON documents in their own shape, defined
+here and in :mod:`viewer.annotations` / :mod:`viewer.report` (no inference types):
+
+* ``findings``: :meth:`viewer.annotations.Finding.to_dict` per row.
+* ``messages``: :meth:`ChatMessage.to_dict`.
+* ``reports``: :meth:`viewer.report.ReportDraft.to_dict`.
+
+Undo history is per session and not stored; the findings it produced are.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from viewer.annotations import Annotation, AnnotationSet, Finding, FrameLocation
+from viewer.report import ReportDraft
+
+FILENAME = "workspace.sqlite3"
+SCHEMA_VERSION = 1
+Role = Literal["user", "assistant"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS findings (
+    study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (study_uid, id));
+CREATE TABLE IF NOT EXISTS messages (
+    study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (study_uid, id));
+CREATE TABLE IF NOT EXISTS reports (
+    study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (study_uid, id));
+"""
+
+
+class WorkspaceError(RuntimeError):
+    """The workspace cannot be opened or read (the message says which file and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One chat turn as stored.
+
+    Parameters
+    ----------
+    study_uid
+        StudyInstanceUID the chat belongs to.
+    role
+        ``"user"`` (the radiologist's prompt) or ``"assistant"`` (the model's answer).
+    text
+        Prompt or answer text (the full answer, also when stopped mid-stream).
+    frames
+        The frames the message was about (sent to the model with the prompt).
+    model_id, adapter
+        Which model (and LoRA adapter, ``""`` for none) answered.
+    boxes
+        The boxes the answer produced, in pixel coordinates of their frames.
+    task
+        Quick action that produced the prompt (``"localize"``, ``"report"``, ...) or ``""``.
+    stopped
+        True when the radiologist stopped generation before the end.
+    id
+        Message id; an assistant message's id is the ``answer_id`` its boxes carry.
+    time
+        ISO-8601 UTC time the message was completed.
+    """
+
+    study_uid: str
+    role: Role
+    text: str
+    frames: tuple[FrameLocation, ...] = ()
+    model_id: str = ""
+    adapter: str = ""
+    boxes: tuple[Annotation, ...] = ()
+    task: str = ""
+    stopped: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        if not self.study_uid:
+            raise ValueError("a chat message needs the StudyInstanceUID")
+        if self.role not in ("user", "assistant"):
+            raise ValueError(f"role must be 'user' or 'assistant', got {self.role!r}")
+        object.__setattr__(self, "frames", tuple(self.frames))
+        object.__setattr__(self, "boxes", tuple(self.boxes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "study_uid": self.study_uid, "role": self.role, "text": self.text,
+                "frames": [{"series_uid": f.series_uid, "frame_index": f.frame_index,
+                            "sop_instance_uid": f.sop_instance_uid,
+                            "instance_frame": f.instance_frame} for f in self.frames],
+                "model_id": self.model_id, "adapter": self.adapter,
+                "boxes": [b.to_dict() for b in self.boxes], "task": self.task,
+                "stopped": self.stopped, "time": self.time}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
+        return cls(data["study_uid"], data["role"], data["text"],
+                   tuple(FrameLocation(**f) for f in data.get("frames", [])),
+                   data.get("model_id", ""), data.get("adapter", ""),
+                   tuple(Annotation.from_dict(b) for b in data.get("boxes", [])),
+                   data.get("task", ""), bool(data.get("stopped", False)), data["id"],
+                   data["time"])
+
+
+class Workspace:
+    """A workspace directory. Thread-safe; every write method commits before it returns.
+
+    >>> import tempfile
+    >>> with Workspace(tempfile.mkdtemp()) as ws:
+    ...     ws.add_message(ChatMessage("1.2.3", "user", "Describe"))
+    ...     [m.text for m in ws.messages("1.2.3")]
+    ['Describe']
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / FILENAME
+        self._lock = threading.RLock()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise WorkspaceError(f"workspace {self.path} is damaged: {check}")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise WorkspaceError(
+                    f"workspace {self.path} has schema {version}; this version reads "
+                    f"{SCHEMA_VERSION}")
+            with self._tx() as db:
+                for statement in _SCHEMA.strip().split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (sqlite3.Error, OSError) as exc:
+            raise WorkspaceError(f"cannot open workspace {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ basics
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, table: str, study_uid: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT data FROM {table} WHERE study_uid=? ORDER BY rowid", (study_uid,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def studies(self) -> list[str]:
+        """StudyInstanceUIDs with anything stored."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT study_uid FROM findings UNION SELECT study_uid FROM messages "
+                "UNION SELECT study_uid FROM reports ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def has_data(self, study_uid: str) -> bool:
+        return study_uid in self.studies()
+
+    # ------------------------------------------------------------- annotations
+    def save_finding(self, study_uid: str, finding_id: str, finding: Finding | None) -> None:
+        """Store one finding (``None`` removes it), in its own transaction."""
+        with self._tx() as db:
+            if finding is None:
+                db.execute("DELETE FROM findings WHERE study_uid=? AND id=?",
+                           (study_uid, finding_id))
+            else:
+                db.execute("INSERT INTO findings VALUES (?,?,?) ON CONFLICT(study_uid, id) "
+                           "DO UPDATE SET data=excluded.data",
+                           (study_uid, finding_id, json.dumps(finding.to_dict())))
+
+    def save_annotations(self, annotations: AnnotationSet) -> None:
+        """Store the whole set at once, replacing what the study had (one transaction)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM findings WHERE study_uid=?", (annotations.study_uid,))
+            db.executemany("INSERT INTO findings VALUES (?,?,?)",
+                           [(annotations.study_uid, f.id, json.dumps(f.to_dict()))
+                            for f in annotations])
+
+    def load_annotations(self, study_uid: str) -> AnnotationSet:
+        out = AnnotationSet(study_uid)
+        for data in self._rows("findings", study_uid):
+            out.load_finding(Finding.from_dict(data))
+        return out
+
+    def autosave(self, annotations: AnnotationSet) -> Callable[[], None]:
+        """Commit every change of ``annotations`` as it happens; returns a disconnect function."""
+        def on_change(finding_id: str) -> None:
+            self.save_finding(annotations.study_uid, finding_id, annotations.get(finding_id))
+
+        annotations.finding_changed.connect(on_change)
+        return lambda: annotations.finding_changed.disconnect(on_change)
+
+    # ------------------------------------------------------------------- chats
+    def add_message(self, message: ChatMessage) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO messages VALUES (?,?,?) ON CONFLICT(study_uid, id) "
+                       "DO UPDATE SET data=excluded.data",
+                       (message.study_uid, message.id, json.dumps(message.to_dict())))
+
+    def messages(self, study_uid: str) -> list[ChatMessage]:
+        return [ChatMessage.from_dict(d) for d in self._rows("messages", study_uid)]
+
+    # ----------------------------------------------------------------- reports
+    def save_report(self, report: ReportDraft) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO reports VALUES (?,?,?) ON CONFLICT(study_uid, id) "
+                       "DO UPDATE SET data=excluded.data",
+                       (report.study_uid, report.id, json.dumps(report.to_dict())))
+
+    def reports(self, study_uid: str) -> list[ReportDraft]:
+        """The study's reports, oldest first."""
+        return [ReportDraft.from_dict(d) for d in self._rows("reports", study_uid)]
+
+    def latest_report(self, study_uid: str) -> ReportDraft | None:
+        found = self.reports(study_uid)
+        return max(found, key=lambda r: r.updated_at) if found else None
+
+    def autosave_report(self, report: ReportDraft) -> Callable[[], None]:
+        """Commit the report after every change; returns a disconnect function."""
+        def on_change() -> None:
+            self.save_report(report)
+
+        report.changed.connect(on_change)
+        self.save_report(report)
+        return lambda: report.changed.disconnect(on_change)

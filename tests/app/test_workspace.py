@@ -1,0 +1,108 @@
+"""The workspace keeps everything committed: reopening restores it, kill -9 loses nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.workspace import ChatMessage, Workspace, WorkspaceError
+from tests.app.workspace_child import STUDY, expected_summary, summary
+from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
+from viewer.report import ReportDraft
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAME = FrameLocation("9.8.7", 2, "9.8.7.6", 0)
+
+
+def test_reopening_restores_corrections_chats_and_reports(tmp_path):
+    with Workspace(tmp_path) as ws:
+        boxes = AnnotationSet(STUDY)
+        ws.autosave(boxes)
+        answer = ChatMessage(STUDY, "assistant", "nodule <box>[[10,10,30,30]]</box>", (FRAME,),
+                             model_id="MedMO-4B", adapter="site-lora",
+                             boxes=(Annotation(PixelBox(5, 5, 15, 15), "nodule", FRAME,
+                                               "model", "a1", "MedMO-4B"),),
+                             task="localize", id="a1")
+        ws.add_message(ChatMessage(STUDY, "user", "Localise abnormalities", (FRAME,)))
+        ws.add_message(answer)
+        (pred,) = boxes.add_predictions(list(answer.boxes))
+        boxes.move(pred, 2, 0)
+        boxes.resize(pred, PixelBox(7, 5, 20, 15))
+        gone = boxes.add(Annotation(PixelBox(1, 1, 3, 3), "dot", FRAME))
+        boxes.delete(gone)
+        mine = boxes.add(Annotation(PixelBox(40, 40, 50, 50), "cyst", FRAME))
+        report = ReportDraft(STUDY, "A nodule. A cyst.", model_id="MedMO-4B")
+        ws.autosave_report(report)
+        report.link(report.sentences()[0].id, pred)
+        report.set_text("A 13 mm nodule. A cyst.")
+        report.sign("Dr. Reader")
+    with Workspace(tmp_path) as ws:
+        again = ws.load_annotations(STUDY)
+        assert {f.id: f.kind for f in again} == {pred: "moved+resized", mine: "added"}
+        assert again[pred].prediction.box == PixelBox(5, 5, 15, 15)
+        assert [m.text for m in ws.messages(STUDY)] == ["Localise abnormalities",
+                                                        answer.text]
+        assert ws.messages(STUDY)[1] == answer
+        stored = ws.latest_report(STUDY)
+        assert stored.to_dict() == report.to_dict()
+        assert stored.status == "signed"
+        assert [s.text for s in stored.sentences_for(pred)] == ["A 13 mm nodule."]
+        assert ws.studies() == [STUDY] and not ws.has_data("1.2.3.999")
+
+
+def test_save_annotations_replaces_the_set_atomically(tmp_path):
+    boxes = AnnotationSet(STUDY)
+    boxes.add(Annotation(PixelBox(1, 1, 3, 3), "a", FRAME))
+    with Workspace(tmp_path) as ws:
+        ws.save_annotations(boxes)
+        boxes2 = AnnotationSet(STUDY)
+        boxes2.add(Annotation(PixelBox(1, 1, 4, 4), "b", FRAME))
+        ws.save_annotations(boxes2)
+        assert [f.current.label for f in ws.load_annotations(STUDY)] == ["b"]
+
+
+def test_a_file_that_is_not_a_workspace_gives_a_clear_error(tmp_path):
+    (tmp_path / "workspace.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WorkspaceError, match="workspace.sqlite3"):
+        Workspace(tmp_path)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill_9_at_a_random_moment_loses_nothing_committed(tmp_path, seed):
+    rng = random.Random(seed)
+    wait_for = rng.randint(5, 150)  # edits the child must report before we kill it
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.app.workspace_child", str(tmp_path)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        reported = -1
+        while reported < wait_for:
+            line = child.stdout.readline()
+            assert line, f"child died early: {child.stderr.read()}"
+            reported = int(line)
+        os.kill(child.pid, signal.SIGKILL)  # the child is mid-edit somewhere after `reported`
+        child.wait(timeout=10)
+        for line in child.stdout.read().splitlines():  # lines it printed before dying
+            reported = int(line)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+    raw = sqlite3.connect(tmp_path / "workspace.sqlite3")
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    raw.close()
+    with Workspace(tmp_path) as ws:
+        boxes = ws.load_annotations(STUDY)
+        report = ws.latest_report(STUDY)
+        got = summary(boxes, [m.text for m in ws.messages(STUDY)], report.text)
+    # Everything reported is there; at most the one edit committed before its print is extra.
+    assert got in (expected_summary(reported), expected_summary(reported + 1)), reported
