@@ -1,0 +1,175 @@
+"""Finding boxes in model text, and mapping them to pixels of the original frame.
+
+Two formats are read:
+
+* MedMO's ``label <box>[[x1, y1, x2, y2], [x1, y1, x2, y2]]</box>`` (also a single
+  ``<box>[x1, y1, x2, y2]</box>``);
+* Qwen3-VL's JSON objects ``{"bbox_2d": [x1, y1, x2, y2], "label": "..."}``, alone, in a list,
+  or inside a fenced json code block.
+
+Coordinates are normalised to 0..1000 of the image the model was given. The normalisation is
+relative to each axis of that image, so it is the same relative to the original frame: a resize
+(even one that changes the aspect ratio slightly, as rounding to multiples of 32 px does) scales
+both the image and the box by the same factor per axis. Mapping to pixels therefore uses the
+ORIGINAL frame size only (:func:`norm_to_pixel`); the model-side size never enters. Getting this
+wrong (scaling by the resized size) is the classic Qwen-VL box bug (QwenLM/Qwen3-VL issue 830).
+
+Nothing here raises on bad text: unusable fragments are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from inference.types import NormBox, ParsedBoxes, PixelBox
+
+NORM_MAX = 1000.0
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_BOX_SPAN = re.compile(r"<box>(.*?)(?:</box>|$)", re.DOTALL)
+_GROUP = re.compile(r"\[([^\[\]]*)\]")
+_BBOX_KEY = re.compile(r'"bbox_2d"\s*:\s*\[([^\[\]]*)\]')
+_LABEL_KEY = re.compile(r'"label"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_LABEL_STOP = re.compile(r"(?:</box>|[.\n;:,!?\"'`{}\[\]()])")
+_MAX_LABEL = 80
+
+
+def _numbers(text: str) -> list[float]:
+    out = []
+    for token in _NUMBER.findall(text):
+        try:
+            out.append(float(token))
+        except (ValueError, OverflowError):  # pragma: no cover - float() of a digit string
+            out.append(math.inf)
+    return out
+
+
+def make_norm_box(label: str, values: list[float]) -> NormBox | str:
+    """Build a valid NormBox from four numbers, or return the reason it cannot be used.
+
+    Corners are ordered, values clamped to 0..1000; a box with zero width or height after that
+    is degenerate.
+
+    >>> make_norm_box("a", [300, 400, 100, 200])
+    NormBox(label='a', x0=100.0, y0=200.0, x1=300.0, y1=400.0)
+    >>> make_norm_box("a", [-5, 10, 2000, 20])
+    NormBox(label='a', x0=0.0, y0=10.0, x1=1000.0, y1=20.0)
+    >>> make_norm_box("a", [5, 5, 5, 9])
+    'degenerate box'
+    >>> make_norm_box("a", [1, 2, 3])
+    'expected 4 numbers, got 3'
+    """
+    if len(values) != 4:
+        return f"expected 4 numbers, got {len(values)}"
+    if any(math.isnan(v) for v in values):
+        return "not a number"
+    x0, y0, x1, y1 = (min(max(v, 0.0), NORM_MAX) for v in values)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    if x1 - x0 <= 0.0 or y1 - y0 <= 0.0:
+        return "degenerate box"
+    return NormBox(label, float(x0), float(y0), float(x1), float(y1))
+
+
+def _unescape(raw: str) -> str:
+    try:
+        return str(json.loads(f'"{raw}"'))
+    except ValueError:
+        return raw
+
+
+def _label_before(text: str, end: int) -> str:
+    """The words just before position ``end``, back to the previous punctuation or box."""
+    head = text[max(0, end - 400) : end]
+    stops = list(_LABEL_STOP.finditer(head))
+    if stops:
+        head = head[stops[-1].end() :]
+    return " ".join(head.split())[-_MAX_LABEL:].strip()
+
+
+def parse_boxes(text: str) -> ParsedBoxes:
+    """All usable boxes in ``text`` (MedMO tags and Qwen JSON), plus the count dropped.
+
+    >>> r = parse_boxes("Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>")
+    >>> [(b.label, b.x0, b.y1) for b in r.boxes], r.dropped
+    ([('Fractures', 156.0, 607.0), ('Fractures', 240.0, 581.0)], 0)
+    >>> r = parse_boxes('```json\\n[{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}]\\n```')
+    >>> r.boxes[0]
+    NormBox(label='nodule', x0=5.0, y0=20.0, x1=10.0, y1=40.0)
+    >>> parse_boxes("mass <box>[[1, 2, 3").dropped
+    1
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_boxes expects str, got {type(text).__name__}")
+    boxes: list[NormBox] = []
+    reasons: list[str] = []
+    rest_parts: list[str] = []
+    cursor = 0
+    for span in _BOX_SPAN.finditer(text):
+        rest_parts.append(text[cursor : span.start()])
+        cursor = span.end()
+        label = _label_before(text, span.start())
+        inner = span.group(1).replace("<box>", " ")
+        groups = [g.group(1) for g in _GROUP.finditer(inner)]
+        if inner.count("[") > inner.count("]"):  # a group opened, never closed: truncated
+            reasons.append("truncated box")
+        elif not groups:
+            reasons.append("box tag without [x1, y1, x2, y2]")
+        for group in groups:
+            result = make_norm_box(label, _numbers(group))
+            (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
+    rest_parts.append(text[cursor:])
+    rest = " ".join(rest_parts)
+    seen_keys = rest.count('"bbox_2d"')
+    found = 0
+    for match in _BBOX_KEY.finditer(rest):
+        found += 1
+        obj_start = rest.rfind("{", 0, match.start())
+        obj_end = rest.find("}", match.end())
+        window = rest[obj_start + 1 if obj_start >= 0 else match.start() :
+                      obj_end if obj_end >= 0 else len(rest)]
+        label_match = _LABEL_KEY.search(window)
+        label = _unescape(label_match.group(1))[:_MAX_LABEL] if label_match else ""
+        result = make_norm_box(label, _numbers(match.group(1)))
+        (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
+    reasons.extend(["truncated bbox_2d"] * (seen_keys - found))
+    return ParsedBoxes(tuple(boxes), len(reasons), tuple(reasons))
+
+
+def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> PixelBox:
+    """Map a 0..1000 box to pixel coordinates of the ORIGINAL frame (``width`` x ``height``).
+
+    The model-side resize does not matter (see the module docstring): ``x_px = x / 1000 * width``.
+
+    >>> norm_to_pixel(NormBox("a", 0, 0, 1000, 500), width=512, height=256, frame=3)
+    PixelBox(label='a', frame=3, x0=0.0, y0=0.0, x1=512.0, y1=128.0)
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"frame size must be positive, got {width}x{height}")
+    sx, sy = width / NORM_MAX, height / NORM_MAX
+    return PixelBox(box.label, frame, box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy)
+
+
+def pixel_to_norm(box: PixelBox, *, width: int, height: int) -> NormBox:
+    """Inverse of :func:`norm_to_pixel` (for writing training targets).
+
+    >>> pixel_to_norm(PixelBox("a", 0, 0, 0, 256, 128), width=512, height=256)
+    NormBox(label='a', x0=0.0, y0=0.0, x1=500.0, y1=500.0)
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"frame size must be positive, got {width}x{height}")
+    sx, sy = NORM_MAX / width, NORM_MAX / height
+    return NormBox(box.label, box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy)
+
+
+def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:
+    """Write boxes the way MedMO does (integers 0..1000).
+
+    >>> format_medmo_boxes("lesion", [NormBox("lesion", 1, 2, 3.6, 4)])
+    'lesion <box>[[1, 2, 4, 4]]</box>'
+    """
+    inner = ", ".join(
+        f"[{round(b.x0)}, {round(b.y0)}, {round(b.x1)}, {round(b.y1)}]" for b in boxes
+    )
+    return f"{label} <box>[{inner}]</box>"

@@ -1,0 +1,298 @@
+"""The MedMO engine: frames + prompt + chat history in, streamed text and an Answer out.
+
+>>> # doctest: +SKIP
+>>> engine = Engine(EngineConfig(model="MBZUAI/MedMO-8B"))
+>>> for item in engine.stream([frame], "Is there a pneumothorax?"):
+...     print(item if isinstance(item, str) else item.timings, end="")
+
+One generation runs at a time (a lock); ``stream`` is a generator meant to be driven from a
+worker thread, cancelled by setting the ``cancel`` event it was given.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from inference.boxes import norm_to_pixel, parse_boxes
+from inference.frames import to_model_image
+from inference.generation import stream_generate
+from inference.prompts import TASKS, build_messages, render_prompt
+from inference.runtime import EngineConfig, load_model
+from inference.types import (
+    Answer,
+    EngineError,
+    EngineOutOfMemoryError,
+    FrameGeometry,
+    PixelBox,
+    Timings,
+    Turn,
+)
+
+# The placeholder each task's main text fills (see resources/prompts/README.md).
+TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
+              "ground": "finding", "classify": "labels", "summarize": "text"}
+BOX_TASKS = ("localize", "ground")
+
+
+class Engine:
+    """A loaded model plus processor, optional LoRA adapters, and the ask/localise calls.
+
+    Parameters
+    ----------
+    config
+        What to load and how (see :class:`inference.runtime.EngineConfig`).
+    prompt_dirs
+        Site folders searched for prompt templates before the bundled ones.
+    """
+
+    def __init__(self, config: EngineConfig, *, prompt_dirs: Sequence[str | Path] = ()) -> None:
+        self.config = config
+        self.prompt_dirs = tuple(prompt_dirs)
+        self.model, self.processor, self.info = load_model(config)
+        self.adapters: dict[str, str] = {}  # name -> folder
+        self.active_adapter: str | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ prompts and inputs
+    def task_prompt(self, task: str, text: str) -> str:
+        """The instruction for ``task`` with the user's ``text`` in its main placeholder."""
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+        return render_prompt(task, search=self.prompt_dirs, **{TASK_FIELD[task]: text})
+
+    def render_chat(self, messages: list[dict]) -> str:
+        """The exact chat text the model is given (before image tokens are expanded)."""
+        return self.processor.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def _prepare(self, frames: Sequence[Any]) -> tuple[list, list[FrameGeometry]]:
+        images, geometry = [], []
+        for frame in frames:
+            image, geo = to_model_image(
+                frame, min_pixels=self.config.min_pixels, max_pixels=self.config.max_pixels
+            )
+            images.append(image)
+            geometry.append(geo)
+        return images, geometry
+
+    def _inputs(self, texts: list[str], images: list) -> dict:
+        kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}
+        if images:
+            kwargs["images"] = images
+        batch = self.processor(**kwargs)
+        return batch.to(self.model.device)
+
+    def _gen_kwargs(self, max_new_tokens: int | None) -> dict:
+        tok = self.processor.tokenizer
+        return {"max_new_tokens": max_new_tokens or self.config.max_new_tokens,
+                "do_sample": False, "pad_token_id": tok.pad_token_id}
+
+    # ------------------------------------------------------------------ asking
+    def stream(
+        self, frames: Sequence[Any], prompt: str, *, task: str = "vqa",
+        history: Sequence[Turn] = (), cancel: threading.Event | None = None,
+        max_new_tokens: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield text chunks as they are generated, then the final :class:`Answer` (last item).
+
+        All frames go in one multi-image message, except for box tasks over several frames,
+        which run one prompt per frame in one batched call (:meth:`localize`); its per-frame
+        texts are then yielded as chunks. Raises ValueError for bad input,
+        :class:`EngineOutOfMemoryError` when the accelerator runs out of memory (the engine
+        stays usable), :class:`EngineError` for other generation failures.
+        """
+        if task in BOX_TASKS and len(frames) > 1:
+            answer = self.localize(frames, prompt, task=task, history=history, cancel=cancel,
+                                   max_new_tokens=max_new_tokens)
+            for k, text in enumerate(answer.texts):
+                yield f"[frame {k}] {text}\n"
+            yield answer
+            return
+        start = time.perf_counter()
+        cancel = cancel or threading.Event()
+        instruction = self.task_prompt(task, prompt)
+        images, geometry = self._prepare(frames)
+        messages = build_messages(instruction, n_images=len(images), history=history,
+                                  images=images)
+        chat = self.render_chat(messages)
+        with self._lock, self._oom_guard():
+            inputs = self._inputs([chat], images)
+            stats: dict = {}
+            chunks: list[str] = []
+            for item in stream_generate(self.model, self.processor.tokenizer, inputs,
+                                        cancel=cancel, **self._gen_kwargs(max_new_tokens)):
+                if isinstance(item, dict):
+                    stats = item
+                else:
+                    chunks.append(item)
+                    yield item
+        text = "".join(chunks)
+        boxes, dropped = self._boxes([text], geometry, per_frame=len(geometry) == 1)
+        yield Answer(
+            text=text, boxes=boxes, timings=_timings(start, stats), model=self.config.model,
+            adapter=self.active_adapter, texts=(text,), geometry=tuple(geometry),
+            dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chat,
+        )
+
+    def ask(self, frames: Sequence[Any], prompt: str, **kwargs: Any) -> Answer:
+        """:meth:`stream` run to the end; returns the Answer."""
+        answer = None
+        for item in self.stream(frames, prompt, **kwargs):
+            answer = item
+        assert isinstance(answer, Answer)  # stream always ends with an Answer
+        return answer
+
+    def localize(
+        self, frames: Sequence[Any], prompt: str = "", *, task: str = "localize",
+        history: Sequence[Turn] = (), cancel: threading.Event | None = None,
+        max_new_tokens: int | None = None,
+    ) -> Answer:
+        """One prompt per frame, all frames in ONE left-padded ``generate`` call.
+
+        Boxes come back in pixel coordinates of each original frame (``PixelBox.frame`` is the
+        index in ``frames``).
+        """
+        if task not in BOX_TASKS:
+            raise ValueError(f"localize runs box tasks {BOX_TASKS}, got {task!r}")
+        if not frames:
+            raise ValueError("localize needs at least one frame")
+        start = time.perf_counter()
+        cancel = cancel or threading.Event()
+        instruction = self.task_prompt(task, prompt)
+        images, geometry = self._prepare(frames)
+        chats = [self.render_chat(build_messages(instruction, n_images=1, history=history,
+                                                 images=[image])) for image in images]
+        from transformers import StoppingCriteriaList
+
+        from inference.generation import StopOnEvent
+
+        with self._lock, self._oom_guard():
+            inputs = self._inputs(chats, images)
+            prompt_len = inputs["input_ids"].shape[1]
+            with torch.inference_mode():
+                out = self.model.generate(
+                    **inputs, stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
+                    **self._gen_kwargs(max_new_tokens),
+                )
+        end = time.perf_counter()
+        new = out[:, prompt_len:]
+        texts = self.processor.batch_decode(new, skip_special_tokens=True)
+        pad = self.processor.tokenizer.pad_token_id
+        n_new = int((new != pad).sum()) if pad is not None else int(new.numel())
+        boxes, dropped = self._boxes(texts, geometry, per_frame=True)
+        timings = Timings(ttft_s=0.0, new_tokens=n_new, tokens_per_s=n_new / max(end - start, 1e-9),
+                          total_s=end - start)
+        return Answer(
+            text="\n".join(texts), boxes=boxes, timings=timings, model=self.config.model,
+            adapter=self.active_adapter, texts=tuple(texts), geometry=tuple(geometry),
+            dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chats[0],
+        )
+
+    @staticmethod
+    def _boxes(texts: list[str], geometry: list[FrameGeometry], *, per_frame: bool
+               ) -> tuple[tuple[PixelBox, ...], int]:
+        boxes: list[PixelBox] = []
+        dropped = 0
+        for k, text in enumerate(texts):
+            parsed = parse_boxes(text)
+            dropped += parsed.dropped
+            if not per_frame:  # several images in one message: a box names no frame
+                dropped += len(parsed.boxes)
+                continue
+            geo = geometry[k]
+            boxes.extend(norm_to_pixel(b, width=geo.width, height=geo.height, frame=k)
+                         for b in parsed.boxes)
+        return tuple(boxes), dropped
+
+    def _oom_guard(self):
+        return _OomGuard(self.model)
+
+    # ------------------------------------------------------------------ adapters
+    def load_adapter(self, path: str | Path, name: str | None = None) -> str:
+        """Load a PEFT LoRA adapter beside the base weights and make it active."""
+        folder = Path(path).expanduser()
+        if not (folder / "adapter_config.json").is_file():
+            raise EngineError(f"{folder} is not a LoRA adapter folder (no adapter_config.json)")
+        name = name or folder.name
+        if name in self.adapters:
+            raise ValueError(f"an adapter named {name!r} is already loaded")
+        with self._lock:
+            self.model.load_adapter(str(folder), adapter_name=name)
+            self.model.set_adapter(name)
+        self.adapters[name] = str(folder)
+        self.active_adapter = name
+        return name
+
+    def set_adapter(self, name: str | None) -> None:
+        """Switch to a loaded adapter, or to the bare base model with ``None``."""
+        with self._lock:
+            if name is None:
+                if self.adapters:
+                    self.model.disable_adapters()
+            else:
+                if name not in self.adapters:
+                    raise ValueError(f"adapter {name!r} is not loaded; loaded: {list(self.adapters)}")
+                self.model.enable_adapters()
+                self.model.set_adapter(name)
+        self.active_adapter = name
+
+    def unload_adapter(self, name: str | None = None) -> None:
+        """Remove an adapter (default: the active one); the base weights are untouched."""
+        name = name or self.active_adapter
+        if name is None or name not in self.adapters:
+            raise ValueError(f"adapter {name!r} is not loaded")
+        with self._lock:
+            self.model.delete_adapter(name)
+            del self.adapters[name]
+            if self.active_adapter == name:
+                self.active_adapter = None
+                if self.adapters:
+                    self.model.disable_adapters()
+
+    def close(self) -> None:
+        """Free the model (and GPU memory)."""
+        with self._lock:
+            self.model = None
+            self.processor = None
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+class _OomGuard:
+    """Turns an out-of-memory error into EngineOutOfMemoryError after emptying caches."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, torch.OutOfMemoryError):
+            return False
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise EngineOutOfMemoryError(
+            "the GPU ran out of memory while generating; caches were emptied and the model is "
+            "still loaded. Try fewer slices, a smaller max_pixels, a shorter answer, or 4-bit."
+        ) from exc
+
+
+def _timings(start: float, stats: dict) -> Timings:
+    first = stats.get("first_token_time")
+    end = stats.get("end_time", time.perf_counter())
+    n = int(stats.get("new_tokens", 0))
+    if first is None:
+        return Timings(0.0, n, 0.0, end - start)
+    rate = (n - 1) / (end - first) if n > 1 and end > first else 0.0
+    return Timings(first - start, n, rate, end - start)
