@@ -1,0 +1,53 @@
+"""DICOMDIR: the index file of DICOM media; we read the files its records point to."""
+
+from __future__ import annotations
+
+import os
+
+from viewer.readers import UnreadableFile
+
+
+def _resolve(root: str, parts: list[str]) -> str | None:
+    """Path of a referenced file, matching case-insensitively (media often lowercases names)."""
+    exact = os.path.join(root, *parts)
+    if os.path.isfile(exact):
+        return exact
+    current = root
+    for part in parts:
+        try:
+            names = {name.upper(): name for name in os.listdir(current)}
+        except OSError:
+            return None
+        match = names.get(part.upper())
+        if match is None:
+            return None
+        current = os.path.join(current, match)
+    return current if os.path.isfile(current) else None
+
+
+def referenced_files(path: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files referenced by a DICOMDIR, and ``(path, reason)`` for records whose file is missing.
+
+    Raises :class:`UnreadableFile` when the DICOMDIR itself cannot be parsed.
+    """
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+        records = list(ds.get("DirectoryRecordSequence") or [])
+    except Exception as exc:  # noqa: BLE001 - any parse failure of the index
+        raise UnreadableFile(f"unreadable DICOMDIR ({type(exc).__name__}: {exc})") from exc
+    root = os.path.dirname(os.path.abspath(path))
+    found: list[str] = []
+    missing: list[tuple[str, str]] = []
+    for record in records:
+        file_id = record.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else [str(p) for p in file_id]
+        resolved = _resolve(root, parts)
+        if resolved is None:
+            missing.append((os.path.join(root, *parts), "listed in DICOMDIR but the file is missing"))
+        else:
+            found.append(resolved)
+    return found, missing

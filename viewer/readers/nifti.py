@@ -1,0 +1,83 @@
+"""NIfTI (.nii, .nii.gz): RAS+ voxels reoriented to the viewer's LPS, radiological layout.
+
+The array is reoriented (axis permutations and flips only, no resampling) so that columns run
+toward the patient's left, rows toward posterior and frames toward superior: an axial frame then
+displays in radiological convention (image left = patient right, top = anterior). The affine
+keeps any obliquity. A 4-D file shows its FIRST volume; the description and ``meta`` say so.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from viewer.readers import UnreadableFile
+from viewer.study import FrameRef, Series
+from viewer.volume import Volume
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def lps_oriented(data: np.ndarray, affine_ras: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reorient ``data`` (i, j, k) so its axes point L, P, S; return (array, affine_lps).
+
+    The returned array is ``(frames, rows, columns)`` = (S, P, L axes) and the affine maps
+    ``(column, row, frame, 1)`` to LPS mm.
+
+    >>> arr, aff = lps_oriented(np.zeros((4, 5, 6)), np.diag([2.0, 3.0, 4.0, 1.0]))
+    >>> arr.shape, np.diag(aff).tolist()  # x flipped (R->L), y flipped (A->P)
+    ((6, 5, 4), [2.0, 3.0, 4.0, 1.0])
+    """
+    import nibabel.orientations as nio
+
+    current = nio.io_orientation(affine_ras)
+    target = nio.axcodes2ornt(("L", "P", "S"))
+    transform = nio.ornt_transform(current, target)
+    oriented = nio.apply_orientation(data, transform)
+    affine = affine_ras @ nio.inv_ornt_aff(transform, data.shape[:3])
+    return np.ascontiguousarray(oriented.transpose(2, 1, 0)), RAS_TO_LPS @ affine
+
+
+def read_nifti(path: str) -> Series:
+    """Read a NIfTI file into a filled Series (float32, scaled by scl_slope/scl_inter)."""
+    import nibabel as nib
+
+    try:
+        image = nib.load(path)
+        shape = image.shape
+        if len(shape) < 3:
+            image = nib.Nifti1Image(np.asanyarray(image.dataobj).reshape(*shape, *[1] * (3 - len(shape))),
+                                    image.affine, image.header)
+            shape = image.shape
+        meta = {"file": os.path.basename(path)}
+        description = os.path.basename(path)
+        if len(shape) > 3:
+            extra = int(np.prod(shape[3:]))
+            data = np.asarray(image.dataobj[..., 0] if len(shape) == 4 else
+                              image.dataobj[(...,) + (0,) * (len(shape) - 3)], dtype=np.float32)
+            if extra > 1:
+                meta["volumes"] = f"showing volume 1 of {extra} (4-D file)"
+                description += f" (volume 1 of {extra})"
+        else:
+            data = image.get_fdata(dtype=np.float32)
+        affine_ras = image.affine
+    except Exception as exc:  # noqa: BLE001 - nibabel raises many types for bad files
+        raise UnreadableFile(f"unreadable NIfTI ({type(exc).__name__}: {exc})") from exc
+    array, affine = lps_oriented(np.asarray(data, dtype=np.float32), affine_ras)
+    if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise UnreadableFile("NIfTI affine is degenerate (no usable orientation)")
+    volume = Volume(array, affine, spacing_known=True)
+    frames = tuple(FrameRef(path, "", k) for k in range(volume.n_frames))
+    from viewer.readers.raster import uid_for_path
+
+    return Series(
+        uid=uid_for_path(path, "series"),
+        modality="OT",
+        description=description,
+        volume=volume,
+        frames=frames,
+        photometric="MONOCHROME2",
+        source="nifti",
+        meta=meta,
+    )
