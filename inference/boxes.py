@@ -147,8 +147,9 @@ def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> P
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
-    sx, sy = width / NORM_MAX, height / NORM_MAX
-    return PixelBox(box.label, frame, box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy)
+    w, h = float(width), float(height)  # multiply first, then divide: exact at the corners
+    return PixelBox(box.label, frame, box.x0 * w / NORM_MAX, box.y0 * h / NORM_MAX,
+                    box.x1 * w / NORM_MAX, box.y1 * h / NORM_MAX)
 
 
 def pixel_to_norm(box: PixelBox, *, width: int, height: int) -> NormBox:
@@ -159,8 +160,8 @@ def pixel_to_norm(box: PixelBox, *, width: int, height: int) -> NormBox:
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
-    sx, sy = NORM_MAX / width, NORM_MAX / height
-    return NormBox(box.label, box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy)
+    return NormBox(box.label, box.x0 * NORM_MAX / width, box.y0 * NORM_MAX / height,
+                   box.x1 * NORM_MAX / width, box.y1 * NORM_MAX / height)
 
 
 def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:

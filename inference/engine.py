@@ -226,6 +226,7 @@ class Engine:
             raise ValueError(f"an adapter named {name!r} is already loaded")
         with self._lock:
             self.model.load_adapter(str(folder), adapter_name=name)
+            self.model.enable_adapters()  # may have been disabled by set_adapter(None)
             self.model.set_adapter(name)
         self.adapters[name] = str(folder)
         self.active_adapter = name
