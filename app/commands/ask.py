@@ -1,0 +1,161 @@
+"""``medmo ask PATH --prompt TEXT``: ask MedMO about slices of a study, headless.
+
+Reads the study with ``viewer.loading.load``, windows each chosen slice with
+``viewer.windowing.apply_window`` (the series' own preset, else CT mediastinum, else an automatic
+window: exactly what the viewer shows), and streams the answer to stdout. With ``--json`` it
+prints one JSON object instead::
+
+    {"text", "boxes": [{"label", "slice", "sop_instance_uid", "x0", "y0", "x1", "y1"}],
+     "model", "adapter", "timings": {"ttft_s", "new_tokens", "tokens_per_s"}}
+
+Box coordinates are pixels of that slice (column x, row y); ``slice`` is the index in the
+geometrically sorted series.
+
+Exit codes: 0 answered; 1 the model failed (not found, out of memory, generation error);
+2 bad arguments (no model given, series or slice out of range); 3 nothing readable at PATH;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+TASK_CHOICES = ("vqa", "report", "localize", "ground", "classify")
+NO_MODEL = (
+    "medmo ask: no model given, and no default model is installed yet.\n"
+    "  Get one:   medmo models download MBZUAI/MedMO-4B   (then --model MBZUAI/MedMO-4B)\n"
+    "  Or use a local folder:  --model /path/to/checkpoint\n"
+    "  Smoke test only (random weights, meaningless answers):\n"
+    "             medmo models make-tiny /tmp/tiny && medmo ask PATH --model /tmp/tiny ..."
+)
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("ask", help="ask MedMO about slices of a study (streams the answer)")
+    parser.add_argument("path", help="study file or folder (DICOM, NIfTI, images)")
+    parser.add_argument("--series", type=int, default=0,
+                        help="series index (0-based, in load order; default 0)")
+    parser.add_argument("--slice", type=int, action="append", dest="slices", metavar="K",
+                        help="slice index in the sorted series (repeatable; default: middle)")
+    parser.add_argument("--prompt", required=True, help="question, finding or instruction")
+    parser.add_argument("--task", choices=TASK_CHOICES, default="vqa")
+    parser.add_argument("--model", help="hub id (in the local cache) or checkpoint folder")
+    parser.add_argument("--adapter", help="LoRA adapter folder to apply")
+    parser.add_argument("--window", help='window override: preset name or "W,L"')
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--4bit", dest="four_bit", action="store_true",
+                        help="load in 4-bit (CUDA + bitsandbytes)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"medmo ask: {message}", file=sys.stderr)
+    return code
+
+
+def window_for(series, image):
+    """The window the viewer would use for this series: header preset, CT default, or auto."""
+    from viewer.windowing import auto_window, preset_by_name
+
+    if series.window_presets:
+        return series.window_presets[0]
+    if series.modality.upper() == "CT":
+        return preset_by_name("mediastinum")
+    return auto_window(image)
+
+
+def windowed_slices(series, slices: list[int], window: str | None = None) -> list:
+    """uint8 frames for the model, windowed exactly as on screen."""
+    from viewer.windowing import apply_window, parse_window
+
+    frames = []
+    for k in slices:
+        image = series.volume.array[k]
+        preset = parse_window(window) if window else window_for(series, image)
+        frames.append(apply_window(image, preset.width, preset.level))
+    return frames
+
+
+def answer_json(answer, slices: list[int], series) -> dict:
+    """The --json object: boxes carry the slice index and its SOP Instance UID."""
+    boxes = []
+    for box in answer.boxes:
+        k = slices[box.frame]
+        boxes.append({"label": box.label, "slice": k,
+                      "sop_instance_uid": series.frames[k].sop_instance_uid,
+                      "x0": round(box.x0, 2), "y0": round(box.y0, 2),
+                      "x1": round(box.x1, 2), "y1": round(box.y1, 2)})
+    t = answer.timings
+    return {"text": answer.text, "boxes": boxes, "model": answer.model, "adapter": answer.adapter,
+            "timings": {"ttft_s": round(t.ttft_s, 4), "new_tokens": t.new_tokens,
+                        "tokens_per_s": round(t.tokens_per_s, 2)}}
+
+
+def run(args) -> int:
+    if not args.model:
+        print(NO_MODEL, file=sys.stderr)
+        return 2
+    if args.max_new_tokens < 1:
+        return _fail("--max-new-tokens must be >= 1", 2)
+    from viewer.loading import load
+
+    try:
+        result = load([args.path])
+    except FileNotFoundError as exc:
+        return _fail(f"cannot read {args.path}: {exc}", 3)
+    for skipped in result.skipped:
+        print(f"medmo ask: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    all_series = result.all_series
+    if not all_series:
+        return _fail(f"nothing readable at {args.path}", 3)
+    if not 0 <= args.series < len(all_series):
+        return _fail(f"--series {args.series} out of range: {len(all_series)} series "
+                     f"(0..{len(all_series) - 1})", 2)
+    series = all_series[args.series]
+    n = series.volume.n_frames
+    slices = args.slices if args.slices else [n // 2]
+    bad = [k for k in slices if not 0 <= k < n]
+    if bad:
+        return _fail(f"--slice {bad} out of range: the series has {n} slices (0..{n - 1})", 2)
+    try:
+        frames = windowed_slices(series, slices, args.window)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    return _ask(args, series, slices, frames)
+
+
+def _ask(args, series, slices, frames) -> int:
+    from inference.engine import Engine
+    from inference.runtime import EngineConfig
+    from inference.types import Answer, EngineError
+
+    try:
+        engine = Engine(EngineConfig(model=args.model, max_new_tokens=args.max_new_tokens,
+                                     load_in_4bit=args.four_bit))
+        if args.adapter:
+            engine.load_adapter(args.adapter)
+        answer = None
+        for item in engine.stream(frames, args.prompt, task=args.task):
+            if isinstance(item, Answer):
+                answer = item
+            elif not args.json:
+                sys.stdout.write(item)
+                sys.stdout.flush()
+    except (EngineError, ValueError) as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    if args.json:
+        print(json.dumps(answer_json(answer, slices, series)))
+    else:
+        sys.stdout.write("\n")
+        if answer.boxes:
+            for box in answer.boxes:
+                k = slices[box.frame]
+                print(f"box slice {k}: {box.label or '(no label)'} x {box.x0:.0f}-{box.x1:.0f}, "
+                      f"y {box.y0:.0f}-{box.y1:.0f} px")
+        if answer.dropped_boxes:
+            print(f"({answer.dropped_boxes} unusable box fragment(s) dropped)", file=sys.stderr)
+    return 0

@@ -1,0 +1,142 @@
+"""`medmo ask` end to end on a synthetic CT series and a tiny random checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+def _write_ct_series(folder, *, slices=5, size=64, seed=0):
+    """A small axial CT series with real geometry (IPP/IOP/spacing) written by pydicom."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(seed)
+    study, series, frame_of_ref = generate_uid(), generate_uid(), generate_uid()
+    uids = []
+    for k in range(slices):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = uid = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, uid
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.FrameOfReferenceUID = frame_of_ref
+        ds.Modality, ds.PatientID, ds.PatientName = "CT", "TEST-0", "Test^Phantom"
+        ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 2.5 * (slices - k)]  # written in reverse order
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 2.5
+        ds.Rows = ds.Columns = size
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        hu = rng.integers(-1000, 400, (size, size)).astype(np.int16)
+        ds.PixelData = (hu + 1024).astype(np.int16).tobytes()
+        ds.save_as(folder / f"ct{k:03d}.dcm", enforce_file_format=True)
+        uids.append((2.5 * (slices - k), uid))
+    # sorted along +z (feet to head): the slice index order the viewer uses
+    return [uid for _, uid in sorted(uids)]
+
+
+@pytest.fixture(scope="module")
+def ct_series(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ct")
+    return folder, _write_ct_series(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from inference.tiny import make_tiny
+
+    return make_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+def test_json_shape_with_boxes_in_slice_pixels(ct_series, tiny_dir, capsys):
+    from viewer.loading import load
+
+    folder, _ = ct_series
+    series = load([folder]).all_series[0]
+    code = main(["ask", str(folder), "--slice", "1", "--slice", "3", "--task", "localize",
+                 "--prompt", "nodule", "--model", str(tiny_dir), "--max-new-tokens", "12",
+                 "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    result = json.loads(out)  # stdout is exactly one JSON object
+    assert set(result) == {"text", "boxes", "model", "adapter", "timings"}
+    assert set(result["timings"]) == {"ttft_s", "new_tokens", "tokens_per_s"}
+    assert result["model"] == str(tiny_dir) and result["adapter"] is None
+    assert result["timings"]["new_tokens"] > 0
+    for box in result["boxes"]:  # random weights: maybe none; if any, they must be well formed
+        assert set(box) == {"label", "slice", "sop_instance_uid", "x0", "y0", "x1", "y1"}
+        assert box["slice"] in (1, 3)
+        assert box["sop_instance_uid"] == series.frames[box["slice"]].sop_instance_uid
+        assert 0 <= box["x0"] < box["x1"] <= 64 and 0 <= box["y0"] < box["y1"] <= 64
+
+
+def test_answer_json_maps_frames_to_slices_and_uids(ct_series):
+    """The --json conversion with a known box: frame index -> slice K -> its SOP Instance UID."""
+    from app.commands.ask import answer_json
+    from inference.boxes import norm_to_pixel, parse_boxes
+    from inference.types import Answer, Timings
+    from viewer.loading import load
+
+    folder, _ = ct_series
+    series = load([folder]).all_series[0]
+    parsed = parse_boxes("nodule <box>[[500, 250, 750, 1000]]</box>")
+    box = norm_to_pixel(parsed.boxes[0], width=64, height=64, frame=1)
+    answer = Answer(text="t", boxes=(box,), timings=Timings(0.5, 3, 10.0, 1.0), model="m")
+    result = answer_json(answer, [0, 4], series)
+    assert result["boxes"] == [{"label": "nodule", "slice": 4,
+                                "sop_instance_uid": series.frames[4].sop_instance_uid,
+                                "x0": 32.0, "y0": 16.0, "x1": 48.0, "y1": 64.0}]
+
+
+def test_streams_text_to_stdout(ct_series, tiny_dir, capsys):
+    folder, _ = ct_series
+    code = main(["ask", str(folder), "--prompt", "What is shown?", "--model", str(tiny_dir),
+                 "--max-new-tokens", "6"])
+    assert code == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_no_model_says_how_to_get_one(ct_series, capsys):
+    folder, _ = ct_series
+    assert main(["ask", str(folder), "--prompt", "Q"]) == 2
+    err = capsys.readouterr().err
+    assert "medmo models download" in err and "--model" in err and "make-tiny" in err
+
+
+def test_bad_slice_series_and_path(ct_series, tiny_dir, tmp_path, capsys):
+    folder, _ = ct_series
+    assert main(["ask", str(folder), "--slice", "9", "--prompt", "Q",
+                 "--model", str(tiny_dir)]) == 2
+    assert "0..4" in capsys.readouterr().err
+    assert main(["ask", str(folder), "--series", "3", "--prompt", "Q",
+                 "--model", str(tiny_dir)]) == 2
+    (tmp_path / "junk.txt").write_text("not an image")
+    assert main(["ask", str(tmp_path), "--prompt", "Q", "--model", str(tiny_dir)]) == 3
+
+
+def test_missing_model_is_exit_1(ct_series, tmp_path, capsys):
+    folder, _ = ct_series
+    assert main(["ask", str(folder), "--prompt", "Q", "--model", "MBZUAI/Nope"]) == 1
+    assert "not available locally" in capsys.readouterr().err
+
+
+def test_ct_slices_are_windowed_as_on_screen(ct_series):
+    from app.commands.ask import windowed_slices
+    from viewer.loading import load
+    from viewer.windowing import apply_window
+
+    folder, _ = ct_series
+    series = load([folder]).all_series[0]
+    frames = windowed_slices(series, [2])
+    assert frames[0].dtype == np.uint8
+    np.testing.assert_array_equal(frames[0], apply_window(series.volume.array[2], 350, 50))
