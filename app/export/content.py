@@ -1,0 +1,119 @@
+"""What an export holds, gathered from a loaded study and the workspace, and atomic writing."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from viewer.annotations import Finding, measure_box
+from viewer.report import ReportDraft
+from viewer.study import Series, Study
+
+if TYPE_CHECKING:
+    from app.workspace import ChatMessage, Workspace
+
+AI_DRAFT = "AI DRAFT - not verified by a physician"
+
+
+class ExportError(RuntimeError):
+    """Nothing to export, or the study and the workspace do not fit together (says why)."""
+
+
+@dataclass(frozen=True)
+class ExportContent:
+    """One study's export: findings that stand (deleted ones left out), report, chats."""
+
+    study: Study
+    findings: tuple[Finding, ...]
+    report: ReportDraft | None
+    messages: tuple[ChatMessage, ...] = ()
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def model_ids(self) -> list[str]:
+        """Every model that contributed (report, answers, predicted boxes), first seen first."""
+        seen: list[str] = []
+        candidates = [self.report.model_id if self.report else ""]
+        candidates += [m.model_id for m in self.messages if m.role == "assistant"]
+        candidates += [f.prediction.model_id for f in self.findings if f.prediction]
+        for model in candidates:
+            if model and model not in seen:
+                seen.append(model)
+        return seen
+
+    @property
+    def model_names(self) -> str:
+        return ", ".join(self.model_ids) or "no model recorded"
+
+    @property
+    def signed(self) -> bool:
+        return self.report is not None and self.report.status == "signed"
+
+    def marking(self) -> str:
+        """The line every page/document carries: AI DRAFT, or who signed an AI-assisted report."""
+        if self.signed:
+            r = self.report
+            return f"AI-assisted report ({self.model_names}); signed by {r.signer} {r.signed_at}"
+        return f"{AI_DRAFT}. AI-assisted ({self.model_names})"
+
+    def series(self, series_uid: str) -> Series:
+        for s in self.study.series:
+            if s.uid == series_uid:
+                return s
+        raise ExportError(f"finding on series {series_uid} which is not in the loaded study")
+
+    def size_text(self, finding: Finding) -> str:
+        ann = finding.shown
+        volume = self.series(ann.frame.series_uid).volume
+        return str(measure_box(ann.box, volume, ann.frame.frame_index))
+
+    def number_of(self, finding_id: str) -> int:
+        """1-based number of a finding as printed in the exports."""
+        for k, f in enumerate(self.findings, 1):
+            if f.id == finding_id:
+                return k
+        raise KeyError(finding_id)
+
+
+def gather(study: Study, workspace: Workspace, *, created: datetime | None = None
+           ) -> ExportContent:
+    """Collect what ``workspace`` holds for ``study``; ExportError if it holds nothing."""
+    if not workspace.has_data(study.uid):
+        raise ExportError(
+            f"the workspace {workspace.directory} holds nothing for this study "
+            "(no boxes, chats or report); open it in the viewer or run `medmo ask ... "
+            "--workspace` first")
+    findings = [f for f in workspace.load_annotations(study.uid) if f.current is not None]
+    findings.sort(key=lambda f: (f.current.frame.series_uid, f.current.frame.frame_index,
+                                 f.current.box.y0, f.current.box.x0))
+    content = ExportContent(study, tuple(findings), workspace.latest_report(study.uid),
+                            tuple(workspace.messages(study.uid)),
+                            created or datetime.now(UTC))
+    for f in findings:
+        series = content.series(f.current.frame.series_uid)
+        if f.current.frame.frame_index >= series.volume.n_frames:
+            raise ExportError(f"a box is on frame {f.current.frame.frame_index + 1} but the "
+                              f"loaded series has {series.volume.n_frames} frames")
+    return content
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temp_path)``, fsync, then rename over ``path``: readers never see half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,69 @@
+"""Markdown export: marking, study, report text with finding numbers, findings table, images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.export.content import ExportContent, write_atomic
+from app.export.images import key_frames, render_key_image
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], str] | None = None
+                    ) -> str:
+    """The document as Markdown text. ``image_links`` maps key frames to image paths."""
+    study, report = content.study, content.report
+    lines = [f"> **{content.marking()}**", "", f"# {study.description or 'Imaging'} report", "",
+             f"- Patient: {study.patient_name or '-'} ({study.patient_id or '-'})",
+             f"- Study date: {study.date or '-'}; StudyInstanceUID {study.uid}",
+             f"- Model: {content.model_names}",
+             f"- Exported: {content.created.isoformat(timespec='seconds')}", ""]
+    lines += ["## Report", ""]
+    if report is None or not report.text.strip():
+        lines += ["_No report text yet._", ""]
+    else:
+        for sentence in report.sentences():
+            refs = [f"#{content.number_of(fid)}" for fid in report.findings_for(sentence.id)
+                    if any(f.id == fid for f in content.findings)]
+            lines.append(sentence.text + (f" [{', '.join(refs)}]" if refs else ""))
+        lines += ["", f"Status: {report.status}" + (
+            f", signed by {report.signer} at {report.signed_at}" if report.signer else
+            " (AI DRAFT)"), ""]
+    lines += ["## Findings", ""]
+    if not content.findings:
+        lines += ["_No boxes._", ""]
+    else:
+        lines += ["| # | Label | Series | Slice | Size | Review | Source |",
+                  "|---|---|---|---|---|---|---|"]
+        for k, f in enumerate(content.findings, 1):
+            ann = f.current
+            series = content.series(ann.frame.series_uid)
+            source = "model" if f.prediction is not None else "radiologist"
+            lines.append(f"| {k} | {_escape(ann.label)} | {_escape(series.description)} | "
+                         f"{ann.frame.frame_index + 1}/{series.volume.n_frames} | "
+                         f"{content.size_text(f)} | {f.kind} | {source} |")
+        lines.append("")
+    for key, link in (image_links or {}).items():
+        series = content.series(key[0])
+        lines += [f"![{series.description}, slice {key[1] + 1}]({link})", ""]
+    lines += ["---", f"_{content.marking()}_", ""]
+    return "\n".join(lines)
+
+
+def export_markdown(content: ExportContent, out: str | Path) -> list[Path]:
+    """Write ``out`` (.md) and its key images in ``<stem>-images/``; returns the paths."""
+    out = Path(out)
+    folder = out.with_name(f"{out.stem}-images")
+    written, links = [], {}
+    for series_uid, frame in key_frames(content):
+        name = f"series{content.study.series.index(content.series(series_uid)) + 1}-" \
+               f"slice{frame + 1}.png"
+        image = render_key_image(content, series_uid, frame)
+        written.append(write_atomic(folder / name, lambda p, im=image: im.save(p, "PNG")))
+        links[(series_uid, frame)] = f"{folder.name}/{name}"
+    text = render_markdown(content, links)
+    written.insert(0, write_atomic(out, lambda p: p.write_text(text, encoding="utf-8")))
+    return written
