@@ -16,6 +16,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from viewer.readers import UnreadableFile
+from viewer.readers.fastattrs import FastAttrs
 from viewer.study import WindowPreset
 
 PIXEL_DATA_TAG = 0x7FE00010
@@ -123,60 +124,61 @@ def _header_from_dataset(path: str, ds: pydicom.Dataset) -> DicomHeader:
         raise UnreadableFile("empty or truncated DICOM header (no attributes could be read)")
     has_pixels = "PixelData" in ds or any(tag in ds for tag in FLOAT_PIXEL_TAGS)
     if not has_pixels:
-        modality = ds.get("Modality", "")
+        modality = FastAttrs(ds).get("Modality", "")
         kind = f" ({modality} object)" if modality else ""
         raise UnreadableFile(f"no pixel data{kind}")
-    missing = [name for name in REQUIRED if ds.get(name) in (None, "")]
+    attrs = FastAttrs(ds)
+    missing = [name for name in REQUIRED if attrs.get(name) in (None, "")]
     if missing:
         raise UnreadableFile(f"missing required attribute(s): {', '.join(missing)}")
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     if syntax is None:
         syntax = _guess_syntax(ds)
     syntax = UID(syntax)
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    frames = int(ds.get("NumberOfFrames") or 1)
-    samples = int(ds.SamplesPerPixel)
-    bits_allocated = int(ds.BitsAllocated)
+    rows, columns = int(attrs.get("Rows")), int(attrs.get("Columns"))
+    frames = int(attrs.get("NumberOfFrames") or 1)
+    samples = int(attrs.get("SamplesPerPixel"))
+    bits_allocated = int(attrs.get("BitsAllocated"))
     if rows <= 0 or columns <= 0 or frames <= 0:
         raise UnreadableFile(f"invalid image size {frames}x{rows}x{columns}")
     pixel_offset = None
     if syntax in NATIVE_SYNTAXES:
         # YBR_FULL_422 native data holds 2 samples per pixel (chroma shared by pixel pairs)
-        stored = 2 if str(ds.PhotometricInterpretation).strip() == "YBR_FULL_422" else samples
+        stored = 2 if str(attrs.get("PhotometricInterpretation")).strip() == "YBR_FULL_422" else samples
         pixel_offset = _native_pixel_offset(path, ds, rows * columns * frames * stored,
                                             bits_allocated, syntax)
     else:
         _check_decoder(syntax)
-    orientation, positions, spacing, rescale = _geometry(ds, frames)
+    orientation, positions, spacing, rescale = _geometry(ds, attrs, frames)
     return DicomHeader(
         path=path,
-        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
-        patient_id=str(ds.get("PatientID", "")),
-        patient_name=str(ds.get("PatientName", "")),
-        study_uid=str(ds.get("StudyInstanceUID", "")),
-        study_description=str(ds.get("StudyDescription", "")),
-        study_date=str(ds.get("StudyDate", "")),
-        series_uid=str(ds.get("SeriesInstanceUID", "")),
-        series_description=str(ds.get("SeriesDescription", "")),
-        series_number=_int_or_none(ds.get("SeriesNumber")),
-        modality=str(ds.get("Modality", "")),
-        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
-        instance_number=_int_or_none(ds.get("InstanceNumber")),
+        sop_instance_uid=str(attrs.get("SOPInstanceUID", "")),
+        patient_id=str(attrs.get("PatientID", "")),
+        patient_name=str(attrs.get("PatientName", "")),
+        study_uid=str(attrs.get("StudyInstanceUID", "")),
+        study_description=str(attrs.get("StudyDescription", "")),
+        study_date=str(attrs.get("StudyDate", "")),
+        series_uid=str(attrs.get("SeriesInstanceUID", "")),
+        series_description=str(attrs.get("SeriesDescription", "")),
+        series_number=_int_or_none(attrs.get("SeriesNumber")),
+        modality=str(attrs.get("Modality", "")),
+        frame_of_reference_uid=str(attrs.get("FrameOfReferenceUID", "")),
+        instance_number=_int_or_none(attrs.get("InstanceNumber")),
         rows=rows,
         columns=columns,
         frames=frames,
         samples=samples,
         bits_allocated=bits_allocated,
-        bits_stored=int(ds.get("BitsStored") or bits_allocated),
-        pixel_representation=int(ds.PixelRepresentation),
-        photometric=str(ds.PhotometricInterpretation).strip().upper(),
+        bits_stored=int(attrs.get("BitsStored") or bits_allocated),
+        pixel_representation=int(attrs.get("PixelRepresentation")),
+        photometric=str(attrs.get("PhotometricInterpretation")).strip().upper(),
         transfer_syntax=str(syntax),
         orientation=orientation,
         positions_mm=positions,
         pixel_spacing_mm=spacing,
-        slice_spacing_mm=float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 0),
+        slice_spacing_mm=float(attrs.get("SpacingBetweenSlices") or attrs.get("SliceThickness") or 0),
         rescale=rescale,
-        windows=_windows(ds),
+        windows=_windows(attrs),
         pixel_offset=pixel_offset,
         little_endian=NATIVE_SYNTAXES.get(syntax, True),
     )
@@ -244,7 +246,7 @@ def _floats(value, count: int) -> tuple[float, ...] | None:
     return values if len(values) == count else None
 
 
-def _geometry(ds: pydicom.Dataset, frames: int):
+def _geometry(ds: pydicom.Dataset, attrs: FastAttrs, frames: int):
     """Orientation, per-frame positions, pixel spacing and per-frame rescale.
 
     Enhanced multi-frame objects carry these in shared / per-frame functional groups; legacy
@@ -259,7 +261,7 @@ def _geometry(ds: pydicom.Dataset, frames: int):
             return None
         return item[seq][0].get(attr)
 
-    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    orientation = _floats(attrs.get("ImageOrientationPatient"), 6)
     orientation = orientation or _floats(
         group(shared, "PlaneOrientationSequence", "ImageOrientationPatient"), 6
     )
@@ -267,7 +269,7 @@ def _geometry(ds: pydicom.Dataset, frames: int):
         orientation = _floats(
             group(per_frame[0], "PlaneOrientationSequence", "ImageOrientationPatient"), 6
         )
-    spacing = _floats(ds.get("PixelSpacing"), 2) or _floats(
+    spacing = _floats(attrs.get("PixelSpacing"), 2) or _floats(
         group(shared, "PixelMeasuresSequence", "PixelSpacing"), 2
     )
     if spacing is None and per_frame:
@@ -282,7 +284,7 @@ def _geometry(ds: pydicom.Dataset, frames: int):
         if all(found):
             positions = tuple(found)
     if positions is None:
-        first = _floats(ds.get("ImagePositionPatient"), 3)
+        first = _floats(attrs.get("ImagePositionPatient"), 3)
         offsets = ds.get("GridFrameOffsetVector")
         if first is not None and frames == 1:
             positions = (first,)
@@ -293,8 +295,8 @@ def _geometry(ds: pydicom.Dataset, frames: int):
             positions = tuple(tuple(float(c) for c in (first + normal * float(o)))
                               for o in offsets)
 
-    slope = float(ds.get("RescaleSlope") or 1.0)
-    intercept = float(ds.get("RescaleIntercept") or 0.0)
+    slope = float(attrs.get("RescaleSlope") or 1.0)
+    intercept = float(attrs.get("RescaleIntercept") or 0.0)
     default = (slope, intercept)
     if shared is not None:
         s = group(shared, "PixelValueTransformationSequence", "RescaleSlope")
@@ -311,15 +313,15 @@ def _geometry(ds: pydicom.Dataset, frames: int):
     return orientation, positions, spacing, tuple(rescale)
 
 
-def _windows(ds: pydicom.Dataset) -> tuple[WindowPreset, ...]:
-    centres, widths = ds.get("WindowCenter"), ds.get("WindowWidth")
+def _windows(attrs: FastAttrs) -> tuple[WindowPreset, ...]:
+    centres, widths = attrs.get("WindowCenter"), attrs.get("WindowWidth")
     if centres is None or widths is None:
         return ()
     centres = list(centres) if hasattr(centres, "__len__") and not isinstance(centres, str) \
         else [centres]
     widths = list(widths) if hasattr(widths, "__len__") and not isinstance(widths, str) \
         else [widths]
-    names = ds.get("WindowCenterWidthExplanation") or []
+    names = attrs.get("WindowCenterWidthExplanation") or []
     names = [names] if isinstance(names, str) else list(names)
     presets = []
     for k, (centre, width) in enumerate(zip(centres, widths, strict=False)):
