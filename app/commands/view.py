@@ -1,0 +1,81 @@
+"""``medmo view [PATH...] [--demo]``: open the viewer window (optionally on the demo study)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("view", help="open the viewer window on files, folders or DICOMDIRs")
+    parser.add_argument("paths", nargs="*", help="files, folders (recursive) or DICOMDIR files")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the synthetic CT demo study (generated on first use)")
+    parser.add_argument("--plane", choices=("axial", "coronal", "sagittal"),
+                        help="plane to show once loaded")
+    parser.add_argument("--window", help="window once loaded: a preset name or W,L")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="save the window to PNG once loading finishes, then quit")
+    parser.set_defaults(func=run)
+
+
+def demo_dir() -> Path:
+    """Where the demo study is cached: ``${MEDMO_CACHE:-~/.cache/medmo}/demo-study``."""
+    root = os.environ.get("MEDMO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                         "medmo")
+    return Path(root) / "demo-study"
+
+
+def ensure_demo_study() -> Path:
+    """Write the demo study into the cache unless it is already there; return its folder."""
+    folder = demo_dir()
+    if not (folder / "ground_truth.json").is_file():
+        from viewer.demo import write_demo_study
+
+        print(f"writing the demo study to {folder} ...", file=sys.stderr)
+        write_demo_study(folder)
+    return folder
+
+
+def run(args) -> int:
+    paths = list(args.paths)
+    if args.demo:
+        paths.append(str(ensure_demo_study()))
+    window = None
+    if args.window:
+        from viewer.windowing import parse_window
+
+        try:
+            window = parse_window(args.window)
+        except ValueError as exc:
+            print(f"medmo view: {exc}", file=sys.stderr)
+            return 2
+
+    from PySide6 import QtCore, QtWidgets
+
+    from app.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("MedMO Viewer")
+    win = MainWindow()
+    win.show()
+
+    def when_loaded(_seconds: float = 0.0) -> None:
+        if args.plane and win.state.series is not None and args.plane in win.state.planes:
+            win.state.set_plane(args.plane)
+        if window is not None and win.state.series is not None:
+            win.state.set_window(window.width, window.level, name=window.name)
+        if args.screenshot:
+            QtCore.QTimer.singleShot(300, lambda: (win.grab().save(args.screenshot),
+                                                   win.close()))
+
+    if paths:
+        win.open_paths(paths)
+        win.job.done.connect(when_loaded)
+    elif args.screenshot:
+        QtCore.QTimer.singleShot(300, when_loaded)
+    code = app.exec()
+    if win.last_error and args.screenshot:
+        print(f"medmo view: {win.last_error}", file=sys.stderr)
+    return int(code)

@@ -1,0 +1,140 @@
+"""The main window loading real DICOM files in its worker thread."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from app.main_window import MainWindow
+from tests.app.dicom_files import write_ct_series
+from viewer import loading
+from viewer.windowing import apply_window
+
+
+@pytest.fixture
+def study_folder(tmp_path):
+    paths, hu = write_ct_series(tmp_path / "study", frames=8)
+    (tmp_path / "study" / "notes.dcm").write_bytes(b"this is not a DICOM file at all")
+    truncated = tmp_path / "study" / "cut.dcm"
+    truncated.write_bytes(paths[0].read_bytes()[:-500])
+    return tmp_path / "study", hu
+
+
+@pytest.fixture
+def window(qtbot):
+    windows = []
+
+    def make(**kwargs):
+        win = MainWindow(**kwargs)
+        qtbot.addWidget(win)
+        win.show()
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.stop_loading()
+
+
+def test_first_slice_shows_while_the_rest_loads(window, study_folder, qtbot):
+    folder, hu = study_folder
+    gate = threading.Event()
+    landed = []
+
+    def paused_fill(series, *, first=0, cancel=None):
+        """The real loader's fill, held after its first frame until the test has looked."""
+        for item in loading.fill(series, first=first, cancel=cancel):
+            landed.append(item)
+            yield item
+            if len(landed) == 1:
+                gate.wait(10)
+
+    win = window(loader_fill=paused_fill)
+    win.open_paths([folder])
+    try:
+        qtbot.waitUntil(lambda: win.view.displayed is not None and len(landed) == 1, timeout=10_000)
+        first = landed[0]
+        assert first == 4 and win.state.slice_index == 4  # the middle slice comes first
+        qtbot.waitUntil(
+            lambda: np.array_equal(win.view.displayed, apply_window(hu[4], 350, 50)),
+            timeout=5_000,
+        )
+        assert win.job.running  # the rest is still to come
+        assert not np.any(win.state.series.volume.array[0])  # not decoded yet
+        assert win.progress.isVisible() and win.progress.value() == 1
+        assert win.progress.maximum() == 8
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert np.array_equal(win.state.series.volume.array, hu)
+    assert "Loaded 1 series" in win.statusBar().currentMessage()
+
+
+def test_skipped_files_are_listed_with_reasons(window, study_folder, qtbot):
+    folder, _ = study_folder
+    win = window()
+    win.open_paths([folder])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert win.skipped_panel.title() == "Skipped (2)"
+    reasons = dict(win.skipped_panel.reasons())
+    assert {p.rsplit("/", 1)[-1] for p in reasons} == {"notes.dcm", "cut.dcm"}
+    assert all(reason.strip() for reason in reasons.values())
+    assert win.browser.series_count() == 1
+    assert "Synthetic^Loader" in win.view.overlay.corners["top_left"].text()
+
+
+def test_nothing_readable_says_so(window, tmp_path, qtbot):
+    (tmp_path / "junk.txt").write_text("not an image")
+    win = window()
+    win.open_paths([tmp_path])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert "nothing could be read" in win.last_error
+    assert "Loading failed" in win.statusBar().currentMessage()
+    assert win.skipped_panel.count() >= 1
+
+
+def test_reopening_cancels_the_running_load(window, study_folder, qtbot):
+    folder, hu = study_folder
+    win = window()
+    win.open_paths([folder])
+    win.open_paths([folder])  # cancels and waits for the first worker, then starts again
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert np.array_equal(win.state.series.volume.array, hu)
+
+
+def test_cursor_readout_reaches_the_status_bar(window, study_folder, qtbot):
+    from tests.viewer.qt.conftest import mouse
+
+    folder, hu = study_folder
+    win = window()
+    win.resize(1000, 700)
+    win.open_paths([folder])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    mouse(win.view, "move", win.view.viewport_pos_of_pixel(10, 12))
+    text = win.readout.text()
+    assert text.startswith(f"HU {hu[4, 10, 12]:.0f}")
+    # IPP (-20, -30, 10 + 2.5 k), spacing 0.9 rows x 0.7 columns
+    assert f"({-20 + 12 * 0.7:.1f}, {-30 + 10 * 0.9:.1f}, {10 + 4 * 2.5:.1f}) mm" in text
+
+
+def test_dropping_a_folder_opens_it(window, study_folder, qtbot):
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    folder, hu = study_folder
+    win = window()
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(folder))])
+    point = QtCore.QPointF(400, 300)
+    enter = QtGui.QDragEnterEvent(point.toPoint(), QtCore.Qt.DropAction.CopyAction, mime,
+                                  QtCore.Qt.MouseButton.LeftButton,
+                                  QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(win, enter)
+    assert enter.isAccepted()
+    drop = QtGui.QDropEvent(point, QtCore.Qt.DropAction.CopyAction, mime,
+                            QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(win, drop)
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert np.array_equal(win.state.series.volume.array, hu)
+    assert win.browser.series_count() == 1
