@@ -22,6 +22,7 @@ COMMANDS = (
     "models",
     "doctor",
     "bench",
+    "export",
 )
 
 
