@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
@@ -22,6 +23,7 @@ from viewer.study import WindowPreset
 PIXEL_DATA_TAG = 0x7FE00010
 FLOAT_PIXEL_TAGS = (0x7FE00008, 0x7FE00009)
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+DEFLATED = "1.2.840.10008.1.2.1.99"
 NATIVE_SYNTAXES = {
     "1.2.840.10008.1.2": True,  # implicit VR little endian
     "1.2.840.10008.1.2.1": True,  # explicit VR little endian
@@ -205,24 +207,22 @@ def _native_pixel_offset(path: str, ds: pydicom.Dataset, samples_total: int,
             raw = element
             break
     expected = (samples_total * bits_allocated + 7) // 8
-    length = getattr(raw, "length", None)
-    if length is None:  # already converted (small image below the defer size)
-        length = len(ds.PixelData)
+    tell = getattr(raw, "value_tell", None)
+    if not isinstance(raw, RawDataElement):  # already converted: only its bytes are known
+        length, tell = len(ds.PixelData), None
+    elif raw.value is not None:  # small enough to have been read: count the bytes really read
+        length = len(raw.value)
+    else:
+        length = raw.length
+        if length != 0xFFFFFFFF and tell is not None and syntax != DEFLATED:
+            length = min(length, os.path.getsize(path) - tell)  # file cut short
     if length == 0xFFFFFFFF:
         raise UnreadableFile("native pixel data with undefined length (corrupt file)")
     if length < expected:
         raise UnreadableFile(f"truncated pixel data ({length} of {expected} bytes)")
-    tell = getattr(raw, "value_tell", None)
-    if tell is None or getattr(raw, "value", b"") is not None:
-        return None
-    if syntax == "1.2.840.10008.1.2.1.99":
-        return None  # deflated: offsets are in the inflated stream, pydicom decodes it
-    if tell + expected > os.path.getsize(path):
-        raise UnreadableFile(
-            f"truncated pixel data (file ends {tell + expected - os.path.getsize(path)} bytes "
-            "early)"
-        )
-    return None if bits_allocated == 1 else int(tell)
+    if tell is None or syntax == DEFLATED or bits_allocated == 1:
+        return None  # deflated offsets are in the inflated stream: pydicom decodes those
+    return int(tell)
 
 
 def _check_decoder(syntax: UID) -> None:
