@@ -29,6 +29,7 @@ import json
 import sqlite3
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
+from app.audit import frame_sha256
 from viewer.annotations import Annotation, AnnotationSet, Finding, FrameLocation
 from viewer.report import ReportDraft
 
@@ -50,6 +54,8 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS messages (
     study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (study_uid, id));
+CREATE TABLE IF NOT EXISTS images (
+    sha256 TEXT PRIMARY KEY, dtype TEXT NOT NULL, shape TEXT NOT NULL, pixels BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (study_uid, id));
@@ -82,6 +88,12 @@ class ChatMessage:
         Quick action that produced the prompt (``"localize"``, ``"report"``, ...) or ``""``.
     stopped
         True when the radiologist stopped generation before the end.
+    sent_images
+        For each frame, the SHA-256 (:func:`app.audit.frame_sha256`) of the image exactly as
+        sent to the model; its pixels are kept with :meth:`Workspace.put_image` (training data
+        needs them, and the audit log names the same hashes).
+    windows
+        For each frame, the ``(width, level)`` it was windowed with before sending.
     id
         Message id; an assistant message's id is the ``answer_id`` its boxes carry.
     time
@@ -97,6 +109,8 @@ class ChatMessage:
     boxes: tuple[Annotation, ...] = ()
     task: str = ""
     stopped: bool = False
+    sent_images: tuple[str, ...] = ()
+    windows: tuple[tuple[float, float], ...] = ()
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -107,6 +121,11 @@ class ChatMessage:
             raise ValueError(f"role must be 'user' or 'assistant', got {self.role!r}")
         object.__setattr__(self, "frames", tuple(self.frames))
         object.__setattr__(self, "boxes", tuple(self.boxes))
+        object.__setattr__(self, "sent_images", tuple(self.sent_images))
+        object.__setattr__(self, "windows", tuple(tuple(map(float, w)) for w in self.windows))
+        for name in ("sent_images", "windows"):
+            if getattr(self, name) and len(getattr(self, name)) != len(self.frames):
+                raise ValueError(f"{name} must have one entry per frame ({len(self.frames)})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "study_uid": self.study_uid, "role": self.role, "text": self.text,
@@ -115,16 +134,19 @@ class ChatMessage:
                             "instance_frame": f.instance_frame} for f in self.frames],
                 "model_id": self.model_id, "adapter": self.adapter,
                 "boxes": [b.to_dict() for b in self.boxes], "task": self.task,
-                "stopped": self.stopped, "time": self.time}
+                "stopped": self.stopped, "sent_images": list(self.sent_images),
+                "windows": [list(w) for w in self.windows], "time": self.time}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
         return cls(data["study_uid"], data["role"], data["text"],
-                   tuple(FrameLocation(**f) for f in data.get("frames", [])),
-                   data.get("model_id", ""), data.get("adapter", ""),
-                   tuple(Annotation.from_dict(b) for b in data.get("boxes", [])),
-                   data.get("task", ""), bool(data.get("stopped", False)), data["id"],
-                   data["time"])
+                   frames=tuple(FrameLocation(**f) for f in data.get("frames", [])),
+                   model_id=data.get("model_id", ""), adapter=data.get("adapter", ""),
+                   boxes=tuple(Annotation.from_dict(b) for b in data.get("boxes", [])),
+                   task=data.get("task", ""), stopped=bool(data.get("stopped", False)),
+                   sent_images=tuple(data.get("sent_images", ())),
+                   windows=tuple(tuple(w) for w in data.get("windows", ())),
+                   id=data["id"], time=data["time"])
 
 
 class Workspace:
@@ -246,6 +268,31 @@ class Workspace:
 
     def messages(self, study_uid: str) -> list[ChatMessage]:
         return [ChatMessage.from_dict(d) for d in self._rows("messages", study_uid)]
+
+    # ----------------------------------------------------------- sent images
+    def put_image(self, pixels: np.ndarray) -> str:
+        """Keep an image exactly as sent to the model (content-addressed, stored once, raw
+        bytes zlib-compressed); returns its SHA-256 as :func:`app.audit.frame_sha256`."""
+        array = np.ascontiguousarray(pixels)
+        digest = frame_sha256(array)
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO images VALUES (?,?,?,?)",
+                       (digest, array.dtype.str, json.dumps(array.shape),
+                        zlib.compress(array.tobytes(), 6)))
+        return digest
+
+    def get_image(self, sha256: str) -> np.ndarray:
+        """The image stored under ``sha256``; checks it still hashes to that value."""
+        with self._lock:
+            row = self._db.execute("SELECT dtype, shape, pixels FROM images WHERE sha256=?",
+                                   (sha256,)).fetchone()
+        if row is None:
+            raise KeyError(f"no image {sha256[:12]}... in workspace {self.path}")
+        array = np.frombuffer(zlib.decompress(row[2]), dtype=np.dtype(row[0]))
+        array = array.reshape(json.loads(row[1]))
+        if frame_sha256(array) != sha256:
+            raise WorkspaceError(f"image {sha256[:12]}... in {self.path} does not match its hash")
+        return array
 
     # ----------------------------------------------------------------- reports
     def save_report(self, report: ReportDraft) -> None:

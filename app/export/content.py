@@ -72,6 +72,20 @@ class ExportContent:
         volume = self.series(ann.frame.series_uid).volume
         return str(measure_box(ann.box, volume, ann.frame.frame_index))
 
+    def report_lines(self) -> list[str]:
+        """The report text line by line, each linked sentence followed by ``[#n]``, the
+        numbers of its boxes in the findings table (links to deleted boxes are left out)."""
+        if self.report is None:
+            return []
+        text = self.report.text
+        standing = {f.id for f in self.findings}
+        for sentence in reversed(self.report.sentences()):
+            refs = [f"#{self.number_of(fid)}" for fid in self.report.findings_for(sentence.id)
+                    if fid in standing]
+            if refs:
+                text = f"{text[:sentence.end]} [{', '.join(refs)}]{text[sentence.end:]}"
+        return text.splitlines()
+
     def number_of(self, finding_id: str) -> int:
         """1-based number of a finding as printed in the exports."""
         for k, f in enumerate(self.findings, 1):

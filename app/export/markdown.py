@@ -25,10 +25,7 @@ def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], s
     if report is None or not report.text.strip():
         lines += ["_No report text yet._", ""]
     else:
-        for sentence in report.sentences():
-            refs = [f"#{content.number_of(fid)}" for fid in report.findings_for(sentence.id)
-                    if any(f.id == fid for f in content.findings)]
-            lines.append(sentence.text + (f" [{', '.join(refs)}]" if refs else ""))
+        lines += [f"{line}  " if line.strip() else "" for line in content.report_lines()]
         lines += ["", f"Status: {report.status}" + (
             f", signed by {report.signer} at {report.signed_at}" if report.signer else
             " (AI DRAFT)"), ""]

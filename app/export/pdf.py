@@ -65,11 +65,9 @@ def _story(content: ExportContent) -> list:
     if report is None or not report.text.strip():
         story.append(Paragraph("<i>No report text yet.</i>", styles["Normal"]))
     else:
-        for sentence in report.sentences():
-            refs = [f"#{content.number_of(fid)}" for fid in report.findings_for(sentence.id)
-                    if any(f.id == fid for f in content.findings)]
-            story.append(Paragraph(escape(sentence.text + (f" [{', '.join(refs)}]" if refs
-                                                            else "")), styles["Normal"]))
+        for line in content.report_lines():
+            story.append(Paragraph(escape(line), styles["Normal"]) if line.strip()
+                         else Spacer(1, 3 * mm))
         status = (f"Signed by {report.signer} at {report.signed_at}" if content.signed
                   else "Status: AI DRAFT, not signed")
         story += [Spacer(1, 3 * mm), Paragraph(escape(status), styles["Italic"])]

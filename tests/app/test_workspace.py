@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.workspace import ChatMessage, Workspace, WorkspaceError
@@ -106,3 +107,23 @@ def test_kill_9_at_a_random_moment_loses_nothing_committed(tmp_path, seed):
         got = summary(boxes, [m.text for m in ws.messages(STUDY)], report.text)
     # Everything reported is there; at most the one edit committed before its print is extra.
     assert got in (expected_summary(reported), expected_summary(reported + 1)), reported
+
+
+def test_images_as_sent_are_kept_exactly_and_named_by_their_audit_hash(tmp_path):
+    from app.audit import frame_sha256
+
+    sent = (np.arange(48 * 40, dtype=np.uint16) % 251).astype(np.uint8).reshape(48, 40)
+    with Workspace(tmp_path) as ws:
+        digest = ws.put_image(sent)
+        assert ws.put_image(sent.copy()) == digest == frame_sha256(sent)  # stored once
+        message = ChatMessage(STUDY, "user", "Describe", (FRAME,), sent_images=(digest,),
+                              windows=((400, 40),))
+        ws.add_message(message)
+    with Workspace(tmp_path) as ws:
+        (again,) = ws.messages(STUDY)
+        assert again == message and again.windows == ((400.0, 40.0),)
+        np.testing.assert_array_equal(ws.get_image(again.sent_images[0]), sent)
+        with pytest.raises(KeyError, match="no image"):
+            ws.get_image("0" * 64)
+    with pytest.raises(ValueError, match="one entry per frame"):
+        ChatMessage(STUDY, "user", "x", (FRAME, FRAME), sent_images=("a",))
