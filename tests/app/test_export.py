@@ -215,3 +215,23 @@ def test_sr_refuses_when_the_source_file_changed(content, case, tmp_path):
 def test_written_key_image_is_a_real_png(content, tmp_path):
     _, first, _ = export_markdown(content, tmp_path / "r.md")
     assert Image.open(first).size == (MIN_SIDE_PX, MIN_SIDE_PX)
+
+
+def test_photo_series_exports_in_pixels_and_sr_says_why_not(tmp_path):
+    from viewer.study import FrameRef, Series, Study
+    from viewer.volume import Volume
+
+    photo = Series("2.25.1", "XC", "Dermoscopy photo",
+                   Volume(np.full((1, 40, 50, 3), 90, np.uint8), spacing_known=False),
+                   (FrameRef(str(tmp_path / "lesion.png")),), photometric="RGB",
+                   source="image")
+    study = Study("2.25.9", description="Skin", series=(photo,))
+    with Workspace(tmp_path / "ws") as ws:
+        boxes = AnnotationSet(study.uid)
+        ws.autosave(boxes)
+        boxes.add(Annotation(PixelBox(10, 10, 30, 20), "naevus", FrameLocation("2.25.1", 0)))
+        content = gather(study, ws)
+    text = export_markdown(content, tmp_path / "r.md")[0].read_text()
+    assert "| 1 | naevus | Dermoscopy photo | 1/1 | 20.0 x 10.0 px | added |" in text
+    with pytest.raises(ExportError, match="not DICOM"):
+        build_measurement_sr(content)
