@@ -18,11 +18,12 @@ from viewer.viewstate import ViewState
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 EDGES = ("top", "bottom", "left", "right")
 _LABEL_STYLE = (
-    "QLabel { color: #e8e8a0; background: transparent; font-family: monospace; "
+    "QLabel { color: #e8e8a0; background: rgba(0, 0, 0, 120); font-family: monospace; "
     "font-size: 11px; }"
 )
 _EDGE_STYLE = (
-    "QLabel { color: #ffd27f; background: transparent; font-weight: bold; font-size: 14px; }"
+    "QLabel { color: #ffd27f; background: rgba(0, 0, 0, 120); font-weight: bold; "
+    "font-size: 14px; padding: 0 2px; }"
 )
 _MARGIN = 6
 
@@ -112,13 +113,15 @@ class TextOverlay(QtCore.QObject):
 
     def set_corners(self, texts: dict[str, str], *, visible: bool) -> None:
         for name, label in self.corners.items():
-            label.setText(texts.get(name, ""))
-            label.setVisible(visible)
+            text = texts.get(name, "")
+            label.setText(text)
+            label.setVisible(visible and bool(text))
         self.relayout()
 
     def set_edges(self, labels: dict[str, str]) -> None:
         for name, label in self.edges.items():
             label.setText(labels.get(name, ""))
+            label.setVisible(bool(labels.get(name)))
         self.relayout()
 
     def relayout(self) -> None:
