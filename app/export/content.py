@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from app.workspace import ChatMessage, Workspace
 
 AI_DRAFT = "AI DRAFT - not verified by a physician"
+BOX_LEGEND = "Orange: model prediction as given. Green: drawn or changed by the radiologist."
 
 
 class ExportError(RuntimeError):
@@ -60,6 +61,16 @@ class ExportContent:
             r = self.report
             return f"AI-assisted report ({self.model_names}); signed by {r.signer} {r.signed_at}"
         return f"{AI_DRAFT}. AI-assisted ({self.model_names})"
+
+    @property
+    def patient(self) -> str:
+        """``Family, Given Middle (ID)`` from the DICOM person name, for the report header.
+
+        Exports are clinical documents and name the patient; logs never do.
+        """
+        parts = [p.strip() for p in self.study.patient_name.split("^")]
+        name = ", ".join(x for x in (parts[0], " ".join(p for p in parts[1:3] if p)) if x)
+        return f"{name or '-'} ({self.study.patient_id or '-'})"
 
     def series(self, series_uid: str) -> Series:
         for s in self.study.series:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.export.content import ExportContent, write_atomic
+from app.export.content import BOX_LEGEND, ExportContent, write_atomic
 from app.export.images import key_frames, render_key_image
 
 
@@ -17,7 +17,7 @@ def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], s
     """The document as Markdown text. ``image_links`` maps key frames to image paths."""
     study, report = content.study, content.report
     lines = [f"> **{content.marking()}**", "", f"# {study.description or 'Imaging'} report", "",
-             f"- Patient: {study.patient_name or '-'} ({study.patient_id or '-'})",
+             f"- Patient: {content.patient}",
              f"- Study date: {study.date or '-'}; StudyInstanceUID {study.uid}",
              f"- Model: {content.model_names}",
              f"- Exported: {content.created.isoformat(timespec='seconds')}", ""]
@@ -43,6 +43,8 @@ def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], s
                          f"{ann.frame.frame_index + 1}/{series.volume.n_frames} | "
                          f"{content.size_text(f)} | {f.kind} | {source} |")
         lines.append("")
+    if image_links:
+        lines += [f"_{BOX_LEGEND}_", ""]
     for key, link in (image_links or {}).items():
         series = content.series(key[0])
         lines += [f"![{series.description}, slice {key[1] + 1}]({link})", ""]

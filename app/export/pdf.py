@@ -23,7 +23,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.export.content import ExportContent, write_atomic
+from app.export.content import BOX_LEGEND, ExportContent, write_atomic
 from app.export.images import key_frames, render_key_image
 
 
@@ -58,8 +58,8 @@ def _story(content: ExportContent) -> list:
     styles = getSampleStyleSheet()
     study, report = content.study, content.report
     story = [Paragraph(escape(f"{study.description or 'Imaging'} report"), styles["Title"]),
-             Paragraph(escape(f"Patient: {study.patient_name or '-'} ({study.patient_id or '-'})"
-                              f" - study date {study.date or '-'}"), styles["Normal"]),
+             Paragraph(escape(f"Patient: {content.patient} - study date {study.date or '-'}"),
+                       styles["Normal"]),
              Paragraph(escape(f"Model: {content.model_names}"), styles["Normal"]),
              Spacer(1, 5 * mm), Paragraph("Report", styles["Heading2"])]
     if report is None or not report.text.strip():
@@ -87,7 +87,10 @@ def _story(content: ExportContent) -> list:
         story.append(table)
     else:
         story.append(Paragraph("<i>No boxes.</i>", styles["Normal"]))
-    for series_uid, frame in key_frames(content):
+    frames = key_frames(content)
+    if frames:
+        story += [Spacer(1, 3 * mm), Paragraph(escape(BOX_LEGEND), styles["Italic"])]
+    for series_uid, frame in frames:
         png = io.BytesIO()
         render_key_image(content, series_uid, frame).save(png, "PNG")
         png.seek(0)

@@ -96,6 +96,8 @@ def test_markdown_marks_draft_and_lists_the_standing_boxes(content, case, tmp_pa
     assert text.startswith("> **AI DRAFT - not verified by a physician. AI-assisted "
                            f"({MODEL})**")
     assert "artefact" not in text  # the deleted prediction is not reported
+    assert f"- Patient: Quixotewell, Hannelore ({PATIENT_ID})" in text
+    assert "_Orange: model prediction as given. Green: drawn or changed" in text
     assert "| 1 | cyst | Synthetic axial | 2/6 | 4.2 x 7.2 mm | added | radiologist |" in text
     assert "| 2 | nodule | Synthetic axial | 4/6 | 8.4 x 9.6 mm | moved | model |" in text
     assert "A 8.4 mm nodule in the right lower lobe. [#2]" in text
