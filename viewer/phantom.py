@@ -79,8 +79,7 @@ def lung_masks(size: int, z_frac: float = 0.5) -> tuple[np.ndarray, np.ndarray, 
     """
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     body = _ellipse(yy, xx, 0.52 * size, 0.5 * size, 0.30 * size, 0.42 * size)
-    # lungs shrink toward the apex and base (z_frac 0 and 1)
-    scale = 0.65 + 0.35 * np.sin(np.pi * min(max(z_frac, 0.0), 1.0))
+    scale = _lung_scale(z_frac)  # lungs shrink toward the apex and base
     ry, rx = 0.20 * size * scale, 0.13 * size * scale
     lungs = _ellipse(yy, xx, 0.47 * size, 0.31 * size, ry, rx) | _ellipse(
         yy, xx, 0.47 * size, 0.69 * size, ry, rx
@@ -137,21 +136,25 @@ def box_of(mask: np.ndarray, label: str) -> PixelBox | None:
     return PixelBox(label, int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
-def _inside(x: float, y: float, cy: float, cx: float, ry: float, rx: float) -> bool:
-    return ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1.0
+def _lung_scale(z_frac: float) -> float:
+    """How big the lungs are at height ``z_frac`` (0 = base, 1 = apex), relative to mid-chest."""
+    return 0.65 + 0.35 * float(np.sin(np.pi * min(max(z_frac, 0.0), 1.0)))
 
 
-def _fits(x, y, rx, ry, size, z_frac, where) -> bool:
-    """All of a lesion's extreme points lie in the lungs (or in the body, off the spine)."""
-    probe = [(x, y), (x - rx, y), (x + rx, y), (x, y - ry), (x, y + ry)]
+def _fits(x, y, rx, ry, size, lung_scale, where) -> bool:
+    """The whole lesion ellipse (1 px margin) lies in one lung, or in the body off the spine.
+
+    Both regions are convex ellipses, so checking points around the lesion's outline suffices.
+    """
+    angles = np.linspace(0.0, 2 * np.pi, 48, endpoint=False)
+    px, py = x + (rx + 1) * np.cos(angles), y + (ry + 1) * np.sin(angles)
     if where == "lungs":
-        scale = 0.65 + 0.35 * np.sin(np.pi * min(max(z_frac, 0.0), 1.0))
-        lry, lrx = 0.20 * size * scale, 0.13 * size * scale
-        return all(_inside(a, b, 0.47 * size, 0.31 * size, lry, lrx) for a, b in probe) or all(
-            _inside(a, b, 0.47 * size, 0.69 * size, lry, lrx) for a, b in probe)
+        lry, lrx = 0.20 * size * lung_scale, 0.13 * size * lung_scale
+        return any(bool(np.all(((py - 0.47 * size) / lry) ** 2 + ((px - cx) / lrx) ** 2 <= 1.0))
+                   for cx in (0.31 * size, 0.69 * size))
+    inside = ((py - 0.52 * size) / (0.27 * size)) ** 2 + ((px - 0.5 * size) / (0.39 * size)) ** 2
     spine_gap = 0.06 * size + max(rx, ry)
-    return all(_inside(a, b, 0.52 * size, 0.5 * size, 0.27 * size, 0.39 * size)
-               for a, b in probe) and np.hypot(x - 0.5 * size, y - 0.72 * size) > spine_gap
+    return bool(np.all(inside <= 1.0)) and np.hypot(x - 0.5 * size, y - 0.72 * size) > spine_gap
 
 
 def random_lesions(
@@ -179,8 +182,9 @@ def random_lesions(
         rz = max(1.0, r * z_scale)
         z = float(rng.uniform(0.25, 0.75)) * (slices - 1) if slices > 1 else 0.0
         x, y = float(rng.uniform(0, size)), float(rng.uniform(0, size))
-        z_frac = z / (slices - 1) if slices > 1 else 0.5
-        if not _fits(x, y, rx, ry, size, z_frac, where):
+        # the lungs are smallest at the lesion's top or bottom slice: it must fit there too
+        ends = [(z - rz) / (slices - 1), (z + rz) / (slices - 1)] if slices > 1 else [0.5]
+        if not _fits(x, y, rx, ry, size, min(_lung_scale(e) for e in ends), where):
             continue
         if any(np.hypot(x - o.x, y - o.y) < (max(rx, ry) + max(o.rx, o.ry) + 4)
                and abs(z - o.z) < rz + o.rz + 1 for o in lesions):
