@@ -258,9 +258,18 @@ def plane_image(volume: Volume, geometry: PlaneGeometry, slice_k: int) -> np.nda
 
 
 def render_plane(
-    volume: Volume, geometry: PlaneGeometry, slice_k: int, width: float, level: float
+    volume: Volume,
+    geometry: PlaneGeometry,
+    slice_k: int,
+    width: float,
+    level: float,
+    *,
+    scratch: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Windowed uint8 image of slice k, exactly what the slice view draws (and MedMO sees)."""
+    """Windowed uint8 image of slice k, exactly what the slice view draws (and MedMO sees).
+
+    ``scratch`` (float32, the plane image's shape) is handed to ``apply_window`` for reuse.
+    """
     return np.ascontiguousarray(
-        apply_window(plane_image(volume, geometry, slice_k), width, level)
+        apply_window(plane_image(volume, geometry, slice_k), width, level, scratch=scratch)
     )

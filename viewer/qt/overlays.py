@@ -112,11 +112,18 @@ class TextOverlay(QtCore.QObject):
             self.edges[name] = label
 
     def set_corners(self, texts: dict[str, str], *, visible: bool) -> None:
+        changed = False
         for name, label in self.corners.items():
             text = texts.get(name, "")
-            label.setText(text)
-            label.setVisible(visible and bool(text))
-        self.relayout()
+            show = visible and bool(text)
+            if label.text() != text:  # only the slice line changes while scrolling
+                label.setText(text)
+                changed = True
+            if label.isVisibleTo(self._host) != show:
+                label.setVisible(show)
+                changed = True
+        if changed:
+            self.relayout()
 
     def set_edges(self, labels: dict[str, str]) -> None:
         for name, label in self.edges.items():

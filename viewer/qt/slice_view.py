@@ -85,6 +85,7 @@ class SliceView(QtWidgets.QWidget):
         self.rulers = RulerItems(self.view_box)
         self.overlay = TextOverlay(self.canvas.viewport())
         self.displayed: np.ndarray | None = None  # the uint8 array last given to the image
+        self._scratch: np.ndarray | None = None
 
         self._drag_button: Qt.MouseButton | None = None
         self._drag_last = QtCore.QPointF()
@@ -156,8 +157,11 @@ class SliceView(QtWidgets.QWidget):
         if geometry is None or state.series is None:
             return
         width, level = state.window
+        shape = (geometry.n_rows, geometry.n_cols)
+        if self._scratch is None or self._scratch.shape != shape:
+            self._scratch = np.empty(shape, np.float32)  # reused: no 1 MB allocation per slice
         self.displayed = render_plane(state.series.volume, geometry, state.slice_index,
-                                      width, level)
+                                      width, level, scratch=self._scratch)
         self.image_item.setImage(self.displayed, autoLevels=False, levels=(0, 255))
         self._update_text()
 
