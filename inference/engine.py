@@ -52,10 +52,13 @@ class Engine:
         Site folders searched for prompt templates before the bundled ones.
     """
 
-    def __init__(self, config: EngineConfig, *, prompt_dirs: Sequence[str | Path] = ()) -> None:
+    def __init__(self, config: EngineConfig, *, prompt_dirs: Sequence[str | Path] = (),
+                 loaded: tuple[Any, Any, dict] | None = None) -> None:
         self.config = config
         self.prompt_dirs = tuple(prompt_dirs)
-        self.model, self.processor, self.info = load_model(config)
+        # ``loaded`` (model, processor, info) skips loading: only for benchmarks that build a
+        # random-weights model in memory. Everything else loads through from_pretrained.
+        self.model, self.processor, self.info = loaded or load_model(config)
         self.adapters: dict[str, str] = {}  # name -> folder
         self.active_adapter: str | None = None
         self._lock = threading.Lock()
@@ -90,16 +93,19 @@ class Engine:
         batch = self.processor(**kwargs)
         return batch.to(self.model.device)
 
-    def _gen_kwargs(self, max_new_tokens: int | None) -> dict:
+    def _gen_kwargs(self, max_new_tokens: int | None, min_new_tokens: int | None = None) -> dict:
         tok = self.processor.tokenizer
-        return {"max_new_tokens": max_new_tokens or self.config.max_new_tokens,
-                "do_sample": False, "pad_token_id": tok.pad_token_id}
+        kwargs = {"max_new_tokens": max_new_tokens or self.config.max_new_tokens,
+                  "do_sample": False, "pad_token_id": tok.pad_token_id}
+        if min_new_tokens:  # benchmarks: force a fixed length (end-of-text suppressed until then)
+            kwargs["min_new_tokens"] = min_new_tokens
+        return kwargs
 
     # ------------------------------------------------------------------ asking
     def stream(
         self, frames: Sequence[Any], prompt: str, *, task: str = "vqa",
         history: Sequence[Turn] = (), cancel: threading.Event | None = None,
-        max_new_tokens: int | None = None,
+        max_new_tokens: int | None = None, min_new_tokens: int | None = None,
     ) -> Iterator[str | Answer]:
         """Yield text chunks as they are generated, then the final :class:`Answer` (last item).
 
@@ -111,7 +117,7 @@ class Engine:
         """
         if task in BOX_TASKS and len(frames) > 1:
             answer = self.localize(frames, prompt, task=task, history=history, cancel=cancel,
-                                   max_new_tokens=max_new_tokens)
+                                   max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
             for k, text in enumerate(answer.texts):
                 yield f"[frame {k}] {text}\n"
             yield answer
@@ -128,7 +134,8 @@ class Engine:
             stats: dict = {}
             chunks: list[str] = []
             for item in stream_generate(self.model, self.processor.tokenizer, inputs,
-                                        cancel=cancel, **self._gen_kwargs(max_new_tokens)):
+                                        cancel=cancel,
+                                        **self._gen_kwargs(max_new_tokens, min_new_tokens)):
                 if isinstance(item, dict):
                     stats = item
                 else:
@@ -153,7 +160,7 @@ class Engine:
     def localize(
         self, frames: Sequence[Any], prompt: str = "", *, task: str = "localize",
         history: Sequence[Turn] = (), cancel: threading.Event | None = None,
-        max_new_tokens: int | None = None,
+        max_new_tokens: int | None = None, min_new_tokens: int | None = None,
     ) -> Answer:
         """One prompt per frame, all frames in ONE left-padded ``generate`` call.
 
@@ -180,7 +187,7 @@ class Engine:
             with torch.inference_mode():
                 out = self.model.generate(
                     **inputs, stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
-                    **self._gen_kwargs(max_new_tokens),
+                    **self._gen_kwargs(max_new_tokens, min_new_tokens),
                 )
         end = time.perf_counter()
         new = out[:, prompt_len:]

@@ -21,6 +21,9 @@ def register(sub) -> None:
     engine.add_argument("--model", help="model id or folder (default: a tiny local checkpoint)")
     engine.add_argument("--new-tokens", type=int, default=64)
     engine.add_argument("--frames", type=int, default=8, help="frames for the batched run")
+    engine.add_argument("--arch", choices=["4b", "8b"],
+                        help="random weights with the real Qwen3-VL architecture (GPU)")
+    engine.add_argument("--repeats", type=int, default=5, help="timing repeats (min is kept)")
     engine.set_defaults(func=_engine)
 
 
@@ -45,5 +48,7 @@ def _engine(args) -> int:
     from inference.bench import bench_engine
 
     return _emit(
-        bench_engine(model=args.model, new_tokens=args.new_tokens, frames=args.frames), args.json
+        bench_engine(model=args.model, new_tokens=args.new_tokens, frames=args.frames,
+                     arch=args.arch, repeats=args.repeats),
+        args.json,
     )
