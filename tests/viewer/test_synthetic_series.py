@@ -152,3 +152,74 @@ def test_junk_and_missing_paths_are_skipped_with_reasons(tmp_path):
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in result.skipped}
     assert reasons == {"notes.txt": "not a DICOM file", "nope.dcm": "no such file or folder"}
     assert result.all_series[0].volume.n_frames == 2
+
+
+@pytest.mark.parametrize("syntax", ["RLELossless", "JPEG2000Lossless", "JPEGLSLossless",
+                                    "ExplicitVRBigEndian", "ImplicitVRLittleEndian"])
+def test_compressed_and_other_syntaxes_give_the_same_volume(tmp_path, syntax):
+    import pydicom
+    import pydicom.uid
+
+    written = write_series(tmp_path, slices=4, rows=40, columns=48, bits_stored=16, signed=True)
+    reference = load([tmp_path]).all_series[0].volume.array.copy()
+    uid = getattr(pydicom.uid, syntax)
+    for path, _ in written:
+        ds = pydicom.dcmread(path)
+        if uid.is_compressed:
+            ds.compress(uid)
+            ds.save_as(path)
+        else:
+            if not uid.is_little_endian:
+                ds.PixelData = ds.pixel_array.astype(">i2").tobytes()
+            ds.file_meta.TransferSyntaxUID = uid
+            pydicom.dcmwrite(path, ds, little_endian=uid.is_little_endian,
+                             implicit_vr=uid.is_implicit_VR, force_encoding=True)
+    series = _only_series(load([tmp_path]))
+    assert pydicom.dcmread(written[0][0]).file_meta.TransferSyntaxUID == getattr(pydicom.uid,
+                                                                                  syntax)
+    np.testing.assert_array_equal(series.volume.array, reference)
+
+
+def test_enhanced_multiframe_frames_are_sorted_by_per_frame_positions(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from tests.viewer.series_factory import base_dataset
+
+    iop = oblique_orientation(10, 50)
+    normal = np.cross(iop[:3], iop[3:])
+    ds = base_dataset(rows=6, columns=5, series_uid="1.2.3.9", study_uid="1.2.3.8",
+                      orientation=iop, intercept=0.0)
+    for keyword in ("ImageOrientationPatient", "PixelSpacing", "RescaleSlope",
+                    "RescaleIntercept"):
+        delattr(ds, keyword)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.10"
+    stored_order = [2, 0, 3, 1]  # frame f in the file holds geometric slice stored_order[f]
+    ds.NumberOfFrames = 4
+    shared = Dataset()
+    shared.PlaneOrientationSequence = Sequence([Dataset()])
+    shared.PlaneOrientationSequence[0].ImageOrientationPatient = [round(v, 10) for v in iop]
+    shared.PixelMeasuresSequence = Sequence([Dataset()])
+    shared.PixelMeasuresSequence[0].PixelSpacing = [0.5, 0.25]
+    shared.PixelValueTransformationSequence = Sequence([Dataset()])
+    shared.PixelValueTransformationSequence[0].RescaleSlope = 1
+    shared.PixelValueTransformationSequence[0].RescaleIntercept = -1000
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    per_frame = []
+    for k in stored_order:
+        item = Dataset()
+        item.PlanePositionSequence = Sequence([Dataset()])
+        item.PlanePositionSequence[0].ImagePositionPatient = [
+            round(float(v), 6) for v in np.array([5.0, -3.0, 40.0]) + 3.0 * k * normal]
+        per_frame.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(per_frame)
+    ds.PixelData = np.stack([slice_pixels(k, 6, 5) for k in stored_order]).tobytes()
+    ds.save_as(tmp_path / "enhanced.dcm", enforce_file_format=True)
+    series = _only_series(load([tmp_path]))
+    assert series.volume.shape == (4, 6, 5)
+    for k in range(4):
+        np.testing.assert_array_equal(series.volume.array[k], slice_pixels(k, 6, 5) - 1000.0)
+        assert series.frames[k].frame == stored_order.index(k)
+    assert series.volume.spacing_mm == pytest.approx((3.0, 0.5, 0.25), abs=1e-5)
+    np.testing.assert_allclose(series.volume.index_to_patient(0, 0, 2),
+                               np.array([5.0, -3.0, 40.0]) + 6.0 * normal, atol=1e-4)
