@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Orientations closer than this (per cosine component) are the same stack.
-ORIENTATION_TOLERANCE = 1e-3
+# Orientations whose direction cosines agree to this many decimals (about 0.6 degrees) are
+# one stack.
+ORIENTATION_DECIMALS = 2
 # Relative deviation of an inter-slice gap from the median that counts as irregular.
 SPACING_TOLERANCE = 0.05
 
@@ -37,14 +38,16 @@ def slice_normal(orientation: Sequence[float]) -> np.ndarray:
 
 
 def orientation_key(orientation: Sequence[float] | None) -> tuple[int, ...] | None:
-    """A hashable key equal for orientations within :data:`ORIENTATION_TOLERANCE`.
+    """A hashable key, equal for orientations that agree to :data:`ORIENTATION_DECIMALS`.
 
     >>> orientation_key([1, 0, 0, 0, 1, 0]) == orientation_key([1, 1e-5, 0, 0, 1, 0])
     True
+    >>> orientation_key([1, 0, 0, 0, 1, 0]) == orientation_key([1, 0, 0, 0, 0, -1])
+    False
     """
     if orientation is None:
         return None
-    return tuple(int(round(v / ORIENTATION_TOLERANCE / 10)) for v in orientation)
+    return tuple(int(round(v * 10**ORIENTATION_DECIMALS)) for v in orientation)
 
 
 def sort_positions(
