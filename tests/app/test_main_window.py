@@ -56,15 +56,15 @@ def test_first_slice_shows_while_the_rest_loads(window, study_folder, qtbot):
     try:
         qtbot.waitUntil(lambda: win.view.displayed is not None and len(landed) == 1, timeout=10_000)
         first = landed[0]
-        assert first == 4 and win.state.slice_index == 4  # the middle slice comes first
+        assert (first, win.state.slice_index) == (4, 4), "the middle slice comes first"
         qtbot.waitUntil(
             lambda: np.array_equal(win.view.displayed, apply_window(hu[4], 350, 50)),
             timeout=5_000,
         )
-        assert win.job.running  # the rest is still to come
-        assert not np.any(win.state.series.volume.array[0])  # not decoded yet
-        assert win.progress.isVisible() and win.progress.value() == 1
-        assert win.progress.maximum() == 8
+        assert win.job.running, "the rest is still to come"
+        assert not np.any(win.state.series.volume.array[0]), "frame 0 decoded too early"
+        assert win.progress.isVisible()
+        assert (win.progress.value(), win.progress.maximum()) == (1, 8)
     finally:
         gate.set()
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
@@ -138,3 +138,26 @@ def test_dropping_a_folder_opens_it(window, study_folder, qtbot):
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert np.array_equal(win.state.series.volume.array, hu)
     assert win.browser.series_count() == 1
+
+
+def test_choosing_another_series_in_the_browser_shows_it(window, tmp_path, qtbot):
+    import nibabel as nib
+
+    a = np.full((20, 16, 5), 100.0, np.float32)
+    b = np.full((12, 10, 3), 900.0, np.float32)
+    nib.save(nib.Nifti1Image(a, np.diag([-1.0, -1.0, 2.0, 1.0])), str(tmp_path / "a.nii.gz"))
+    nib.save(nib.Nifti1Image(b, np.diag([-1.0, -1.0, 2.0, 1.0])), str(tmp_path / "b.nii.gz"))
+    win = window()
+    win.open_paths([tmp_path / "a.nii.gz", tmp_path / "b.nii.gz"])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert win.browser.series_count() == 2
+    shown = win.state.series
+    other = next(s for s in win.result.all_series if s is not shown)
+    item = win.browser._series_items[win.result.all_series.index(other)]
+    from PySide6 import QtCore
+
+    rect = win.browser.visualItemRect(item)
+    qtbot.mouseClick(win.browser.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    assert win.state.series is other
+    assert win.view.displayed.shape == other.volume.array.shape[1:]
