@@ -45,10 +45,12 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def random_engine(arch: str, *, device: str | None = None):
+def random_engine(arch: str | dict, *, device: str | None = None,
+                  cache_implementation: str | None = None):
     """An Engine on a randomly initialised model with the real Qwen3-VL-4B/8B architecture
-    (bf16 on CUDA), built in memory; the processor comes from a tiny checkpoint (its small
-    vocabulary's ids are valid ids of the big model). For speed figures only."""
+    (``arch`` "4b"/"8b", or a config dict), bf16 on CUDA, built in memory; the processor comes
+    from a tiny checkpoint (its small vocabulary's ids are valid ids of the big model). For
+    speed figures only."""
     import torch
     from transformers import AutoProcessor, Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
@@ -57,9 +59,12 @@ def random_engine(arch: str, *, device: str | None = None):
     from inference.runtime import EngineConfig, choose_attention, choose_device
     from inference.tiny import make_tiny
 
-    reference = {"4b": QWEN3_VL_4B, "8b": QWEN3_VL_8B}.get(arch.lower())
-    if reference is None:
-        raise ValueError(f"--arch must be 4b or 8b, got {arch!r}")
+    if isinstance(arch, dict):
+        reference, arch = arch, "custom"
+    else:
+        reference = {"4b": QWEN3_VL_4B, "8b": QWEN3_VL_8B}.get(arch.lower())
+        if reference is None:
+            raise ValueError(f"--arch must be 4b or 8b, got {arch!r}")
     device = device or choose_device("auto")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     folder = make_tiny(tempfile.mkdtemp(prefix="medmo-bench-proc-"))
@@ -69,7 +74,8 @@ def random_engine(arch: str, *, device: str | None = None):
     ids = {k: getattr(tiny_config, k) for k in
            ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")}
     attn = choose_attention(device)
-    config = Qwen3VLConfig(**{k: v for k, v in reference.items() if k != "model_type"}, **ids)
+    fields = {k: v for k, v in reference.items() if k != "model_type" and k not in ids}
+    config = Qwen3VLConfig(**fields, **ids)
     config._attn_implementation = attn
     torch.manual_seed(0)
     with torch.device(device):
@@ -80,12 +86,14 @@ def random_engine(arch: str, *, device: str | None = None):
                                             pad]
     info = {"device": device, "dtype": str(dtype).removeprefix("torch."), "attention": attn,
             "source": f"random Qwen3-VL-{arch.upper()} architecture"}
-    cfg = EngineConfig(model=f"random-qwen3-vl-{arch.lower()}", device=device)
+    cfg = EngineConfig(model=f"random-qwen3-vl-{arch.lower()}", device=device,
+                       cache_implementation=cache_implementation)
     return Engine(cfg, loaded=(model, processor, info))
 
 
 def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8, *,
-                 arch: str | None = None, repeats: int = 5, size: int = 512) -> dict:
+                 arch: str | dict | None = None, repeats: int = 5, size: int = 512,
+                 cache_implementation: str | None = None) -> dict:
     """Measure and return the benchmark numbers (see module docstring) as a dict."""
     import torch
 
@@ -98,14 +106,15 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
         raise ValueError("need new_tokens >= 2, frames >= 1, repeats >= 1")
     notes = []
     if arch:
-        engine = random_engine(arch)
-        notes.append(f"random weights, real Qwen3-VL-{arch.upper()} architecture")
+        engine = random_engine(arch, cache_implementation=cache_implementation)
+        notes.append(f"random weights, {engine.info['source']}")
     else:
         source = model
         if source is None:
             source = str(make_tiny(tempfile.mkdtemp(prefix="medmo-bench-")))
             notes.append(f"no --model: built a tiny random checkpoint in {source}")
-        engine = Engine(EngineConfig(model=source, max_new_tokens=new_tokens))
+        engine = Engine(EngineConfig(model=source, max_new_tokens=new_tokens,
+                                     cache_implementation=cache_implementation))
     device = engine.info["device"]
     single = _frames(1, size)
     prompt = "Describe the findings in this slice."
@@ -115,12 +124,15 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
     chat = engine.render_chat(build_messages(engine.task_prompt("vqa", prompt), n_images=1,
                                              images=images))
 
+    extra = {"cache_implementation": "static"} if cache_implementation == "static" else {}
+
     def bare(n: int) -> None:
         inputs = engine.processor(text=[chat], images=images, return_tensors="pt",
                                   padding=True).to(engine.model.device)
         with torch.inference_mode():
             engine.model.generate(**inputs, max_new_tokens=n, min_new_tokens=n, do_sample=False,
-                                  pad_token_id=engine.processor.tokenizer.pad_token_id)
+                                  pad_token_id=engine.processor.tokenizer.pad_token_id,
+                                  **extra)
         _sync()
 
     ttfts: list[float] = []
@@ -176,6 +188,7 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
         "frames": frames,
         "frame_size": size,
         "repeats": repeats,
+        "cache": cache_implementation or "dynamic",
         "notes": notes,
     }
     if device.startswith("cuda"):

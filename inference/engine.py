@@ -99,6 +99,8 @@ class Engine:
                   "do_sample": False, "pad_token_id": tok.pad_token_id}
         if min_new_tokens:  # benchmarks: force a fixed length (end-of-text suppressed until then)
             kwargs["min_new_tokens"] = min_new_tokens
+        if self.config.cache_implementation == "static":
+            kwargs["cache_implementation"] = "static"
         return kwargs
 
     # ------------------------------------------------------------------ asking

@@ -47,6 +47,9 @@ class EngineConfig:
         Context length used by the memory estimate before loading on CUDA.
     check_memory
         Refuse to load on CUDA when the estimate exceeds free GPU memory.
+    cache_implementation
+        ``None`` (dynamic KV cache) or ``"static"``: a pre-allocated cache that lets generate
+        compile the decode step on CUDA (same greedy output; slower on CPU).
     """
 
     model: str
@@ -60,6 +63,7 @@ class EngineConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     context_tokens: int = 8192
     check_memory: bool = True
+    cache_implementation: str | None = None
 
     def __post_init__(self) -> None:
         if not self.model or not isinstance(self.model, str):
@@ -76,6 +80,9 @@ class EngineConfig:
             raise ValueError("need 0 < min_pixels <= max_pixels")
         if self.context_tokens < 1:
             raise ValueError("context_tokens must be >= 1")
+        if self.cache_implementation not in (None, "dynamic", "static"):
+            raise ValueError(f"cache_implementation must be None, 'dynamic' or 'static', "
+                             f"got {self.cache_implementation!r}")
 
 
 def choose_device(requested: str = "auto") -> str:

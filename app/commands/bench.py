@@ -24,6 +24,8 @@ def register(sub) -> None:
     engine.add_argument("--arch", choices=["4b", "8b"],
                         help="random weights with the real Qwen3-VL architecture (GPU)")
     engine.add_argument("--repeats", type=int, default=5, help="timing repeats (min is kept)")
+    engine.add_argument("--cache", choices=["dynamic", "static"], default="dynamic",
+                        help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
 
 
@@ -49,6 +51,7 @@ def _engine(args) -> int:
 
     return _emit(
         bench_engine(model=args.model, new_tokens=args.new_tokens, frames=args.frames,
-                     arch=args.arch, repeats=args.repeats),
+                     arch=args.arch, repeats=args.repeats,
+                     cache_implementation=None if args.cache == "dynamic" else args.cache),
         args.json,
     )

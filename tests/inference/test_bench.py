@@ -12,3 +12,25 @@ def test_bench_engine_reports_the_issue_keys(tiny_model_dir):
         assert key in result
     assert result["engine_s_per_token"] > 0 and result["generate_s_per_token"] > 0
     assert result["device"].startswith("cpu")
+
+
+def test_random_architecture_path_runs_on_a_small_config(tiny_model_dir):
+    """The --arch path (random weights built in memory, GPU figures) on a config small enough
+    for CPU: same code, tiny sizes."""
+    import json
+
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    result = bench_engine(None, new_tokens=3, frames=2, repeats=1, size=64, arch=config)
+    assert result["model"] == "random-qwen3-vl-custom" and result["ratio"] > 0
+
+
+def test_static_cache_gives_the_same_greedy_text(tiny_model_dir, frames):
+    from inference.engine import Engine
+    from inference.runtime import EngineConfig
+
+    texts = []
+    for cache in (None, "static"):
+        eng = Engine(EngineConfig(model=str(tiny_model_dir), cache_implementation=cache))
+        texts.append(eng.ask(frames[:1], "Q?", max_new_tokens=12, min_new_tokens=12).text)
+        eng.close()
+    assert texts[0] == texts[1]
