@@ -223,3 +223,16 @@ def test_enhanced_multiframe_frames_are_sorted_by_per_frame_positions(tmp_path):
     assert series.volume.spacing_mm == pytest.approx((3.0, 0.5, 0.25), abs=1e-5)
     np.testing.assert_allclose(series.volume.index_to_patient(0, 0, 2),
                                np.array([5.0, -3.0, 40.0]) + 6.0 * normal, atol=1e-4)
+
+
+def test_fill_works_on_a_copied_series_by_rereading_its_headers(tmp_path):
+    import dataclasses
+
+    from viewer.volume import Volume
+
+    write_series(tmp_path, slices=3)
+    series = _only_series(scan([tmp_path]))
+    fresh = np.zeros_like(series.volume.array)
+    copy = dataclasses.replace(series, volume=Volume(fresh, series.volume.affine))
+    assert sorted(fill(copy)) == [0, 1, 2]
+    np.testing.assert_array_equal(fresh[2], slice_pixels(2, 8, 10) - 1024.0)
