@@ -54,7 +54,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
+        self.fps = QtWidgets.QDoubleSpinBox()
+        self.fps.setRange(0.5, 120.0)
+        self.fps.setDecimals(1)
+        self.fps.setSuffix(" fps")
+        self.fps.setToolTip("Cine speed (Space or C plays/stops)")
+        self.fps.setValue(self.state.cine_fps)
+        self.fps.valueChanged.connect(self._set_fps)
         self.statusBar().addWidget(self.readout, 1)
+        self.statusBar().addPermanentWidget(self.fps)
         self.statusBar().addPermanentWidget(self.progress)
         self.state.cursor_changed.connect(self._on_cursor)
         self._build_menus()
@@ -80,12 +88,29 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(view_menu, "Ruler mode\tM", self._toggle_ruler)
         self._action(view_menu, "Clear rulers\tDel", self.state.clear_rulers)
         self._action(view_menu, "Cine play/stop\tSpace", self._toggle_cine)
-        window_menu = bar.addMenu("&Window")
-        self._action(window_menu, "Header default\t0", lambda: self.state.apply_preset(0))
+        self.window_menu = bar.addMenu("&Window")
+        self._fill_window_menu()
+        self.state.series_changed.connect(self._fill_window_menu)
+
+    def _fill_window_menu(self, _series=None) -> None:
+        """CT presets on 1..5, the header's own presets on 0 and 6..9."""
+        menu = self.window_menu
+        menu.clear()
+        header = self.state.series.window_presets if self.state.series is not None else ()
+        first = f" ({header[0].name} {header[0].width:g}/{header[0].level:g})" if header else ""
+        self._action(menu, f"Header default{first}\t0", lambda: self.state.apply_preset(0))
         for number, preset in enumerate(CT_PRESETS, start=1):
-            self._action(window_menu, f"{preset.name.title()} ({preset.width:g}/"
+            self._action(menu, f"{preset.name.title()} ({preset.width:g}/"
                          f"{preset.level:g})\t{number}",
                          lambda n=number: self.state.apply_preset(n))
+        if len(header) > 1:
+            menu.addSeparator()
+        for number, preset in enumerate(header[1:5], start=6):
+            self._action(menu, f"{preset.name} ({preset.width:g}/{preset.level:g})\t{number}",
+                         lambda n=number: self.state.apply_preset(n))
+
+    def _set_fps(self, value: float) -> None:
+        self.state.cine_fps = value
 
     def _action(self, menu, text, slot, shortcut=None) -> QtGui.QAction:
         action = menu.addAction(text)
@@ -191,7 +216,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_failed(self, message: str) -> None:
         self.last_error = message
-        log.warning("loading failed: %s", message)
+        log.warning("loading failed (%s)", message.split(":", 1)[0])  # no paths/names in logs
         self.statusBar().showMessage(f"Loading failed: {message}")
 
     def _on_done(self, seconds: float) -> None:
@@ -227,4 +252,5 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stop_loading()
         self.view.disconnect_model()
         self.state.cursor_changed.disconnect(self._on_cursor, missing_ok=True)
+        self.state.series_changed.disconnect(self._fill_window_menu, missing_ok=True)
         super().closeEvent(event)

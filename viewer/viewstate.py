@@ -353,6 +353,12 @@ class ViewState:
         self._rulers = (*self._rulers[:-1], ruler) if self._rulers else (ruler,)
         self.rulers_changed.emit()
 
+    def drop_last_ruler(self) -> None:
+        """Remove the most recent ruler (e.g. a click that never dragged)."""
+        if self._rulers:
+            self._rulers = self._rulers[:-1]
+            self.rulers_changed.emit()
+
     def clear_rulers(self) -> None:
         if self._rulers:
             self._rulers = ()

@@ -161,3 +161,18 @@ def test_choosing_another_series_in_the_browser_shows_it(window, tmp_path, qtbot
                      pos=rect.center())
     assert win.state.series is other
     assert win.view.displayed.shape == other.volume.array.shape[1:]
+
+
+def test_window_menu_offers_header_presets_and_fps_box_drives_cine(window, study_folder, qtbot):
+    folder, hu = study_folder
+    win = window()
+    win.open_paths([folder])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    texts = [a.text() for a in win.window_menu.actions()]
+    assert texts[0].startswith("Header default (") and "350/50" in texts[0]
+    lung = next(a for a in win.window_menu.actions() if a.text().startswith("Lung"))
+    lung.trigger()
+    assert win.state.window == (1500.0, -600.0)
+    assert np.array_equal(win.view.displayed, apply_window(hu[4], 1500, -600))
+    win.fps.setValue(20.0)
+    assert win.state.cine_fps == 20.0

@@ -309,6 +309,11 @@ class SliceView(QtWidgets.QWidget):
         event.accept()
 
     def _release(self, event: QtGui.QMouseEvent) -> None:
+        if (self._drag_button == Qt.MouseButton.LeftButton and self.state.mode == "ruler"
+                and self.state.rulers):
+            last = self.state.rulers[-1]
+            if np.allclose(last.start_index, last.end_index):  # a click, not a measurement
+                self.state.drop_last_ruler()
         self._drag_button = None
         event.accept()
 

@@ -209,3 +209,19 @@ def test_many_repaints_survive(make_view):
         state.slice_index = i % state.n_slices
         view.render_now()
     assert state.slice_index == 2999 % 12
+
+
+def test_a_click_in_ruler_mode_leaves_no_zero_length_ruler(make_view):
+    state, view = make_view()
+    state.mode = "ruler"
+    point = view.viewport_pos_of_pixel(10, 10)
+    mouse(view, "press", point, Qt.MouseButton.LeftButton)
+    mouse(view, "release", point, Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
+    assert state.rulers == () and view.rulers.texts == []
+
+
+def test_cine_speed_follows_fps(make_view):
+    state, view = make_view()
+    state.cine_playing = True
+    state.cine_fps = 25
+    assert view._cine.isActive() and view._cine.interval() == 40
