@@ -236,3 +236,14 @@ def test_fill_works_on_a_copied_series_by_rereading_its_headers(tmp_path):
     copy = dataclasses.replace(series, volume=Volume(fresh, series.volume.affine))
     assert sorted(fill(copy)) == [0, 1, 2]
     np.testing.assert_array_equal(fresh[2], slice_pixels(2, 8, 10) - 1024.0)
+
+
+def test_an_invalid_optional_value_does_not_reject_the_image(tmp_path):
+    (path, _), = write_series(tmp_path, slices=1)
+    raw = path.read_bytes()
+    assert raw.count(b"synthetic") == 1
+    path.write_bytes(raw.replace(b"\x20\x00\x11\x00IS\x02\x003 ", b"\x20\x00\x11\x00IS\x02\x00x "))
+    with pytest.warns(UserWarning, match="Invalid value for VR IS"):
+        result = load([path])
+    assert result.skipped == ()
+    assert result.all_series[0].number is None  # SeriesNumber 'x' is unusable, the image is not

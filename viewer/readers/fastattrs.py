@@ -77,10 +77,11 @@ class FastAttrs:
             value = _split(raw.decode("latin-1").strip(" \x00"))
         elif vr in _TEXT_VRS and self._encoding is not None:
             value = _split(raw.decode(self._encoding, "replace").strip(" \x00"))
-        elif vr == "IS":
-            value = _numbers(raw, int)
-        elif vr == "DS":
-            value = _numbers(raw, float)
+        elif vr in ("IS", "DS"):
+            try:
+                value = _numbers(raw, int if vr == "IS" else float)
+            except ValueError:  # invalid number: pydicom decides (keeps the text, warns)
+                return self._ds.get(keyword, default)
         elif vr == "US" and len(raw) == 2:
             value = struct.unpack("<H" if element.is_little_endian else ">H", raw)[0]
         else:
