@@ -101,7 +101,8 @@ class PlaneGeometry:
     pixel_spacing_mm
         (between screen rows, between screen columns) in mm.
     labels
-        Edge letters ``{"top", "bottom", "left", "right"}``.
+        Edge letters ``{"top", "bottom", "left", "right"}`` (empty strings when the volume
+        has no patient geometry).
     """
 
     plane: str
@@ -152,14 +153,17 @@ class PlaneGeometry:
 
 
 def available_planes(volume: Volume) -> tuple[str, ...]:
-    """Planes that make sense: all three for a stack of >= 2 frames, else the native one.
+    """Planes that make sense: all three for a calibrated stack of >= 2 frames, else the
+    native one (a single image, or frames without geometry such as an ultrasound cine loop).
 
     >>> available_planes(Volume(np.zeros((1, 8, 8))))
     ('axial',)
     >>> available_planes(Volume(np.zeros((5, 8, 8))))
     ('axial', 'coronal', 'sagittal')
+    >>> available_planes(Volume(np.zeros((5, 8, 8)), spacing_known=False))
+    ('axial',)
     """
-    if volume.n_frames >= 2:
+    if volume.n_frames >= 2 and volume.spacing_known:
         return PLANES
     return (native_plane(volume),)
 
@@ -188,7 +192,10 @@ def plane_geometry(volume: Volume, plane: str) -> PlaneGeometry:
     if plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; known: {PLANES}")
     if plane not in available_planes(volume):
-        raise ValueError(f"{plane} reformat needs at least 2 frames; this series has 1")
+        raise ValueError(
+            f"{plane} reformat needs a calibrated stack of at least 2 frames; this series has "
+            f"{volume.n_frames} frame(s){'' if volume.spacing_known else ' without geometry'}"
+        )
     patient_axes = patient_axes_of_array(volume)
     slice_axis = patient_axes.index(_PLANE_NORMAL_AXIS[plane])
     down, right = _SCREEN_DOWN[plane], _SCREEN_RIGHT[plane]
@@ -215,6 +222,8 @@ def plane_geometry(volume: Volume, plane: str) -> PlaneGeometry:
         "left": direction_label(-right_dir),
         "right": direction_label(right_dir),
     }
+    if not volume.spacing_known:  # no patient geometry: letters would be made up
+        labels = dict.fromkeys(labels, "")
     return PlaneGeometry(
         plane=plane,
         slice_axis=slice_axis,

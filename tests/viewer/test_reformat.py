@@ -88,7 +88,7 @@ def test_oblique_planes_are_turned_upright_and_labelled_by_the_dominant_axis(deg
 
 def test_single_frame_has_only_its_native_plane():
     volume = Volume(np.zeros((1, 16, 16), np.float32))
-    with pytest.raises(ValueError, match="2 frames"):
+    with pytest.raises(ValueError, match="at least 2 frames"):
         plane_geometry(volume, "coronal")
     with pytest.raises(ValueError, match="unknown plane"):
         plane_geometry(axial_ct(), "oblique")

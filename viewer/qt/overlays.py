@@ -77,7 +77,7 @@ def corner_texts(state: ViewState) -> dict[str, str]:
         "top_left": "\n".join(p for p in patient if p),
         "top_right": "\n".join(
             p for p in (f"{series.modality} {series.description}".strip(), number,
-                        state.plane) if p
+                        state.plane if series.volume.spacing_known else "") if p
         ),
         "bottom_left": "\n".join(
             p for p in (f"Im {state.slice_index + 1}/{state.n_slices}",

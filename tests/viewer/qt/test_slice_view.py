@@ -127,6 +127,9 @@ def test_uncalibrated_image_measures_pixels(make_view):
          Qt.MouseButton.LeftButton)
     assert view.rulers.texts[-1].endswith("px")
     assert float(view.rulers.texts[-1].split()[0]) == pytest.approx(30, abs=1.0)
+    # no patient geometry: no orientation letters, no plane name
+    assert all(label.text() == "" for label in view.overlay.edges.values())
+    assert "axial" not in corner(view, "top_right")
 
 
 def test_reformats_have_the_right_shape_aspect_and_labels(make_view, qtbot):
