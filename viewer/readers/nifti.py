@@ -45,26 +45,25 @@ def read_nifti(path: str) -> Series:
 
     try:
         image = nib.load(path)
-        shape = image.shape
-        if len(shape) < 3:
-            image = nib.Nifti1Image(np.asanyarray(image.dataobj).reshape(*shape, *[1] * (3 - len(shape))),
-                                    image.affine, image.header)
-            shape = image.shape
+        shape = tuple(image.shape)
         meta = {"file": os.path.basename(path)}
         description = os.path.basename(path)
-        if len(shape) > 3:
+        proxy = image.dataobj
+        if len(shape) > 3:  # 4-D (time) or more: the first volume
             extra = int(np.prod(shape[3:]))
-            data = np.asarray(image.dataobj[..., 0] if len(shape) == 4 else
-                              image.dataobj[(...,) + (0,) * (len(shape) - 3)], dtype=np.float32)
+            proxy = proxy[(slice(None),) * 3 + (0,) * (len(shape) - 3)]
             if extra > 1:
                 meta["volumes"] = f"showing volume 1 of {extra} (4-D file)"
                 description += f" (volume 1 of {extra})"
-        else:
-            data = image.get_fdata(dtype=np.float32)
+        data = np.asarray(proxy, dtype=np.float32)  # scl_slope / scl_inter applied
+        while data.ndim < 3:
+            data = data[..., np.newaxis]
         affine_ras = image.affine
     except Exception as exc:  # noqa: BLE001 - nibabel raises many types for bad files
         raise UnreadableFile(f"unreadable NIfTI ({type(exc).__name__}: {exc})") from exc
-    array, affine = lps_oriented(np.asarray(data, dtype=np.float32), affine_ras)
+    if affine_ras is None:
+        raise UnreadableFile("NIfTI has no affine (no usable orientation)")
+    array, affine = lps_oriented(data, affine_ras)
     if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise UnreadableFile("NIfTI affine is degenerate (no usable orientation)")
     volume = Volume(array, affine, spacing_known=True)
