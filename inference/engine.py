@@ -1,9 +1,10 @@
 """The MedMO engine: frames + prompt + chat history in, streamed text and an Answer out.
 
->>> # doctest: +SKIP
->>> engine = Engine(EngineConfig(model="MBZUAI/MedMO-8B"))
->>> for item in engine.stream([frame], "Is there a pneumothorax?"):
-...     print(item if isinstance(item, str) else item.timings, end="")
+Usage::
+
+    engine = Engine(EngineConfig(model="MBZUAI/MedMO-8B"))
+    for item in engine.stream([frame], "Is there a pneumothorax?"):
+        print(item if isinstance(item, str) else item.timings, end="")
 
 One generation runs at a time (a lock); ``stream`` is a generator meant to be driven from a
 worker thread, cancelled by setting the ``cancel`` event it was given.
@@ -59,6 +60,7 @@ class Engine:
         # ``loaded`` (model, processor, info) skips loading: only for benchmarks that build a
         # random-weights model in memory. Everything else loads through from_pretrained.
         self.model, self.processor, self.info = loaded or load_model(config)
+        self.min_pixels, self.max_pixels, self.factor = _pixel_bounds(self.processor, config)
         self.adapters: dict[str, str] = {}  # name -> folder
         self.active_adapter: str | None = None
         self._lock = threading.Lock()
@@ -79,9 +81,8 @@ class Engine:
     def _prepare(self, frames: Sequence[Any]) -> tuple[list, list[FrameGeometry]]:
         images, geometry = [], []
         for frame in frames:
-            image, geo = to_model_image(
-                frame, min_pixels=self.config.min_pixels, max_pixels=self.config.max_pixels
-            )
+            image, geo = to_model_image(frame, min_pixels=self.min_pixels,
+                                        max_pixels=self.max_pixels, factor=self.factor)
             images.append(image)
             geometry.append(geo)
         return images, geometry
@@ -181,14 +182,16 @@ class Engine:
                                                  images=[image])) for image in images]
         from transformers import StoppingCriteriaList
 
-        from inference.generation import StopOnEvent
+        from inference.generation import FirstTokenClock, StopOnEvent
 
+        clock = FirstTokenClock()
         with self._lock, self._oom_guard():
             inputs = self._inputs(chats, images)
             prompt_len = inputs["input_ids"].shape[1]
             with torch.inference_mode():
                 out = self.model.generate(
                     **inputs, stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
+                    streamer=clock,
                     **self._gen_kwargs(max_new_tokens, min_new_tokens),
                 )
         end = time.perf_counter()
@@ -197,7 +200,10 @@ class Engine:
         pad = self.processor.tokenizer.pad_token_id
         n_new = int((new != pad).sum()) if pad is not None else int(new.numel())
         boxes, dropped = self._boxes(texts, geometry, per_frame=True)
-        timings = Timings(ttft_s=0.0, new_tokens=n_new, tokens_per_s=n_new / max(end - start, 1e-9),
+        first = clock.first_token_time or end
+        steps = new.shape[1]
+        rate = (steps - 1) * len(frames) / (end - first) if steps > 1 and end > first else 0.0
+        timings = Timings(ttft_s=first - start, new_tokens=n_new, tokens_per_s=rate,
                           total_s=end - start)
         return Answer(
             text="\n".join(texts), boxes=boxes, timings=timings, model=self.config.model,
@@ -296,6 +302,32 @@ class _OomGuard:
             "the GPU ran out of memory while generating; caches were emptied and the model is "
             "still loaded. Try fewer slices, a smaller max_pixels, a shorter answer, or 4-bit."
         ) from exc
+
+
+def _pixel_bounds(processor: Any, config: EngineConfig) -> tuple[int, int, int]:
+    """Our frame-size bounds narrowed to the processor's own, so the processor never resizes
+    again and the recorded geometry is exactly what the model saw."""
+    image_processor = getattr(processor, "image_processor", None)
+    size = getattr(image_processor, "size", None)
+    lo = _get(size, "shortest_edge") or getattr(image_processor, "min_pixels", None) or 0
+    hi = _get(size, "longest_edge") or getattr(image_processor, "max_pixels", None)
+    hi = hi or config.max_pixels
+    factor = int(getattr(image_processor, "patch_size", 16) or 16) * int(
+        getattr(image_processor, "merge_size", 2) or 2)
+    min_pixels = max(config.min_pixels, int(lo))
+    max_pixels = min(config.max_pixels, int(hi))
+    if min_pixels > max_pixels:
+        raise EngineError(f"frame size bounds conflict: ours {config.min_pixels}..{config.max_pixels}"
+                          f" pixels, the processor's {lo}..{hi}")
+    return min_pixels, max_pixels, factor
+
+
+def _get(obj: Any, key: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
 
 
 def _timings(start: float, stats: dict) -> Timings:

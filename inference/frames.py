@@ -60,7 +60,7 @@ def model_size(
 
 def to_model_image(
     frame: np.ndarray | Image.Image, *, min_pixels: int = DEFAULT_MIN_PIXELS,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS, factor: int = FACTOR,
 ) -> tuple[Image.Image, FrameGeometry]:
     """An RGB PIL image of the model size, plus the geometry of the resize.
 
@@ -84,7 +84,8 @@ def to_model_image(
         else:
             raise ValueError(f"frames must be (rows, cols) or (rows, cols, 3), got {array.shape}")
     width, height = image.size
-    mh, mw = model_size(height, width, min_pixels=min_pixels, max_pixels=max_pixels)
+    mh, mw = model_size(height, width, min_pixels=min_pixels, max_pixels=max_pixels,
+                        factor=factor)
     if (mw, mh) != (width, height):
         image = image.resize((mw, mh), Image.Resampling.BICUBIC)
     return image, FrameGeometry(width, height, mw, mh)

@@ -57,6 +57,23 @@ class IdQueueStreamer(BaseStreamer):
         self.queue.put(exc)
 
 
+class FirstTokenClock(BaseStreamer):
+    """Records when the first new tokens arrive (any batch size); keeps nothing else."""
+
+    def __init__(self) -> None:
+        self._prompt_seen = False
+        self.first_token_time: float | None = None
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+        elif self.first_token_time is None:
+            self.first_token_time = time.perf_counter()
+
+    def end(self) -> None:
+        return None
+
+
 class IncrementalDecoder:
     """Turns a growing list of token ids into text chunks without re-decoding the whole answer
     (a sliding window, as text-generation servers do) and never splits a multi-byte character.

@@ -174,3 +174,19 @@ def test_adapter_changes_outputs_switches_and_unloads(tiny_model_dir, lora_adapt
     assert answer.text == base and answer.adapter is None
     assert eng.model is base_model  # never reloaded
     eng.close()
+
+
+def test_recorded_geometry_is_what_the_processor_feeds_the_model(engine, frames):
+    """The processor must not resize our model-size image again (grid x patch == our size)."""
+    images, geometry = engine._prepare(frames)
+    grid = engine.processor(text=["<|vision_start|><|image_pad|><|vision_end|>"] * 3,
+                            images=images, return_tensors="pt", padding=True)["image_grid_thw"]
+    patch = engine.processor.image_processor.patch_size
+    for (t, h, w), geo in zip(grid.tolist(), geometry, strict=True):
+        assert (t, h * patch, w * patch) == (1, geo.model_height, geo.model_width)
+
+
+def test_localisation_timings(engine, frames):
+    answer = engine.localize(frames[:2], "", max_new_tokens=6, min_new_tokens=6)
+    t = answer.timings
+    assert 0 < t.ttft_s < t.total_s and t.new_tokens == 12 and t.tokens_per_s > 0
