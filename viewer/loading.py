@@ -246,8 +246,10 @@ def fill(
             decode_frame(header, frame, array[k], cache)
         except Exception as exc:  # noqa: BLE001 - decoders raise many types; all are reported
             where = f"frame {frame + 1}: " if header.frames > 1 else ""
-            yield Skipped(header.path, f"{where}cannot decode pixel data ({type(exc).__name__}: "
-                                       f"{str(exc).splitlines()[0] if str(exc) else ''})")
+            detail = " ".join(str(exc).split())  # decoders put the useful part on later lines
+            detail = detail if len(detail) <= 240 else detail[:237] + "..."
+            yield Skipped(header.path,
+                          f"{where}cannot decode pixel data ({type(exc).__name__}: {detail})")
             continue
         yield k
 

@@ -39,6 +39,9 @@ REQUIRED = (
     "PixelRepresentation",
 )
 _DEFER = 2048  # bytes: larger values (pixel data, LUTs) stay on disk until asked for
+# Extensions (lower case) worth a forced parse when the 'DICM' prefix is missing, besides
+# numbered ones (".1", ".12345": UID-like names are common on media).
+_MAYBE_DICOM_SUFFIXES = {"", ".dcm", ".dicom", ".dic", ".ima", ".img", ".raw"}
 
 
 class DicomDirFile(Exception):
@@ -99,7 +102,11 @@ def read_header(path: str) -> DicomHeader:
         ds = pydicom.dcmread(path, defer_size=_DEFER)
     except InvalidDicomError:
         # No 'DICM' preamble: old files without file meta still parse with force=True; anything
-        # else (text, random bytes) fails the attribute checks below.
+        # else (text, random bytes) fails the attribute checks below. Files whose extension
+        # says they are something else are not force-parsed at all.
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix not in _MAYBE_DICOM_SUFFIXES and not suffix[1:].isdigit():
+            raise UnreadableFile("not a DICOM file") from None
         try:
             ds = pydicom.dcmread(path, defer_size=_DEFER, force=True)
         except Exception as exc:  # noqa: BLE001 - any parser failure means "not DICOM"
