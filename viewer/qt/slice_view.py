@@ -88,6 +88,7 @@ class SliceView(QtWidgets.QWidget):
         self._scratch: np.ndarray | None = None
 
         self._drag_button: Qt.MouseButton | None = None
+        self._wheel_rest = 0  # wheel angle not yet turned into a slice step (1/8 degree)
         self._drag_last = QtCore.QPointF()
         self._drag_anchor_mm = (0.0, 0.0)
         self._cine = QtCore.QTimer(self)
@@ -255,14 +256,19 @@ class SliceView(QtWidgets.QWidget):
 
     # ---- input -> model ---------------------------------------------------------------
     def _wheel(self, event: QtGui.QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps == 0:
+        delta = event.angleDelta().y()
+        if delta == 0:
             return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             anchor = self._offset_mm(event.position())
-            self.state.zoom_by(1.15 ** steps, anchor_mm=anchor)
+            self.state.zoom_by(1.15 ** (delta / 120.0), anchor_mm=anchor)
         else:
-            self.state.step(-int(math.copysign(max(1, round(abs(steps))), steps)))
+            # a mouse notch is 120; touchpads send small deltas: add them up to whole slices
+            self._wheel_rest += delta
+            notches = int(self._wheel_rest / 120)
+            if notches:
+                self._wheel_rest -= notches * 120
+                self.state.step(-notches)
         event.accept()
 
     def _offset_mm(self, viewport_pos: QtCore.QPointF) -> tuple[float, float]:

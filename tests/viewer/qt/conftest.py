@@ -51,13 +51,13 @@ def drag(view: SliceView, start: QtCore.QPoint, end: QtCore.QPoint, button, step
     mouse(view, "release", end, button, QtCore.Qt.MouseButton.NoButton)
 
 
-def wheel(view: SliceView, notches: int, *, ctrl: bool = False) -> None:
+def wheel(view: SliceView, notches: float, *, ctrl: bool = False) -> None:
     viewport = view.canvas.viewport()
     centre = QtCore.QPointF(viewport.width() / 2, viewport.height() / 2)
     modifiers = (QtCore.Qt.KeyboardModifier.ControlModifier if ctrl
                  else QtCore.Qt.KeyboardModifier.NoModifier)
     event = QtGui.QWheelEvent(centre, QtCore.QPointF(viewport.mapToGlobal(centre.toPoint())),
-                              QtCore.QPoint(), QtCore.QPoint(0, 120 * notches),
+                              QtCore.QPoint(), QtCore.QPoint(0, int(120 * notches)),
                               QtCore.Qt.MouseButton.NoButton, modifiers,
                               QtCore.Qt.ScrollPhase.NoScrollPhase, False)
     QtWidgets.QApplication.sendEvent(viewport, event)

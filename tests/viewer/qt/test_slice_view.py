@@ -24,6 +24,12 @@ def test_wheel_and_keys_scroll_and_update_overlay(make_view, qtbot):
     assert state.slice_index == 8 and "Im 9/12" in corner(view, "bottom_left")
     wheel(view, 1)
     assert state.slice_index == 7
+    for _ in range(3):  # touchpad: small deltas add up to one slice
+        wheel(view, 0.25)
+    assert state.slice_index == 7
+    wheel(view, 0.25)
+    assert state.slice_index == 6
+    wheel(view, -1)
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert state.slice_index == 8
     qtbot.keyClick(view, Qt.Key.Key_Up)
