@@ -157,7 +157,8 @@ class Engine:
         answer = None
         for item in self.stream(frames, prompt, **kwargs):
             answer = item
-        assert isinstance(answer, Answer)  # stream always ends with an Answer
+        if not isinstance(answer, Answer):  # pragma: no cover - stream always ends with one
+            raise EngineError("generation ended without an answer")
         return answer
 
     def localize(

@@ -27,11 +27,15 @@ class StopOnEvent(StoppingCriteria):
 
     def __init__(self, event: threading.Event) -> None:
         self.event = event
+        self._not_set: torch.BoolTensor | None = None  # reused: no allocation per token
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        return torch.full(
-            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
-        )
+        n = input_ids.shape[0]
+        if self.event.is_set():
+            return torch.ones(n, dtype=torch.bool, device=input_ids.device)
+        if self._not_set is None or self._not_set.shape[0] != n:
+            self._not_set = torch.zeros(n, dtype=torch.bool, device=input_ids.device)
+        return self._not_set
 
 
 class IdQueueStreamer(BaseStreamer):
