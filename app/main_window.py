@@ -61,7 +61,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fps.setToolTip("Cine speed (Space or C plays/stops)")
         self.fps.setValue(self.state.cine_fps)
         self.fps.valueChanged.connect(self._set_fps)
-        self.statusBar().addWidget(self.readout, 1)
+        # permanent widgets: status messages ("Loaded ...") never hide the cursor readout
+        self.readout.setMinimumWidth(430)
+        self.statusBar().addPermanentWidget(self.readout)
         self.statusBar().addPermanentWidget(self.fps)
         self.statusBar().addPermanentWidget(self.progress)
         self.state.cursor_changed.connect(self._on_cursor)

@@ -176,3 +176,15 @@ def test_window_menu_offers_header_presets_and_fps_box_drives_cine(window, study
     assert np.array_equal(win.view.displayed, apply_window(hu[4], 1500, -600))
     win.fps.setValue(20.0)
     assert win.state.cine_fps == 20.0
+
+
+def test_status_messages_do_not_hide_the_readout(window, study_folder, qtbot):
+    from tests.viewer.qt.conftest import mouse
+
+    folder, _ = study_folder
+    win = window()
+    win.open_paths([folder])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    assert win.statusBar().currentMessage().startswith("Loaded")
+    mouse(win.view, "move", win.view.viewport_pos_of_pixel(3, 3))
+    assert win.readout.isVisible() and win.readout.text().startswith("HU ")
