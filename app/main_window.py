@@ -235,6 +235,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show ``result.all_series[position]`` in the slice view."""
         if self.result is None or not 0 <= position < len(self.result.all_series):
             return
+        if position == self._current_position:
+            return  # already shown: a second click keeps the slice, window and rulers
         series = self.result.all_series[position]
         self._current_position = position
         self.state.set_series(series, study=self._study_of(series))

@@ -161,6 +161,10 @@ def test_choosing_another_series_in_the_browser_shows_it(window, tmp_path, qtbot
                      pos=rect.center())
     assert win.state.series is other
     assert win.view.displayed.shape == other.volume.array.shape[1:]
+    win.state.slice_index = 0
+    qtbot.mouseClick(win.browser.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    assert win.state.slice_index == 0  # clicking the shown series again keeps the view
 
 
 def test_window_menu_offers_header_presets_and_fps_box_drives_cine(window, study_folder, qtbot):
