@@ -23,6 +23,7 @@ COMMANDS = (
     "doctor",
     "bench",
     "export",
+    "dataset",
 )
 
 

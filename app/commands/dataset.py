@@ -1,0 +1,61 @@
+"""``medmo dataset build WORKSPACE OUT`` and ``medmo dataset phantom OUT``: training datasets.
+
+``build`` turns the radiologists' corrections in a workspace into a dataset folder (JSONL + PNG,
+see :mod:`inference.training.dataset`); run it again on the same OUT to add new cases to the
+training split while the validation split stays frozen. ``phantom`` writes the synthetic
+phantom benchmark (training cases + a frozen held-out set). Both print a JSON summary.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("dataset", help="build training datasets (corrections, phantoms)")
+    actions = parser.add_subparsers(dest="dataset_action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="workspace corrections -> dataset folder")
+    build.add_argument("workspace", metavar="WORKSPACE")
+    build.add_argument("out", metavar="OUT")
+    build.add_argument("--validation-fraction", type=float, default=0.2,
+                       help="share frozen for validation when OUT is created (default 0.2)")
+    build.add_argument("--seed", type=int, default=0)
+    phantom = actions.add_parser("phantom", help="synthetic phantom benchmark dataset")
+    phantom.add_argument("out", metavar="OUT")
+    phantom.add_argument("--train", type=int, default=2000)
+    phantom.add_argument("--heldout", type=int, default=200)
+    phantom.add_argument("--size", type=int, default=256)
+    phantom.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from app.training_data import build_phantom_benchmark, workspace_examples
+    from app.workspace import Workspace, WorkspaceError
+    from inference.training.dataset import DatasetError, write_dataset
+
+    try:
+        if args.dataset_action == "phantom":
+            report = build_phantom_benchmark(args.out, train=args.train, heldout=args.heldout,
+                                             size=args.size, seed=args.seed)
+            print(json.dumps(report.to_dict()))
+            return 0
+        from pathlib import Path
+
+        if not (Path(args.workspace) / "workspace.sqlite3").exists():
+            raise WorkspaceError(f"{args.workspace} holds no workspace (workspace.sqlite3)")
+        with Workspace(args.workspace) as ws:
+            built = workspace_examples(ws)
+        for where, reason in built.skipped:
+            print(f"medmo dataset: skipped {where}: {reason}", file=sys.stderr)
+        if not built.examples:
+            raise DatasetError("the workspace holds no corrected frames yet: review some boxes "
+                               "(accept, move, resize, delete, add or relabel) first")
+        report = write_dataset(args.out, built.examples,
+                               validation_fraction=args.validation_fraction, seed=args.seed)
+    except (ValueError, OSError, WorkspaceError) as exc:
+        print(f"medmo dataset: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({**report.to_dict(), "skipped": len(built.skipped)}))
+    return 0

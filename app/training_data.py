@@ -1,0 +1,164 @@
+"""Training examples from the radiologists' corrections, and the phantom benchmark.
+
+:func:`workspace_examples` turns a workspace into :class:`inference.training.dataset.Example`
+rows: one per *corrected frame*, i.e. a frame with at least one finding the radiologist
+reviewed (accepted, moved, resized, relabelled, deleted or added). On that frame:
+
+* the image is the one stored with the answer, exactly as it was sent to the model;
+* the prompt is the instruction the engine rendered for the user's request;
+* the targets are the boxes that stand (:meth:`AnnotationSet.final`): corrections win over
+  predictions, deleted predictions are not targets, added boxes are; predictions on the frame
+  left untouched stand as the model gave them (the radiologist saw them and kept them);
+* the report is the study's latest report text when the radiologist edited it.
+
+Frames that cannot be used (no stored image) are returned with a reason, never dropped silently.
+
+:func:`phantom_examples` draws the synthetic benchmark (256 x 256 phantom slices with one lesion
+of known box) with the viewer's phantom and windowing code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.workspace import ChatMessage, Workspace
+from inference.engine import TASK_FIELD
+from inference.prompts import TASKS, render_prompt
+from inference.training.dataset import Example, stable_id
+from viewer.annotations import Finding
+
+DEFAULT_TASK = "localize"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceExamples:
+    """Examples built from a workspace, plus the frames skipped and why."""
+
+    examples: tuple[Example, ...]
+    skipped: tuple[tuple[str, str], ...]  # (frame description, reason)
+
+
+def instruction(task: str, text: str) -> str:
+    """The instruction the engine sends for ``task`` with the user's ``text``.
+
+    >>> instruction("vqa", "Is there a nodule?")
+    'Is there a nodule?'
+    """
+    if task not in TASKS:
+        return text
+    return render_prompt(task, **{TASK_FIELD[task]: text})
+
+
+def _frame_key(finding: Finding) -> tuple[str, int]:
+    shown = finding.shown
+    return shown.frame.series_uid, shown.frame.frame_index
+
+
+def _sent(messages: list[ChatMessage], key: tuple[str, int], answer_ids: set[str]
+          ) -> tuple[str, ChatMessage | None] | None:
+    """(image hash, user prompt message) of the answer that showed this frame: preferably one
+    that produced a box on it, else the latest answer about the frame."""
+    by_id = {m.id: k for k, m in enumerate(messages)}
+    candidates = [m for m in messages if m.role == "assistant" and m.id in answer_ids]
+    candidates += [m for m in reversed(messages) if m.role == "assistant"]
+    for message in candidates:
+        for k, frame in enumerate(message.frames):
+            if (frame.series_uid, frame.frame_index) == key and k < len(message.sent_images):
+                pos = by_id[message.id]
+                prompt = next((messages[j] for j in range(pos - 1, -1, -1)
+                               if messages[j].role == "user"), None)
+                return message.sent_images[k], prompt
+    return None
+
+
+def workspace_examples(workspace: Workspace) -> WorkspaceExamples:
+    """One example per corrected frame of every study in ``workspace``."""
+    examples: list[Example] = []
+    skipped: list[tuple[str, str]] = []
+    for study_uid in workspace.studies():
+        annotations = workspace.load_annotations(study_uid)
+        messages = workspace.messages(study_uid)
+        report = workspace.latest_report(study_uid)
+        report_text = report.text if report is not None and report.text != report.ai_text else ""
+        frames: dict[tuple[str, int], list[Finding]] = {}
+        for finding in annotations:
+            frames.setdefault(_frame_key(finding), []).append(finding)
+        for key, findings in sorted(frames.items()):
+            kinds = sorted({kind for f in findings for kind in f.corrections})
+            if not kinds:
+                continue  # nothing reviewed on this frame: not a correction
+            where = f"study ...{study_uid[-8:]} series ...{key[0][-8:]} frame {key[1]}"
+            answer_ids = {f.prediction.answer_id for f in findings if f.prediction}
+            found = _sent(messages, key, answer_ids)
+            if found is None:
+                skipped.append((where, "no stored image of this frame as sent to the model"))
+                continue
+            digest, prompt_message = found
+            try:
+                image = workspace.get_image(digest)
+            except KeyError as exc:
+                skipped.append((where, str(exc)))
+                continue
+            height, width = image.shape[:2]
+            standing = [f.current for f in findings if f.current is not None]
+            boxes = tuple(_norm(a.box, width, height) for a in standing)
+            task = prompt_message.task if prompt_message and prompt_message.task else DEFAULT_TASK
+            text = prompt_message.text if prompt_message else ""
+            examples.append(Example(
+                id=stable_id(study_uid, key[0], key[1], digest), image=image,
+                prompt=instruction(task, text), boxes_norm=boxes,
+                labels=tuple(a.label for a in standing), report=report_text,
+                source={"study_uid": study_uid, "series_uid": key[0], "frame_index": key[1],
+                        "corrections": kinds, "image_sha256": digest, "task": task}))
+    return WorkspaceExamples(tuple(examples), tuple(skipped))
+
+
+def _norm(box, width: int, height: int) -> tuple[float, float, float, float]:
+    """Pixel-edge box -> 0..1000 of the frame, clamped (a hand-drawn box may touch an edge)."""
+    def clamp(v: float) -> float:
+        return min(max(v, 0.0), 1000.0)
+
+    return (clamp(box.x0 * 1000.0 / width), clamp(box.y0 * 1000.0 / height),
+            clamp(box.x1 * 1000.0 / width), clamp(box.y1 * 1000.0 / height))
+
+
+def phantom_example(seed: int, *, size: int = 256, where: str = "lungs",
+                    window: tuple[float, float] = (400.0, 40.0), prompt: str = "") -> Example:
+    """One phantom slice with one lesion, windowed like the demo study, and its target.
+
+    >>> ex = phantom_example(3, size=64)
+    >>> ex.image.shape, ex.labels, ex.answer.startswith("lesion <box>[[")
+    ((64, 64), ('lesion',), True)
+    """
+    from viewer.phantom import phantom_slice_2d
+    from viewer.windowing import apply_window
+
+    hu, boxes = phantom_slice_2d(size, seed=seed, lesions=1, where=where)
+    image = apply_window(hu, window[0], window[1])
+    norm = tuple((b.x0 * 1000.0 / size, b.y0 * 1000.0 / size,
+                  b.x1 * 1000.0 / size, b.y1 * 1000.0 / size) for b in boxes)
+    return Example(id=f"phantom-{seed:06d}", image=np.asarray(image, dtype=np.uint8),
+                   prompt=prompt or instruction(DEFAULT_TASK, ""), boxes_norm=norm,
+                   labels=tuple(b.label for b in boxes),
+                   source={"phantom_seed": seed, "size": size, "where": where})
+
+
+def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: int = 200,
+                            size: int = 256, seed: int = 0, where: str = "lungs"):
+    """Write the phantom benchmark: ``train`` training cases and a frozen held-out split.
+
+    Held-out seeds are disjoint from training seeds (``seed * 10**6 + k`` vs ``+ 500000 + k``).
+    """
+    from inference.training.dataset import write_dataset
+
+    if train < 1 or heldout < 1:
+        raise ValueError(f"need train >= 1 and heldout >= 1, got {train}, {heldout}")
+    base = seed * 1_000_000
+    training = (phantom_example(base + k, size=size, where=where) for k in range(train))
+    held = [phantom_example(base + 500_000 + k, size=size, where=where) for k in range(heldout)]
+    return write_dataset(out_dir, training, validation=held,
+                         description=f"synthetic CT phantom lesions ({size}x{size}, {where}); "
+                                     "not patient data")
