@@ -41,7 +41,8 @@ def ensure_demo_study() -> Path:
 def run(args) -> int:
     paths = list(args.paths)
     if args.demo:
-        paths.append(str(ensure_demo_study()))
+        # The series files only: ground_truth.json beside them is for tests and benchmarks.
+        paths.extend(str(p) for p in sorted(ensure_demo_study().glob("*.dcm")))
     window = None
     if args.window:
         from viewer.windowing import parse_window
