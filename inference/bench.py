@@ -162,6 +162,8 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
             best[key] = min(best[key], time.perf_counter() - start)
     timings = {name: (best[f"{name}_n"] - best[f"{name}_1"]) / (new_tokens - 1)
                for name in ("generate", "engine")}
+    if min(timings.values()) <= 0:
+        notes.append("timing noise exceeded the decode time: raise --new-tokens or --repeats")
 
     # -- batched localisation vs sequential calls
     many = _frames(frames, size, seed=1)
@@ -183,7 +185,8 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
     result: dict[str, Any] = {
         "engine_s_per_token": round(timings["engine"], 6),
         "generate_s_per_token": round(timings["generate"], 6),
-        "ratio": round(timings["engine"] / timings["generate"], 3),
+        "ratio": (round(timings["engine"] / timings["generate"], 3)
+                  if timings["generate"] > 0 else None),
         "ttft_s": round(statistics.median(ttfts), 4),
         "batched_speedup": round(t_sequential / t_batched, 2),
         "device": _device_name(device),
