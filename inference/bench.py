@@ -75,11 +75,15 @@ def random_engine(arch: str | dict, *, device: str | None = None,
            ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")}
     attn = choose_attention(device)
     fields = {k: v for k, v in reference.items() if k != "model_type" and k not in ids}
-    config = Qwen3VLConfig(**fields, **ids)
-    config._attn_implementation = attn
+    config = Qwen3VLConfig(**fields, **ids, attn_implementation=attn)
     torch.manual_seed(0)
-    with torch.device(device):
-        model = Qwen3VLForConditionalGeneration(config).to(dtype).eval()
+    saved_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # build directly in bf16: no float32 copy of 8 B weights
+    try:
+        with torch.device(device):
+            model = Qwen3VLForConditionalGeneration(config).eval()
+    finally:
+        torch.set_default_dtype(saved_dtype)
     pad = processor.tokenizer.pad_token_id
     model.generation_config.pad_token_id = pad
     model.generation_config.eos_token_id = [processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),

@@ -140,3 +140,26 @@ def test_ct_slices_are_windowed_as_on_screen(ct_series):
     frames = windowed_slices(series, [2])
     assert frames[0].dtype == np.uint8
     np.testing.assert_array_equal(frames[0], apply_window(series.volume.array[2], 350, 50))
+
+
+def test_adapter_is_applied_and_reported(ct_series, tiny_dir, tmp_path, capsys):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForImageTextToText
+
+    torch.manual_seed(3)
+    base = AutoModelForImageTextToText.from_pretrained(tiny_dir)
+    lora = get_peft_model(base, LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"],
+                                           init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "site-lora")
+    folder, _ = ct_series
+    args = ["ask", str(folder), "--prompt", "Q", "--model", str(tiny_dir), "--max-new-tokens", "8",
+            "--json"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(args + ["--adapter", str(tmp_path / "site-lora")]) == 0
+    adapted = json.loads(capsys.readouterr().out)
+    assert plain["adapter"] is None and adapted["adapter"] == "site-lora"
+    assert adapted["text"] != plain["text"]
+    assert main(args + ["--adapter", str(tmp_path)]) == 1
+    assert "not a LoRA adapter folder" in capsys.readouterr().err
