@@ -294,7 +294,11 @@ class _OomGuard:
         return None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or not isinstance(exc, torch.OutOfMemoryError):
+        if exc is None:
+            return False
+        if not isinstance(exc, torch.OutOfMemoryError):
+            if isinstance(exc, RuntimeError) and not isinstance(exc, EngineError):
+                raise EngineError(f"generation failed: {exc.__class__.__name__}: {exc}") from exc
             return False
         gc.collect()
         if torch.cuda.is_available():

@@ -190,3 +190,25 @@ def test_localisation_timings(engine, frames):
     answer = engine.localize(frames[:2], "", max_new_tokens=6, min_new_tokens=6)
     t = answer.timings
     assert 0 < t.ttft_s < t.total_s and t.new_tokens == 12 and t.tokens_per_s > 0
+
+
+def test_text_only_summary_needs_no_frames(engine):
+    answer = engine.ask([], "Findings: no focal consolidation.", task="summarize",
+                        max_new_tokens=4)
+    assert "<|vision_start|>" not in answer.prompt_text
+    assert "no focal consolidation" in answer.prompt_text and answer.timings.new_tokens >= 1
+
+
+def test_other_generation_failures_are_engine_errors(engine, frames):
+    from inference.types import EngineError
+
+    def broken(module, args, kwargs):
+        raise RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED")
+
+    handle = engine.model.model.language_model.register_forward_pre_hook(broken, with_kwargs=True)
+    try:
+        with pytest.raises(EngineError, match="generation failed.*CUBLAS"):
+            engine.ask(frames[:1], "Q?", max_new_tokens=4)
+    finally:
+        handle.remove()
+    assert engine.ask(frames[:1], "Q?", max_new_tokens=2).timings.new_tokens >= 1
