@@ -145,7 +145,7 @@ def load_model(config: EngineConfig) -> tuple[Any, Any, dict]:
     try:
         processor = AutoProcessor.from_pretrained(source, **kwargs)
         if device.startswith("cuda") and config.check_memory:
-            _check_fits(source, config, device, kwargs)
+            _check_fits(source, config, device, str(dtype).removeprefix("torch."), kwargs)
         model_kwargs: dict[str, Any] = {**kwargs, "dtype": dtype, "attn_implementation": attn}
         if config.load_in_4bit:
             model_kwargs["quantization_config"] = _four_bit_config(device, dtype)
@@ -179,7 +179,8 @@ def _four_bit_config(device: str, dtype):
     )
 
 
-def _check_fits(source: str, config: EngineConfig, device: str, kwargs: dict) -> None:
+def _check_fits(source: str, config: EngineConfig, device: str, dtype: str, kwargs: dict
+                ) -> None:
     import torch
     from transformers import AutoConfig
 
@@ -187,7 +188,7 @@ def _check_fits(source: str, config: EngineConfig, device: str, kwargs: dict) ->
 
     model_config = AutoConfig.from_pretrained(source, **kwargs).to_dict()
     estimate = estimate_memory(
-        model_config, dtype="bfloat16" if not config.load_in_4bit else "4bit",
+        model_config, dtype="4bit" if config.load_in_4bit else dtype,
         context_tokens=config.context_tokens,
     )
     index = torch.device(device).index or 0
