@@ -1,0 +1,175 @@
+"""Real (short) SFT and GRPO runs through TRL on a tiny checkpoint, CPU."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from inference.training.config import TrainConfig
+from inference.training.run import run_training
+from tests.inference.training.conftest import events
+
+
+def _config(model, dataset, out, **kw) -> TrainConfig:
+    base = dict(model=str(model), dataset=str(dataset), output_dir=str(out), steps=4,
+                batch_size=4, lora_rank=8, lora_alpha=16, learning_rate=5e-3, save_steps=100,
+                num_generations=4, max_completion_length=24, device="cpu")
+    return TrainConfig(**{**base, **kw})
+
+
+def _lora_b_norm(adapter_dir) -> float:
+    tensors = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    b = [t for name, t in tensors.items() if "lora_B" in name]
+    assert b, f"no LoRA B weights in {sorted(tensors)[:4]}"
+    return float(sum(t.float().abs().sum() for t in b))
+
+
+def _check_stream(stream_text: str, out, stage: str, steps: range) -> list[dict]:
+    evs = events(stream_text)
+    # stdout and progress.jsonl carry the same events, every line JSON
+    assert evs == events((out / "progress.jsonl").read_text())
+    logs = [e for e in evs if e["event"] == "log"]
+    assert [e["step"] for e in logs] == list(steps)
+    for e in logs:
+        assert e["stage"] == stage and e["max_steps"] == steps.stop - 1
+        assert isinstance(e["loss"], float) and isinstance(e["learning_rate"], float)
+        assert e["elapsed_s"] >= 0
+    elapsed = [e["elapsed_s"] for e in logs]
+    assert elapsed == sorted(elapsed)
+    return evs
+
+
+def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model_dir, phantom_dataset,
+                                                          tmp_path):
+    out = tmp_path / "run"
+    stream = io.StringIO()
+    code = run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft"),
+                        stream=stream)
+    assert code == 0, stream.getvalue()[-2000:]
+    evs = _check_stream(stream.getvalue(), out, "sft", range(1, 5))
+    assert [e["event"] for e in evs][0] == "start" and evs[-1]["event"] == "done"
+    assert evs[0]["trainable_params"] < evs[0]["total_params"] / 5  # LoRA, not the model
+    assert all(e["reward_mean"] is None for e in evs if e["event"] == "log")  # SFT: no reward
+    # LoRA B starts at zero: a non-zero B means training changed the adapter
+    assert _lora_b_norm(out / "adapter") > 0
+    assert json.loads((out / "adapter" / "adapter_config.json").read_text())["r"] == 8
+
+
+def test_stop_file_saves_a_checkpoint_and_resume_continues(tiny_model_dir, phantom_dataset,
+                                                           tmp_path):
+    out = tmp_path / "run"
+    config = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=6)
+
+    def stop_after_first_log():
+        progress = out / "progress.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if progress.exists() and '"event": "log"' in progress.read_text():
+                (out / "STOP").write_text("")
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=stop_after_first_log, daemon=True)
+    watcher.start()
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0
+    watcher.join()
+    evs = events(stream.getvalue())
+    stopped = [e for e in evs if e["event"] == "stopped"]
+    assert len(stopped) == 1 and evs[-1] == stopped[0]
+    step = stopped[0]["step"]
+    assert 1 <= step < 6 and (out / "sft" / f"checkpoint-{step}").is_dir()
+    assert not (out / "adapter").exists()
+    # a second start without --resume refuses to overwrite the run
+    refused = io.StringIO()
+    assert run_training(config, stream=refused) == 2
+    assert "pass --resume" in events(refused.getvalue())[-1]["message"]
+    # resume: continues from the checkpoint's step, to the end
+    resumed = io.StringIO()
+    assert run_training(config, resume=True, stream=resumed) == 0, resumed.getvalue()[-2000:]
+    evs = events(resumed.getvalue())
+    assert evs[0]["event"] == "start" and evs[0]["resume_from"].endswith(f"checkpoint-{step}")
+    assert [e["step"] for e in evs if e["event"] == "log"] == list(range(step + 1, 7))
+    assert evs[-1]["event"] == "done" and _lora_b_norm(out / "adapter") > 0
+
+
+def test_grpo_gets_reward_variance_and_moves_the_adapter(format_model, phantom_dataset,
+                                                         tmp_path):
+    out = tmp_path / "run"
+    config = _config(format_model, phantom_dataset, out, method="grpo", steps=3, batch_size=8,
+                     learning_rate=1e-3)
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
+    evs = _check_stream(stream.getvalue(), out, "grpo", range(1, 4))
+    logs = [e for e in evs if e["event"] == "log"]
+    for e in logs:
+        assert 0.0 <= e["iou"] <= 1.0 and 0.0 <= e["box_reward"] <= 1.0
+        assert e["reward_std"] >= 0.0
+    assert any(e["reward_std"] > 0 for e in logs)  # the model writes boxes: graded rewards
+    assert any(e["grad_norm"] > 0 for e in logs)
+    assert _lora_b_norm(out / "adapter") > 0
+
+
+def test_sft_then_grpo_chains_the_adapter(tiny_model_dir, phantom_dataset, tmp_path):
+    out = tmp_path / "run"
+    config = _config(tiny_model_dir, phantom_dataset, out, method="sft+grpo", steps=2,
+                     grpo_steps=2)
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
+    evs = events(stream.getvalue())
+    assert [e["stage"] for e in evs if e["event"] == "stage_done"] == ["sft", "grpo"]
+    starts = [e for e in evs if e["event"] == "start"]
+    assert [s["stage"] for s in starts] == ["sft", "grpo"]
+    # GRPO trains the SFT adapter further (same trainable size, not a fresh adapter)
+    assert starts[0]["trainable_params"] == starts[1]["trainable_params"]
+    assert (out / "sft" / "final" / "done.json").exists() and (out / "adapter").is_dir()
+
+
+def test_a_crash_is_reported_as_the_last_line(tiny_model_dir, phantom_dataset, tmp_path):
+    import shutil
+
+    broken = tmp_path / "ds"
+    shutil.copytree(phantom_dataset, broken)
+    first = sorted((broken / "train").glob("*.png"))[0]
+    first.write_bytes(b"not a png")
+    stream = io.StringIO()
+    code = run_training(_config(tiny_model_dir, broken, tmp_path / "run", method="sft"),
+                        stream=stream)
+    last = events(stream.getvalue())[-1]
+    assert code == 1 and last["event"] == "error" and last["kind"] == "crash"
+    assert "UnidentifiedImageError" in last["message"]
+
+
+def test_out_of_memory_is_reported(tiny_model_dir, phantom_dataset, tmp_path, monkeypatch):
+    """Fault injection: the stage raises torch's OOM error as CUDA would."""
+    import inference.training.run as run_module
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(run_module, "_run_stage", oom)
+    stream = io.StringIO()
+    code = run_training(_config(tiny_model_dir, phantom_dataset, tmp_path / "run", method="sft"),
+                        stream=stream)
+    last = events(stream.getvalue())[-1]
+    assert code == 3 and last["kind"] == "oom" and "batch_size" in last["message"]
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(model="/nonexistent/model"), "does not exist"),
+    (dict(dataset="/nonexistent/ds"), "not a MedMO dataset"),
+])
+def test_bad_inputs_end_with_a_config_error(tiny_model_dir, phantom_dataset, tmp_path, kw,
+                                            message):
+    stream = io.StringIO()
+    paths = {"model": tiny_model_dir, "dataset": phantom_dataset, **kw}
+    config = _config(paths["model"], paths["dataset"], tmp_path / "run", method="sft")
+    assert run_training(config, stream=stream) == 2
+    last = events(stream.getvalue())[-1]
+    assert last["event"] == "error" and last["kind"] == "config" and message in last["message"]
