@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.reading import Reading
 from app.workers import LoadJob, LoadWorker
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
 from viewer.qt.slice_view import SliceView
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 class MainWindow(QtWidgets.QMainWindow):
     """MedMO Viewer's main window. ``open_paths`` loads in a worker; the window stays live."""
 
-    def __init__(self, *, loader_scan=None, loader_fill=None) -> None:
+    def __init__(self, *, loader_scan=None, loader_fill=None,
+                 workspace_dir: str | Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("MedMO Viewer")
         self.resize(1280, 820)
@@ -68,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.state.cursor_changed.connect(self._on_cursor)
         self._build_menus()
+        # Chat, Report and Model docks, the engine thread and the per-study workspace sessions
+        self.reading = Reading(self, workspace_dir=workspace_dir)
 
     # ---- menus ------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -254,6 +258,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.stop_loading()
+        self.reading.shutdown()
         self.view.disconnect_model()
         self.state.cursor_changed.disconnect(self._on_cursor, missing_ok=True)
         self.state.series_changed.disconnect(self._fill_window_menu, missing_ok=True)

@@ -47,6 +47,9 @@ def register(sub) -> None:
     parser.add_argument("--4bit", dest="four_bit", action="store_true",
                         help="load in 4-bit (CUDA + bitsandbytes)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="also record the answer, its boxes, the sent images and the audit "
+                             "record in this workspace, as the viewer does")
     parser.set_defaults(func=run)
 
 
@@ -123,10 +126,11 @@ def run(args) -> int:
         frames = windowed_slices(series, slices, args.window)
     except ValueError as exc:
         return _fail(str(exc), 2)
-    return _ask(args, series, slices, frames)
+    study = next(s for s in result.studies if any(x is series for x in s.series))
+    return _ask(args, series, slices, frames, study=study)
 
 
-def _ask(args, series, slices, frames) -> int:
+def _ask(args, series, slices, frames, *, study=None) -> int:
     from inference.engine import Engine
     from inference.runtime import EngineConfig
     from inference.types import Answer, EngineError
@@ -147,6 +151,10 @@ def _ask(args, series, slices, frames) -> int:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    if args.workspace:
+        code = _record(args, study, series, slices, frames, answer, engine)
+        if code:
+            return code
     if args.json:
         print(json.dumps(answer_json(answer, slices, series)))
     else:
@@ -158,4 +166,29 @@ def _ask(args, series, slices, frames) -> int:
                       f"y {box.y0:.0f}-{box.y1:.0f} px")
         if answer.dropped_boxes:
             print(f"({answer.dropped_boxes} unusable box fragment(s) dropped)", file=sys.stderr)
+    return 0
+
+
+def _record(args, study, series, slices, frames, answer, engine) -> int:
+    """--workspace: store the answer as the viewer does (app.controller.record_headless)."""
+    from app.controller import record_headless
+    from app.workspace import WorkspaceError
+    from viewer.windowing import parse_window
+
+    windows = []
+    for k in slices:
+        preset = parse_window(args.window) if args.window else window_for(
+            series, series.volume.array[k])
+        windows.append((preset.width, preset.level))
+    try:
+        done = record_headless(args.workspace, study, series, slices, frames, windows,
+                               prompt=args.prompt, task=args.task, answer=answer,
+                               weights_path=engine.info.get("source"),
+                               adapter_path=args.adapter)
+    except (WorkspaceError, OSError, ValueError) as exc:
+        return _fail(f"answer given but NOT recorded in {args.workspace}: {exc}", 1)
+    for reason in done.refused:
+        print(f"medmo ask: box not recorded: {reason}", file=sys.stderr)
+    print(f"medmo ask: recorded in {args.workspace} ({len(done.finding_ids)} box(es))",
+          file=sys.stderr)
     return 0
