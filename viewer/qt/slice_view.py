@@ -8,6 +8,12 @@ draws a ruler; middle-drag pans; right-drag zooms; wheel scrolls slices, Ctrl+wh
 Keys: Up/Down, PageUp/PageDown (10), Home/End scroll; 0..9 window presets; F fit; H hides the
 corner text; M ruler mode; Delete clears rulers; Space or C starts/stops cine; A/C/S planes
 (Shift+A/Shift+C/Shift+S, so plain C stays cine).
+
+Tools (e.g. the box overlay) hook in through :attr:`SliceView.input_tools`: each is asked
+first, in order, with ``mouse_press(event) -> bool`` (True: it takes this drag, and then gets
+``mouse_move``/``mouse_release`` until the button is let go), ``mouse_double_click(event) ->
+bool``, ``key_press(event) -> bool`` (True: consumed) and ``hover(event)`` (no button down).
+What no tool takes falls through to the gestures above.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class _Canvas(pg.GraphicsView):
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802
         self._owner._release(event)
+
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802
+        self._owner._double_click(event)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
         self._owner._key(event)
@@ -88,6 +97,8 @@ class SliceView(QtWidgets.QWidget):
         self._scratch: np.ndarray | None = None
 
         self._drag_button: Qt.MouseButton | None = None
+        self.input_tools: list = []  # asked before the built-in gestures (module docstring)
+        self._tool_drag = None  # the tool that took the current drag
         self._wheel_rest = 0  # wheel angle not yet turned into a slice step (1/8 degree)
         self._drag_last = QtCore.QPointF()
         self._drag_anchor_mm = (0.0, 0.0)
@@ -279,6 +290,11 @@ class SliceView(QtWidgets.QWidget):
 
     def _press(self, event: QtGui.QMouseEvent) -> None:
         self.canvas.setFocus()
+        for tool in self.input_tools:
+            if tool.mouse_press(event):
+                self._tool_drag = tool
+                event.accept()
+                return
         self._drag_button = event.button()
         self._drag_last = event.position()
         self._drag_anchor_mm = self._offset_mm(event.position())
@@ -294,8 +310,14 @@ class SliceView(QtWidgets.QWidget):
     def _move(self, event: QtGui.QMouseEvent) -> None:
         pos = event.position()
         self.state.set_cursor(self.index_at(pos))
+        if self._tool_drag is not None:
+            self._tool_drag.mouse_move(event)
+            event.accept()
+            return
         button = self._drag_button
         if button is None:
+            for tool in self.input_tools:
+                tool.hover(event)
             return
         dx, dy = pos.x() - self._drag_last.x(), pos.y() - self._drag_last.y()
         if button == Qt.MouseButton.LeftButton and self.state.mode == "ruler":
@@ -315,6 +337,11 @@ class SliceView(QtWidgets.QWidget):
         event.accept()
 
     def _release(self, event: QtGui.QMouseEvent) -> None:
+        if self._tool_drag is not None:
+            tool, self._tool_drag = self._tool_drag, None
+            tool.mouse_release(event)
+            event.accept()
+            return
         if (self._drag_button == Qt.MouseButton.LeftButton and self.state.mode == "ruler"
                 and self.state.rulers):
             last = self.state.rulers[-1]
@@ -323,10 +350,19 @@ class SliceView(QtWidgets.QWidget):
         self._drag_button = None
         event.accept()
 
+    def _double_click(self, event: QtGui.QMouseEvent) -> None:
+        if any(tool.mouse_double_click(event) for tool in self.input_tools):
+            event.accept()
+            return
+        self._press(event)  # as QWidget does: a second press
+
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
         self._key(event)
 
     def _key(self, event: QtGui.QKeyEvent) -> None:
+        if any(tool.key_press(event) for tool in self.input_tools):
+            event.accept()
+            return
         state, key = self.state, event.key()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         moves = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,

@@ -1,0 +1,477 @@
+"""BoxOverlay: the findings of a study drawn over a SliceView, and the mouse/keys that edit them.
+
+Use
+---
+::
+
+    overlay = BoxOverlay(slice_view, annotations, state)          # draws and listens at once
+    panel = FindingsPanel(annotations, state, selection=overlay.selection)
+    toolbar.addAction(overlay.box_mode_action)                    # also: undo_action,
+                                                                  # redo_action, show_deleted_action
+    overlay.set_annotations(other_study_annotations)              # when the study changes
+
+Drawing: model predictions dashed amber tagged ``AI`` (solid ``AI ✓`` once accepted); the
+radiologist's own and corrected boxes solid cyan; deleted predictions hidden, or dotted grey
+while "show deleted" is on (a selected deleted one is always ghosted, so undo has something to
+point at). Each native-plane box carries its label and size (mm from the series affine, px when
+uncalibrated) and a tooltip naming the answer and model that produced it. In a reformat plane a
+box shows as the one-frame-thick strip where the slice cuts it, read-only.
+
+Gestures (native plane, window mode; in ruler mode the ruler wins): left press on a box selects
+it and a drag moves it; a drag on a handle of the selected box resizes it; a press elsewhere
+clears the selection and drags window/level as before. B toggles box mode (left-drag draws a new
+box, then asks for its label, default "finding"); Escape leaves box mode or clears the
+selection. Double-click (or F2) relabels. A or Enter accepts the selected AI box. Delete removes
+the selected box. Ctrl+Z undoes, Ctrl+Shift+Z / Ctrl+Y redo. Every gesture is ONE edit on the
+:class:`~viewer.annotations.AnnotationSet` (a drag is previewed on screen, committed on release),
+and edits snap to whole image pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from viewer.annotations import (
+    Annotation,
+    AnnotationSet,
+    Finding,
+    FrameLocation,
+    PixelBox,
+    measure_box,
+)
+from viewer.qt.boxes.captions import caption, style_kind, tooltip
+from viewer.qt.boxes.editing import big_enough, keep_inside, resized, snap_delta, snap_point
+from viewer.qt.boxes.items import HANDLE_PX, HANDLES, BoxItem, handle_point
+from viewer.qt.boxes.mapping import DisplayRect, box_on_plane, is_native, rect_to_box
+from viewer.qt.boxes.selection import FindingSelection
+from viewer.viewstate import ViewState
+
+Qt = QtCore.Qt
+DEFAULT_LABEL = "finding"
+_EPS = 1e-6
+
+
+@dataclass
+class _Drag:
+    kind: str  # "move" | "resize" | "draw"
+    finding_id: str
+    start: QtCore.QPointF  # display mm at the press
+    rect0: DisplayRect
+    handle: tuple[int, int] = (0, 0)
+    rect: DisplayRect | None = None  # the preview
+
+
+class BoxOverlay(QtCore.QObject):
+    """Boxes of an :class:`AnnotationSet` over a :class:`~viewer.qt.slice_view.SliceView`."""
+
+    box_mode_changed = QtCore.Signal(bool)
+
+    def __init__(self, slice_view, annotations: AnnotationSet, state: ViewState, *,
+                 selection: FindingSelection | None = None) -> None:
+        super().__init__(slice_view)
+        self.view = slice_view
+        self.state = state
+        self.selection = selection if selection is not None else FindingSelection()
+        self.annotations: AnnotationSet | None = None
+        self.items: dict[str, BoxItem] = {}
+        self._drag: _Drag | None = None
+        self._preview: BoxItem | None = None  # the box being drawn
+        self._box_mode = False
+        self._make_actions()
+        self._mode_label = QtWidgets.QLabel("BOX: drag to draw, Esc to stop", slice_view.canvas
+                                            .viewport())
+        self._mode_label.setStyleSheet("QLabel { color: #00e5ff; background: rgba(0,0,0,150);"
+                                       " font-size: 11px; padding: 1px 4px; }")
+        self._mode_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._mode_label.hide()
+        self._connections = [
+            (state.series_changed, self._on_view_changed), (state.plane_changed,
+                                                            self._on_view_changed),
+            (state.slice_changed, self._on_view_changed), (state.mode_changed, self._on_mode),
+            (self.selection.selected_changed, self._on_selected),
+            (self.selection.show_deleted_changed, self._on_view_changed),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        slice_view.input_tools.append(self)
+        slice_view.destroyed.connect(self.disconnect_model)
+        self.set_annotations(annotations)
+
+    # ---- public API -----------------------------------------------------------------
+    def set_annotations(self, annotations: AnnotationSet) -> None:
+        """Show another study's findings (drops the old items and the selection)."""
+        if self.annotations is not None:
+            self.annotations.finding_changed.disconnect(self._on_finding)
+            self.annotations.history_changed.disconnect(self._on_history)
+        for item in self.items.values():
+            item.remove()
+        self.items = {}
+        self._drag = None
+        self.annotations = annotations
+        annotations.finding_changed.connect(self._on_finding)
+        annotations.history_changed.connect(self._on_history)
+        self.selection.select(None)
+        self._on_history(annotations.can_undo, annotations.can_redo)
+        self._sync_all()
+
+    @property
+    def box_mode(self) -> bool:
+        """Whether a left-drag draws a new box."""
+        return self._box_mode
+
+    def set_box_mode(self, on: bool) -> None:
+        on = bool(on)
+        if on and self.state.mode != "window":
+            self.state.mode = "window"
+        if on == self._box_mode:
+            return
+        self._box_mode = on
+        self.box_mode_action.setChecked(on)
+        self._mode_label.setVisible(on)
+        if on:
+            self._mode_label.adjustSize()
+            viewport = self.view.canvas.viewport()
+            self._mode_label.move((viewport.width() - self._mode_label.width()) // 2, 30)
+        self._set_cursor(Qt.CursorShape.CrossCursor if on else None)
+        self.box_mode_changed.emit(on)
+
+    def undo(self) -> None:
+        if self.annotations is not None and self.annotations.can_undo:
+            self._show_edit(self.annotations.undo().finding_id)
+
+    def redo(self) -> None:
+        if self.annotations is not None and self.annotations.can_redo:
+            self._show_edit(self.annotations.redo().finding_id)
+
+    def displayed_rect(self, finding_id: str) -> DisplayRect | None:
+        """Where the box is drawn now (display mm), None when not on screen."""
+        item = self.items.get(finding_id)
+        return item.rect if item is not None and item.visible else None
+
+    def disconnect_model(self, *_args) -> None:
+        """Stop listening (the view is closing)."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot, missing_ok=True)
+        self._connections = []
+        if self.annotations is not None:
+            self.annotations.finding_changed.disconnect(self._on_finding, missing_ok=True)
+            self.annotations.history_changed.disconnect(self._on_history, missing_ok=True)
+
+    # ---- actions (for the window's toolbar/menus) ------------------------------------
+    def _make_actions(self) -> None:
+        def action(text: str, tip: str, slot, *, checkable: bool = False) -> QtGui.QAction:
+            act = QtGui.QAction(text, self)
+            act.setToolTip(tip)
+            act.setCheckable(checkable)
+            (act.toggled if checkable else act.triggered).connect(slot)
+            return act
+
+        self.box_mode_action = action("Draw box", "Draw a new box (B)", self.set_box_mode,
+                                      checkable=True)
+        self.undo_action = action("Undo", "Undo the last box edit (Ctrl+Z)", self.undo)
+        self.redo_action = action("Redo", "Redo (Ctrl+Shift+Z or Ctrl+Y)", self.redo)
+        self.show_deleted_action = action(
+            "Show deleted", "Show deleted AI boxes as dotted ghosts",
+            lambda on: setattr(self.selection, "show_deleted", on), checkable=True)
+
+    # ---- model -> drawing ----------------------------------------------------------
+    def _on_view_changed(self, *_args) -> None:
+        self._drag = None
+        self.show_deleted_action.setChecked(self.selection.show_deleted)
+        if not is_native(self.state.geometry) and self._box_mode:
+            self.set_box_mode(False)
+        self._sync_all()
+
+    def _on_finding(self, finding_id: str) -> None:
+        if self.annotations is None:
+            return
+        if self.annotations.get(finding_id) is None:
+            item = self.items.pop(finding_id, None)
+            if item is not None:
+                item.remove()
+            if self.selection.selected == finding_id:
+                self.selection.select(None)
+            return
+        self._sync(finding_id)
+
+    def _on_history(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
+
+    def _on_selected(self, _finding_id) -> None:
+        self._sync_all()
+
+    def _on_mode(self, mode: str) -> None:
+        if mode != "window":
+            self.set_box_mode(False)
+
+    def _sync_all(self) -> None:
+        if self.annotations is None:
+            return
+        for finding in self.annotations:
+            self._sync(finding.id)
+
+    def _sync(self, finding_id: str) -> None:
+        finding = self.annotations[finding_id]
+        rect = self._rect_of(finding)
+        item = self.items.get(finding_id)
+        if rect is None:
+            if item is not None:
+                item.hide()
+            return
+        if item is None:
+            item = self.items[finding_id] = BoxItem(self.view.view_box)
+        series = self.state.series
+        shown = finding.shown
+        size = measure_box(shown.box, series.volume, shown.frame.frame_index)
+        native = is_native(self.state.geometry)
+        item.show(rect, style=style_kind(finding), text=caption(finding, size) if native else "",
+                  tip=tooltip(finding, size),
+                  selected=native and finding_id == self.selection.selected)
+
+    def _rect_of(self, finding: Finding) -> DisplayRect | None:
+        series, geometry = self.state.series, self.state.geometry
+        if series is None or geometry is None:
+            return None
+        if finding.deleted and not (self.selection.show_deleted
+                                    or self.selection.selected == finding.id):
+            return None
+        shown = finding.shown
+        if shown.frame.series_uid != series.uid:
+            return None
+        if self._drag is not None and self._drag.finding_id == finding.id and self._drag.rect:
+            return self._drag.rect
+        return box_on_plane(shown.box, shown.frame.frame_index, geometry,
+                            self.state.slice_index)
+
+    def _show_edit(self, finding_id: str) -> None:
+        """After undo/redo: go to the box that changed and select it."""
+        finding = self.annotations.get(finding_id) if self.annotations else None
+        if finding is None:
+            self.selection.select(None)
+            return
+        series = self.state.series
+        if series is not None and finding.shown.frame.series_uid == series.uid and \
+                is_native(self.state.geometry):
+            self.state.slice_index = finding.shown.frame.frame_index
+        self.selection.select(finding_id)
+        self._sync(finding_id)
+
+    # ---- input (called by SliceView, see its input_tools) ---------------------------
+    def _editable(self) -> bool:
+        return (self.annotations is not None and self.state.series is not None
+                and is_native(self.state.geometry) and self.state.mode == "window")
+
+    def _mm(self, event) -> QtCore.QPointF:
+        return self.view.view_mm(event.position())
+
+    def _tolerance_mm(self) -> tuple[float, float]:
+        px_x, px_y = self.view.view_box.viewPixelSize()
+        return (abs(px_x) * (HANDLE_PX / 2 + 2), abs(px_y) * (HANDLE_PX / 2 + 2))
+
+    def _hit(self, point: QtCore.QPointF) -> tuple[str, str] | None:
+        """("handle", name) on a handle of the selected box, ("box", id) inside a live box."""
+        tol_x, tol_y = self._tolerance_mm()
+        selected = self.selection.selected
+        item = self.items.get(selected) if selected else None
+        if item is not None and item.visible and item.style != "deleted":
+            for name in HANDLES:
+                hx, hy = handle_point(item.rect, name)
+                if abs(point.x() - hx) <= tol_x and abs(point.y() - hy) <= tol_y:
+                    return ("handle", name)
+        inside = []
+        for fid, item in self.items.items():
+            r = item.rect
+            if item.visible and item.style != "deleted" and \
+                    r.x0_mm - tol_x / 2 <= point.x() <= r.x1_mm + tol_x / 2 and \
+                    r.y0_mm - tol_y / 2 <= point.y() <= r.y1_mm + tol_y / 2:
+                inside.append(((r.x1_mm - r.x0_mm) * (r.y1_mm - r.y0_mm), fid))
+        return ("box", min(inside)[1]) if inside else None  # the smallest: nested boxes
+
+    def mouse_press(self, event) -> bool:
+        if event.button() != Qt.MouseButton.LeftButton or not self._editable():
+            return False
+        point = self._mm(event)
+        if self._box_mode:
+            x_mm, y_mm = snap_point(point.x(), point.y(), self.state.geometry)
+            rect = DisplayRect(x_mm, y_mm, x_mm, y_mm)
+            self._drag = _Drag("draw", "", QtCore.QPointF(x_mm, y_mm), rect, (1, 1), rect)
+            return True
+        hit = self._hit(point)
+        if hit is None:
+            self.selection.select(None)
+            return False
+        kind, name = hit
+        if kind == "handle":
+            fid = self.selection.selected
+            self._drag = _Drag("resize", fid, point, self.items[fid].rect, HANDLES[name])
+        else:
+            self.selection.select(name)
+            self._drag = _Drag("move", name, point, self.items[name].rect)
+        return True
+
+    def mouse_move(self, event) -> None:
+        drag = self._drag
+        if drag is None:
+            return
+        point, geometry = self._mm(event), self.state.geometry
+        if drag.kind == "move":
+            dx, dy = snap_delta(point.x() - drag.start.x(), point.y() - drag.start.y(), geometry)
+            drag.rect = keep_inside(drag.rect0, dx, dy, geometry)
+        else:
+            drag.rect = resized(drag.rect0, drag.handle,
+                                *snap_point(point.x(), point.y(), geometry), geometry)
+        if drag.kind == "draw":
+            self._draw_preview(drag.rect)
+        else:
+            self._sync(drag.finding_id)
+
+    def mouse_release(self, event) -> None:
+        drag, self._drag = self._drag, None
+        self._draw_preview(None)
+        if drag is None or self.annotations is None:
+            return
+        rect = drag.rect
+        geometry, k = self.state.geometry, self.state.slice_index
+        if drag.kind == "draw":
+            if rect is not None and big_enough(rect, geometry):
+                self._add_box(rect_to_box(rect, geometry, k))
+            return
+        if rect is None:  # a click without a drag: selection only
+            self._sync(drag.finding_id)
+            return
+        before, after = rect_to_box(drag.rect0, geometry, k), rect_to_box(rect, geometry, k)
+        current = self.annotations[drag.finding_id].current.box
+        if drag.kind == "move":  # whole pixels by construction: drop float noise
+            dx, dy = round(after.x0 - before.x0), round(after.y0 - before.y0)
+            if dx or dy:
+                self.annotations.move(drag.finding_id, dx, dy)
+        elif big_enough(rect, geometry):
+            # edges the handle left alone keep their exact (maybe fractional) model values
+            after = PixelBox(*(old if abs(new - old) < 1e-4 else round(new, 6) for new, old in
+                               zip((after.x0, after.y0, after.x1, after.y1),
+                                   (current.x0, current.y0, current.x1, current.y1),
+                                   strict=True)))
+            if after != current:
+                self.annotations.resize(drag.finding_id, after)
+        self._sync(drag.finding_id)
+
+    def mouse_double_click(self, event) -> bool:
+        if event.button() != Qt.MouseButton.LeftButton or not self._editable() or \
+                self._box_mode:
+            return False
+        hit = self._hit(self._mm(event))
+        if hit is None or hit[0] != "box":
+            return False
+        self.selection.select(hit[1])
+        self.relabel_selected()
+        return True
+
+    def hover(self, event) -> None:
+        shape = None
+        if self._editable() and not self._box_mode:
+            hit = self._hit(self._mm(event))
+            if hit is not None and hit[0] == "handle":
+                sx, sy = HANDLES[hit[1]]
+                shape = (Qt.CursorShape.SizeHorCursor if sy == 0 else
+                         Qt.CursorShape.SizeVerCursor if sx == 0 else
+                         Qt.CursorShape.SizeFDiagCursor if sx == sy else
+                         Qt.CursorShape.SizeBDiagCursor)
+            elif hit is not None:
+                shape = Qt.CursorShape.SizeAllCursor
+        self._set_cursor(shape)
+
+    def key_press(self, event) -> bool:
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        if ctrl and (key == Qt.Key.Key_Y or (key == Qt.Key.Key_Z and shift)):
+            self.redo()
+            return True
+        if ctrl and key == Qt.Key.Key_Z:
+            self.undo()
+            return True
+        if ctrl or shift or self.annotations is None:
+            return False  # Shift+A/C/S are planes
+        if key == Qt.Key.Key_B and self._editable():
+            self.set_box_mode(not self._box_mode)
+            return True
+        if key == Qt.Key.Key_Escape and (self._box_mode or self.selection.selected):
+            if self._box_mode:
+                self.set_box_mode(False)
+            else:
+                self.selection.select(None)
+            return True
+        finding = self._selected_live()
+        if finding is None:
+            return False
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.selection.select(None)  # else the deleted box would stay as a selected ghost
+            self.annotations.delete(finding.id)
+            return True
+        if key in (Qt.Key.Key_A, Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                finding.prediction is not None:
+            self.annotations.accept(finding.id)
+            return True
+        if key == Qt.Key.Key_F2:
+            self.relabel_selected()
+            return True
+        return False
+
+    # ---- edits needing a label -------------------------------------------------------
+    def ask_label(self, title: str, default: str) -> str | None:
+        """Ask for a label in a small modal dialog; None when cancelled or left empty."""
+        dialog = QtWidgets.QInputDialog(self.view)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText("Label:")
+        dialog.setTextValue(default)
+        dialog.setObjectName("box_label_dialog")
+        accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
+        text = dialog.textValue().strip()
+        dialog.deleteLater()
+        return text if accepted and text else None
+
+    def relabel_selected(self) -> None:
+        finding = self._selected_live()
+        if finding is None:
+            return
+        label = self.ask_label("Relabel box", finding.current.label)
+        finding = self._selected_live()  # the dialog ran an event loop
+        if label is not None and finding is not None and label != finding.current.label:
+            self.annotations.relabel(finding.id, label)
+
+    def _add_box(self, box) -> None:
+        label = self.ask_label("New box", DEFAULT_LABEL)
+        series, k = self.state.series, self.state.slice_index
+        if label is None or series is None or self.annotations is None:
+            return
+        box = PixelBox(*(round(v, 6) for v in (box.x0, box.y0, box.x1, box.y1)))
+        ref = series.frames[k] if k < len(series.frames) else None
+        frame = FrameLocation(series.uid, k, ref.sop_instance_uid if ref else "",
+                              ref.frame if ref else 0)
+        fid = self.annotations.add(Annotation(box, label, frame, "user"))
+        self.selection.select(fid)
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _selected_live(self) -> Finding | None:
+        fid = self.selection.selected
+        finding = self.annotations.get(fid) if fid and self.annotations else None
+        return finding if finding is not None and not finding.deleted else None
+
+    def _draw_preview(self, rect: DisplayRect | None) -> None:
+        if rect is None:
+            if self._preview is not None:
+                self._preview.hide()
+            return
+        if self._preview is None:
+            self._preview = BoxItem(self.view.view_box)
+        self._preview.show(rect, style="user", text="", tip="", selected=False)
+
+    def _set_cursor(self, shape) -> None:
+        if shape is None:
+            shape = (Qt.CursorShape.CrossCursor if self._box_mode or self.state.mode == "ruler"
+                     else Qt.CursorShape.ArrowCursor)
+        if self.view.canvas.cursor().shape() != shape:
+            self.view.canvas.setCursor(shape)
