@@ -46,7 +46,7 @@ def origin_text(finding: Finding) -> str:
 
 
 def caption(finding: Finding, size: BoxSize) -> str:
-    """Two lines drawn beside the box: tag and label, then the size.
+    """Two lines drawn beside the box: tag, label (and the correction), then the size.
 
     >>> from viewer.annotations import Annotation, FrameLocation, PixelBox
     >>> ann = Annotation(PixelBox(0, 0, 4, 4), "nodule", FrameLocation("1.2", 0), "model")
@@ -56,10 +56,14 @@ def caption(finding: Finding, size: BoxSize) -> str:
     'AI ✓  nodule\\n3.0 x 4.0 px'
     >>> caption(Finding("f", None, ann.__class__(ann.box, "cyst", ann.frame)), BoxSize(1, 1, "mm"))
     'cyst\\n1.0 x 1.0 mm'
+    >>> moved = ann.__class__(PixelBox(2, 0, 6, 4), "nodule", ann.frame, "user")
+    >>> caption(Finding("f", ann, moved, reviewed=True), BoxSize(1, 1, "mm"))
+    'nodule  [moved]\\n1.0 x 1.0 mm'
     """
-    tag = {"ai": "AI  ", "ai_accepted": "AI ✓  ", "deleted": "deleted AI  "}.get(
-        style_kind(finding), "")
-    return f"{tag}{finding.shown.label}\n{size}"
+    style = style_kind(finding)
+    tag = {"ai": "AI  ", "ai_accepted": "AI ✓  ", "deleted": "deleted AI  "}.get(style, "")
+    corrected = f"  [{finding.kind}]" if style == "user" and finding.prediction else ""
+    return f"{tag}{finding.shown.label}{corrected}\n{size}"
 
 
 def tooltip(finding: Finding, size: BoxSize) -> str:
