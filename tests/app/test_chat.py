@@ -1,0 +1,147 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
+"""The chat panel in the real window (offscreen) with a tiny random checkpoint: ask, stream,
+stop, history with slice links, key images, reformat refusal, restore on reopen."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
+    demo_folder,
+    load_model,
+    open_demo,
+    reading_window,
+    tiny_model,
+)
+
+
+def _ask(win, qtbot, text="Describe this slice.", *, on_chunk=None):
+    chat = win.reading.chat
+    chunks, answers = [], []
+    engine = win.reading.engine
+    engine.chunk.connect(lambda _i, t: (chunks.append(t), on_chunk and on_chunk(t)))
+    engine.answered.connect(lambda _i, a: answers.append(a))
+    chat.prompt.setText(text)
+    chat.ask_button.click()
+    qtbot.waitUntil(lambda: bool(answers) and not engine.busy, timeout=60_000)
+    return chunks, answers[0]
+
+
+def test_model_loads_off_the_gui_thread_with_progress(reading_window, demo_folder, tiny_model,
+                                                      qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    panel = win.reading.model
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(panel.is_loading()))
+    timer.start(5)
+    panel.set_model(str(tiny_model))
+    assert "RANDOM" in panel.estimate.text()
+    panel.load_button.click()
+    assert panel.is_loading() and not panel.load_button.isEnabled()
+    assert "Loading" in panel.status.text()
+    qtbot.waitUntil(lambda: win.reading.engine.is_loaded, timeout=60_000)
+    timer.stop()
+    assert True in ticks, "the GUI event loop ran while the model was loading"
+    assert not panel.is_loading() and panel.unload_button.isEnabled()
+    assert "RANDOM test model" in panel.status.text()
+    panel.unload_button.click()
+    qtbot.waitUntil(lambda: not win.reading.engine.is_loaded, timeout=10_000)
+    assert panel.status.text() == "No model loaded."
+
+
+def test_ask_streams_the_answer_and_history_links_to_its_slice(reading_window, demo_folder,
+                                                               tiny_model, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot)
+    win.state.slice_index = 6
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(win.reading.engine.busy))
+    timer.start(2)
+    chunks, answer = _ask(win, qtbot)
+    timer.stop()
+    chat = win.reading.chat
+    assert chunks and chat.live_text() == "".join(chunks) == answer.text
+    assert True in ticks, "the GUI stayed responsive while generating"
+    session = win.reading.session
+    user, reply = session.messages[-2:]
+    assert (user.role, user.text, reply.role, reply.text) == (
+        "user", "Describe this slice.", "assistant", answer.text)
+    assert [f.frame_index for f in reply.frames] == [6]
+    assert reply.model_id == str(tiny_model) and not reply.stopped
+    shown = chat.history.toPlainText()
+    assert "AI" in shown and "slice 7" in shown
+    win.state.slice_index = 1
+    chat.history.anchorClicked.emit(QtCore.QUrl(f"frame:{reply.frames[0].series_uid}/6"))
+    assert win.state.slice_index == 6
+
+
+def test_stop_ends_the_answer_early_and_marks_it(reading_window, demo_folder, tiny_model, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot, max_tokens=400)
+    chat = win.reading.chat
+
+    def stop_once(_text):
+        if chat.stop_button.isEnabled():
+            chat.stop_button.click()
+
+    chunks, answer = _ask(win, qtbot, on_chunk=stop_once)
+    assert answer.cancelled and answer.timings.new_tokens < 400
+    reply = win.reading.session.messages[-1]
+    assert reply.stopped and reply.text == answer.text
+    assert "[stopped]" in chat.history.toPlainText()
+    assert chat.live_label.text().startswith("Stopped")
+    assert chat.ask_button.isEnabled() and not chat.stop_button.isEnabled()
+
+
+def test_without_a_model_the_study_opens_and_the_app_says_how_to_get_one(
+        reading_window, demo_folder, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    assert win.view.displayed is not None
+    chat = win.reading.chat
+    chat.quick["Describe"].click()
+    assert "No model loaded" in chat.notice.text()
+    help_text = win.reading.model.help.text()
+    assert "medmo models download MBZUAI/MedMO-4B" in help_text and "make-tiny" in help_text
+    assert "RANDOM" in help_text
+
+
+def test_key_images_and_reformat_planes(reading_window, demo_folder, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    chat = win.reading.chat
+    win.view.setFocus()
+    win.state.slice_index = 2
+    qtbot.keyClick(win.view, QtCore.Qt.Key.Key_K)
+    win.state.slice_index = 5
+    qtbot.keyClick(win.view, QtCore.Qt.Key.Key_K)
+    uid = win.state.series.uid
+    assert win.reading.selection.keys(uid) == (2, 5)
+    assert win.reading.frames_now() == [2, 5]
+    assert chat.mode.currentData() == "keys" and "key images 3, 6" in chat.sending.text()
+    win.state.set_plane("coronal")
+    assert "reformat" in chat.sending.text()
+    qtbot.keyClick(win.view, QtCore.Qt.Key.Key_K)
+    assert win.reading.selection.keys(uid) == (2, 5), "K does nothing on a reformat"
+
+
+def test_reopening_the_study_restores_the_chat(reading_window, demo_folder, tiny_model, qtbot,
+                                               tmp_path):
+    workspace = tmp_path / "shared-ws"
+    win = reading_window(workspace)
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot)
+    _chunks, answer = _ask(win, qtbot, "Is there a nodule?")
+    ids = [m.id for m in win.reading.session.messages]
+    win.close()
+
+    again = reading_window(workspace)
+    open_demo(again, demo_folder, qtbot)
+    assert [m.id for m in again.reading.session.messages] == ids
+    shown = again.reading.chat.history.toPlainText()
+    assert "Is there a nodule?" in shown and answer.text.strip()[:20] in shown
