@@ -8,6 +8,9 @@ Use
     panel = FindingsPanel(annotations, window.state, selection=overlay.selection)
     dock.setWidget(panel)
     panel.set_annotations(other_annotations)   # when the study changes (overlay too)
+    # a finding on another series: let the window bring it up its own way (browser, loading)
+    panel.series_switcher = lambda series: window.show_series(
+        window.result.all_series.index(series))
 
 Columns: label, image (series and 1-based image number, as in the view's corner text), size
 (mm from the series geometry, px when uncalibrated), origin (AI / radiologist) and status
@@ -15,10 +18,12 @@ Columns: label, image (series and 1-based image number, as in the view's corner 
 list follows the :class:`~viewer.annotations.AnnotationSet` live. Clicking a row shows that
 series in its native plane at the box's slice and selects the box; selecting a box on the image
 highlights its row. "Show deleted" ghosts deleted predictions on the image; the Accept and
-Delete buttons act on the selected box like the A and Delete keys.
+Delete buttons (and the A and Delete keys while the list has focus) act on the selected box.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -30,7 +35,8 @@ from viewer.study import Series
 from viewer.viewstate import ViewState
 
 COLUMNS = ("Label", "Image", "Size", "Origin", "Status")
-_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole
+Qt = QtCore.Qt
+_ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 class FindingsPanel(QtWidgets.QWidget):
@@ -43,6 +49,8 @@ class FindingsPanel(QtWidgets.QWidget):
         self.state = state
         self.selection = selection if selection is not None else FindingSelection()
         self.annotations: AnnotationSet | None = None
+        # brings another series of the study on screen; None: ``state.set_series``
+        self.series_switcher: Callable[[Series], None] | None = None
         self.summary = QtWidgets.QLabel("")
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -67,6 +75,12 @@ class FindingsPanel(QtWidgets.QWidget):
         self.delete_button = QtWidgets.QPushButton("Delete")
         self.delete_button.setToolTip("Delete the selected box (Delete)")
         self.delete_button.clicked.connect(self._delete)
+        for keys, slot in ((QtGui.QKeySequence.StandardKey.Delete, self._delete),
+                           (QtGui.QKeySequence(Qt.Key.Key_Backspace), self._delete),
+                           (QtGui.QKeySequence(Qt.Key.Key_A), self._accept)):
+            shortcut = QtGui.QShortcut(keys, self.table)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)  # only with the list focused
+            shortcut.activated.connect(slot)
         buttons = QtWidgets.QHBoxLayout()
         for widget in (self.show_deleted, self.accept_button, self.delete_button):
             buttons.addWidget(widget)
@@ -112,10 +126,13 @@ class FindingsPanel(QtWidgets.QWidget):
             return
         frame = finding.shown.frame
         series = self._series(frame.series_uid)
-        if series is not None:
-            if self.state.series is not series:
+        if series is not None and self.state.series is not series:
+            if self.series_switcher is not None:
+                self.series_switcher(series)
+            else:
                 self.state.set_series(series, study=self.state.study,
                                       slice_index=frame.frame_index)
+        if series is not None and self.state.series is series:
             plane = native_plane(series.volume)
             if self.state.plane != plane:
                 self.state.set_plane(plane)

@@ -85,8 +85,16 @@ def test_clicking_a_finding_goes_to_its_slice_and_selects_its_box(reading, qtbot
     click_row(qtbot, panel, cyst)
     assert state.plane == "axial" and state.slice_index == 6
     assert overlay.selection.selected == cyst and overlay.items[cyst].selected
-    # a finding on another series of the study brings that series up
+    # a finding on another series of the study brings that series up, the window's way
+    switched = []
+
+    def switcher(series):
+        switched.append(series.uid)
+        state.set_series(series, study=state.study)
+
+    panel.series_switcher = switcher
     click_row(qtbot, panel, mass)
+    assert switched == ["1.2.826.0.1.77"]
     assert state.series.uid == "1.2.826.0.1.77" and state.slice_index == 3
     assert overlay.items[mass].visible and overlay.selection.selected == mass
 
@@ -120,3 +128,26 @@ def test_buttons_accept_and_delete_and_show_deleted_ghosts(reading, qtbot):
     assert overlay.selection.show_deleted and overlay.items[nodule].visible
     assert overlay.items[nodule].style == "deleted"
     QtWidgets.QApplication.processEvents()
+
+
+def test_keys_in_the_list_accept_and_delete(reading, qtbot):
+    state, view, overlay, panel, annotations, (nodule, mass, cyst) = reading
+    click_row(qtbot, panel, nodule)
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_A)
+    assert annotations[nodule].kind == "accepted"
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert annotations[nodule].kind == "deleted"
+    assert panel.row_texts(panel.row_of(nodule))["Status"] == "deleted"
+
+
+def test_switching_study_annotations_replaces_boxes_and_rows(reading):
+    state, view, overlay, panel, annotations, (nodule, mass, cyst) = reading
+    assert overlay.displayed_rect(cyst) is not None
+    other = AnnotationSet("1.2.826.0.1.2")
+    overlay.set_annotations(other)
+    panel.set_annotations(other)
+    assert overlay.displayed_rect(cyst) is None and panel.table.rowCount() == 0
+    assert panel.summary.text() == "No findings yet"
+    annotations.move(cyst, 1, 1)  # the old study's set no longer drives this view
+    assert overlay.items == {} and panel.table.rowCount() == 0

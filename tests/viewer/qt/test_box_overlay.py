@@ -263,3 +263,19 @@ def test_many_repaints_with_boxes_visible_survive(boxes):
         view.render_now()
     assert overlay.items[ai].visible == (state.slice_index == 6)
     assert np.isfinite(overlay.displayed_rect(ai).x0_mm)
+
+
+def test_hovering_a_model_box_tells_which_answer_made_it(boxes, qtbot):
+    state, view, overlay, annotations, ai, _ = boxes()
+    pos = at(view, 12, 15)
+    mouse(view, "move", pos)
+    assert view.canvas.cursor().shape() == Qt.CursorShape.SizeAllCursor  # a box to grab
+    viewport = view.canvas.viewport()
+    event = QtGui.QHelpEvent(QtCore.QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+    QtWidgets.QApplication.sendEvent(viewport, event)
+    qtbot.waitUntil(lambda: QtWidgets.QToolTip.isVisible(), timeout=2000)
+    text = QtWidgets.QToolTip.text()
+    assert "AI prediction from answer ans-42 by tiny-qwen3-vl" in text and "5.6 x 9.0 mm" in text
+    QtWidgets.QToolTip.hideText()
+    mouse(view, "move", at(view, 2, 38))
+    assert view.canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
