@@ -25,6 +25,7 @@ COMMANDS = (
     "export",
     "dataset",
     "train",
+    "eval",
 )
 
 

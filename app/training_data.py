@@ -112,7 +112,8 @@ def workspace_examples(workspace: Workspace) -> WorkspaceExamples:
                 prompt=instruction(task, text), boxes_norm=boxes,
                 labels=tuple(a.label for a in standing), report=report_text,
                 source={"study_uid": study_uid, "series_uid": key[0], "frame_index": key[1],
-                        "corrections": kinds, "image_sha256": digest, "task": task}))
+                        "corrections": kinds, "image_sha256": digest},
+                task=task, question=text))
     return WorkspaceExamples(tuple(examples), tuple(skipped))
 
 
@@ -126,7 +127,7 @@ def _norm(box, width: int, height: int) -> tuple[float, float, float, float]:
 
 
 def phantom_example(seed: int, *, size: int = 256, where: str = "lungs",
-                    window: tuple[float, float] = (400.0, 40.0), prompt: str = "") -> Example:
+                    window: tuple[float, float] = (400.0, 40.0), question: str = "") -> Example:
     """One phantom slice with one lesion, windowed like the demo study, and its target.
 
     >>> ex = phantom_example(3, size=64)
@@ -141,9 +142,10 @@ def phantom_example(seed: int, *, size: int = 256, where: str = "lungs",
     norm = tuple((b.x0 * 1000.0 / size, b.y0 * 1000.0 / size,
                   b.x1 * 1000.0 / size, b.y1 * 1000.0 / size) for b in boxes)
     return Example(id=f"phantom-{seed:06d}", image=np.asarray(image, dtype=np.uint8),
-                   prompt=prompt or instruction(DEFAULT_TASK, ""), boxes_norm=norm,
+                   prompt=instruction(DEFAULT_TASK, question), boxes_norm=norm,
                    labels=tuple(b.label for b in boxes),
-                   source={"phantom_seed": seed, "size": size, "where": where})
+                   source={"phantom_seed": seed, "size": size, "where": where},
+                   task=DEFAULT_TASK, question=question)
 
 
 def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: int = 200,

@@ -12,7 +12,8 @@ Layout of a dataset folder ``OUT``::
 Each row: ``id``, ``file_name``, ``prompt`` (the instruction given with the image), ``answer``
 (the target text in MedMO's format, ``label <box>[[x0, y0, x1, y1]]</box>``), ``boxes``
 (``[x0, y0, x1, y1]`` normalised 0..1000), ``labels`` (one per box), ``report`` (edited report
-text, ``""`` when none) and ``source`` (free-form provenance, no patient identifiers).
+text, ``""`` when none), ``source`` (JSON provenance, no patient identifiers), and ``task`` /
+``question`` (what ``prompt`` was rendered from).
 
 The folder loads as ``load_dataset("imagefolder", data_dir=OUT)`` (splits ``train`` and
 ``validation``, an ``image`` column) or ``load_dataset("json", data_files=...)``. PNG is
@@ -59,13 +60,17 @@ class Example:
     prompt
         The instruction text given with the image.
     boxes_norm
-        Target boxes ``(x0, y0, x1, y1)`` normalised 0..1000 of the image.
+        Target boxes ``(x0, y0, x1, y1)`` normalised 0..1000 of the image, rounded to integers
+        (the precision the model writes; the answer text and the reward targets then agree).
     labels
         One label per box.
     report
         Edited report text for the study, ``""`` when none.
     source
         Provenance (study/series UIDs, frame index, correction kinds); no patient identifiers.
+    task, question
+        The engine task and the user's text that ``prompt`` was rendered from (evaluation
+        re-asks through the engine with them).
     """
 
     id: str
@@ -75,6 +80,8 @@ class Example:
     labels: tuple[str, ...] = ()
     report: str = ""
     source: dict[str, Any] = field(default_factory=dict)
+    task: str = "localize"
+    question: str = ""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -87,7 +94,8 @@ class Example:
         if len(self.labels) != len(self.boxes_norm):
             raise ValueError(f"example {self.id}: {len(self.labels)} labels for "
                              f"{len(self.boxes_norm)} boxes")
-        boxes = tuple(tuple(float(v) for v in b) for b in self.boxes_norm)
+        # integers, as the model writes them: the answer text and the reward targets agree
+        boxes = tuple(tuple(float(round(float(v))) for v in b) for b in self.boxes_norm)
         for b in boxes:
             if len(b) != 4 or not (0 <= b[0] < b[2] <= 1000 and 0 <= b[1] < b[3] <= 1000):
                 raise ValueError(f"example {self.id}: box {b} is not x0<x1, y0<y1 in 0..1000")
@@ -154,7 +162,8 @@ def _row(example: Example) -> dict[str, Any]:
     return {"id": example.id, "file_name": f"{example.id}.png", "prompt": example.prompt,
             "answer": example.answer, "boxes": [list(b) for b in example.boxes_norm],
             "labels": list(example.labels), "report": example.report,
-            "source": json.dumps(example.source, sort_keys=True)}
+            "source": json.dumps(example.source, sort_keys=True), "task": example.task,
+            "question": example.question}
 
 
 def _write_split(folder: Path, examples: Sequence[Example]) -> None:

@@ -1,0 +1,53 @@
+"""``medmo eval --model M [--adapter A] --dataset D [--json]``: score a model on the frozen split.
+
+Greedy, batched through the engine (see :mod:`inference.evaluate` for each metric). Prints a
+short table, or with ``--json`` one JSON object with ``mean_iou``, ``f1_at_0_5``,
+``label_accuracy``, ``format_valid_rate`` and the hedging diagnostics. Exit 2 when the model,
+adapter or dataset cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+KEYS = ("mean_iou", "f1_at_0_5", "precision", "recall", "label_accuracy", "format_valid_rate",
+        "hedge_suffix_share", "size_ratio_median")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("eval", help="measure a model/adapter on a dataset's frozen split")
+    parser.add_argument("--model", required=True, help="Hub id in the local cache, or a folder")
+    parser.add_argument("--adapter", help="LoRA adapter folder")
+    parser.add_argument("--dataset", required=True, help="dataset folder (medmo dataset ...)")
+    parser.add_argument("--split", default="validation", choices=("validation", "train"))
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--limit", type=int, help="only the first N rows")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from inference.evaluate import evaluate
+    from inference.types import EngineError
+
+    try:
+        result = evaluate(args.model, args.dataset, adapter=args.adapter, split=args.split,
+                          batch_size=args.batch_size, limit=args.limit,
+                          max_new_tokens=args.max_new_tokens, device=args.device)
+    except (ValueError, OSError, EngineError) as exc:
+        print(f"medmo eval: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['n']} {result['split']} images, {result['seconds']:.1f} s")
+    for key in KEYS:
+        value = result[key]
+        print(f"  {key:<20} {'n/a' if value is None else f'{value:.3f}'}")
+    if result["prompt_mismatch"]:
+        print(f"  note: {result['prompt_mismatch']} rows were built with a different prompt "
+              "template than the engine renders now")
+    return 0

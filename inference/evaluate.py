@@ -1,0 +1,153 @@
+"""Measure a model (and optional LoRA adapter) on a dataset split: greedy, batched, honest.
+
+Every row is re-asked through the engine exactly as the app asks (``Engine.localize``: same
+prompt template, same resize, one left-padded ``generate`` per batch, greedy), and its answer is
+scored against the row's boxes in 0..1000 coordinates:
+
+* ``mean_iou``: per image, IoU of one-to-one IoU-matched boxes summed over
+  ``max(n_pred, n_true)`` (extra and missing boxes count as 0), averaged over images;
+* ``f1_at_0_5`` (with ``precision`` and ``recall``): matched pairs with IoU >= 0.5 are hits;
+* ``label_accuracy``: share of matched pairs (IoU > 0) whose labels agree (None if no pairs);
+* ``format_valid_rate``: share of answers with usable boxes and no broken box fragments (for a
+  row with no true box: no broken fragments);
+* hedging diagnostics: ``hedge_suffix_share`` (share of predicted coordinates ending in the most
+  common last two digits; about 0.01-0.05 for honest coordinates) and ``size_ratio_median``
+  (median of sqrt(predicted area / true area) over matched pairs).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from inference.boxes import parse_boxes
+from inference.training.rewards import format_score, iou, match, mean_matched_iou
+
+IOU_HIT = 0.5
+
+
+def _coords(boxes: Sequence[Any]) -> list[tuple[float, float, float, float]]:
+    return [tuple(float(v) for v in b) for b in boxes]
+
+
+def score_answers(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Metrics of answer ``texts`` against dataset ``rows`` (``boxes``, ``labels`` columns).
+
+    >>> rows = [{"boxes": [[100, 100, 200, 220]], "labels": ["lesion"]}]
+    >>> m = score_answers(["lesion <box>[[100, 100, 200, 220]]</box>"], rows)
+    >>> m["mean_iou"], m["f1_at_0_5"], m["label_accuracy"], m["format_valid_rate"]
+    (1.0, 1.0, 1.0, 1.0)
+    >>> score_answers(["no idea"], rows)["mean_iou"]
+    0.0
+    """
+    if len(texts) != len(rows):
+        raise ValueError(f"{len(texts)} answers for {len(rows)} rows")
+    ious, valid = [], 0
+    hits = n_pred = n_true = pairs = same_label = 0
+    suffixes: Counter[int] = Counter()
+    ratios = []
+    for text, row in zip(texts, rows, strict=True):
+        parsed = parse_boxes(text)
+        pred = [(b.x0, b.y0, b.x1, b.y1) for b in parsed.boxes]
+        true = _coords(row["boxes"])
+        labels_true = list(row["labels"])
+        ious.append(mean_matched_iou(pred, true))
+        valid += format_score(text) == 1.0 if true else parsed.dropped == 0
+        n_pred += len(pred)
+        n_true += len(true)
+        suffixes.update(round(v) % 100 for box in pred for v in box)
+        if not pred or not true:
+            continue
+        scores = [[iou(p, t) for t in true] for p in pred]
+        for r, c in match(scores):
+            if scores[r][c] <= 0:
+                continue
+            pairs += 1
+            hits += scores[r][c] >= IOU_HIT
+            same_label += (parsed.boxes[r].label.strip().lower()
+                           == labels_true[c].strip().lower())
+            p, t = pred[r], true[c]
+            ratios.append(math.sqrt((p[2] - p[0]) * (p[3] - p[1])
+                                    / ((t[2] - t[0]) * (t[3] - t[1]))))
+    precision = hits / n_pred if n_pred else 0.0
+    recall = hits / n_true if n_true else 0.0
+    n_coords = sum(suffixes.values())
+    return {
+        "n": len(rows),
+        "mean_iou": sum(ious) / len(ious) if ious else 0.0,
+        "f1_at_0_5": 2 * precision * recall / (precision + recall) if hits else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "label_accuracy": same_label / pairs if pairs else None,
+        "format_valid_rate": valid / len(rows) if rows else 0.0,
+        "hedge_suffix_share": suffixes.most_common(1)[0][1] / n_coords if n_coords else None,
+        "size_ratio_median": statistics.median(ratios) if ratios else None,
+        "predicted_boxes": n_pred,
+        "true_boxes": n_true,
+    }
+
+
+def generate_answers(engine: Any, rows: Sequence[dict[str, Any]], *, batch_size: int = 8,
+                     max_new_tokens: int | None = None) -> tuple[list[str], int]:
+    """Greedy answers for ``rows`` through ``engine.localize``, ``batch_size`` images per call.
+
+    Returns the texts and how many rows' stored prompt differs from what the engine renders
+    today (a site edited the template after building the dataset).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    texts: list[str] = [""] * len(rows)
+    mismatched = 0
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, row in enumerate(rows):
+        task, question = row.get("task", "localize"), row.get("question", "")
+        if task not in ("localize", "ground"):
+            raise ValueError(f"row {row.get('id')}: evaluation scores box tasks, got {task!r}")
+        groups.setdefault((task, question), []).append(k)
+        mismatched += engine.task_prompt(task, question) != row["prompt"]
+    for (task, question), indices in groups.items():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            answer = engine.localize([rows[k]["image"] for k in chunk], question, task=task,
+                                     max_new_tokens=max_new_tokens)
+            for k, text in zip(chunk, answer.texts, strict=True):
+                texts[k] = text
+    return texts, mismatched
+
+
+def evaluate(model: str, dataset: str, *, adapter: str | None = None, split: str = "validation",
+             batch_size: int = 8, limit: int | None = None, max_new_tokens: int = 64,
+             device: str = "auto", engine: Any = None) -> dict[str, Any]:
+    """Load the model (and adapter), answer every row of ``split`` and score the answers.
+
+    ``engine`` (an already loaded :class:`inference.engine.Engine`) skips loading; its active
+    adapter is then used as it is.
+    """
+    from inference.training.dataset import read_rows
+
+    rows = read_rows(dataset, split, limit=limit)
+    if not rows:
+        raise ValueError(f"dataset {dataset} has no {split} rows")
+    start = time.perf_counter()
+    own = engine is None
+    if own:
+        from inference.engine import Engine
+        from inference.runtime import EngineConfig
+
+        engine = Engine(EngineConfig(model=model, device=device, max_new_tokens=max_new_tokens))
+    try:
+        if own and adapter:
+            engine.load_adapter(adapter)
+        texts, mismatched = generate_answers(engine, rows, batch_size=batch_size,
+                                             max_new_tokens=max_new_tokens)
+    finally:
+        if own:
+            engine.close()
+    metrics = score_answers(texts, rows)
+    return {"model": model, "adapter": adapter, "dataset": str(dataset), "split": split,
+            **metrics, "prompt_mismatch": mismatched, "batch_size": batch_size,
+            "seconds": round(time.perf_counter() - start, 3)}
