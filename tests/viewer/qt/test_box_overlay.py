@@ -279,3 +279,16 @@ def test_hovering_a_model_box_tells_which_answer_made_it(boxes, qtbot):
     QtWidgets.QToolTip.hideText()
     mouse(view, "move", at(view, 2, 38))
     assert view.canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
+
+
+def test_keys_never_edit_a_box_that_is_not_on_screen(boxes, qtbot):
+    state, view, overlay, annotations, ai, _ = boxes()
+    mouse(view, "press", at(view, 10, 12), LEFT)
+    mouse(view, "release", at(view, 10, 12), LEFT, Qt.MouseButton.NoButton)
+    assert overlay.selection.selected == ai
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # next slice: the box is gone from view
+    assert overlay.selection.selected is None
+    overlay.selection.select(ai)  # even if something selects it from elsewhere
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    assert annotations[ai].kind == "pending"

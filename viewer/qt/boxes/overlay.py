@@ -183,6 +183,9 @@ class BoxOverlay(QtCore.QObject):
         if not is_native(self.state.geometry) and self._box_mode:
             self.set_box_mode(False)
         self._sync_all()
+        selected = self.selection.selected
+        if selected and self.displayed_rect(selected) is None:
+            self.selection.select(None)  # scrolled away: keys must not edit an unseen box
 
     def _on_finding(self, finding_id: str) -> None:
         if self.annotations is None:
@@ -456,9 +459,13 @@ class BoxOverlay(QtCore.QObject):
 
     # ---- helpers ------------------------------------------------------------------------
     def _selected_live(self) -> Finding | None:
+        """The selected finding if it is a live box editable on screen now."""
         fid = self.selection.selected
         finding = self.annotations.get(fid) if fid and self.annotations else None
-        return finding if finding is not None and not finding.deleted else None
+        if finding is None or finding.deleted or not self._editable() or \
+                self.displayed_rect(fid) is None:
+            return None
+        return finding
 
     def _draw_preview(self, rect: DisplayRect | None) -> None:
         if rect is None:
