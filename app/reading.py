@@ -18,9 +18,12 @@ from app.audit import AuditLog, PhiGuard
 from app.controller import PreparedAsk, StudySession, default_workspace_dir
 from app.engine_worker import EngineClient, LoadRequest
 from app.panels.chat import ChatPanel
+from app.panels.findings import FindingsPanel
 from app.panels.model import ModelPanel
 from app.panels.report import ReportPanel
 from app.workspace import Workspace, WorkspaceError
+from viewer.annotations import AnnotationSet
+from viewer.qt.boxes import BoxOverlay, FindingSelection
 from viewer.reformat import native_plane
 from viewer.selection import FrameSelection, SelectionError, frames_to_send
 from viewer.study import Series, Study
@@ -47,8 +50,11 @@ class Reading(QtCore.QObject):
         self.session: StudySession | None = None
         self.pending: PreparedAsk | None = None
         self.pending_session: StudySession | None = None
-        self.selected_finding: str | None = None
         self._shut = False
+        self.finding_selection = FindingSelection()
+        self.finding_selection.selected_changed.connect(self._on_finding_selected)
+        self.overlay: BoxOverlay | None = None  # made with the first study's findings
+        self.findings: FindingsPanel | None = None
 
         self.selection = FrameSelection()
         self.engine = EngineClient(self)
@@ -56,14 +62,18 @@ class Reading(QtCore.QObject):
         self.report = ReportPanel()
         self.model = ModelPanel()
         self.docks = {}
-        for name, widget in (("Chat", self.chat), ("Report", self.report),
-                             ("Model", self.model)):
+        placeholder = QtWidgets.QLabel("Findings of the open study appear here.")
+        placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        for name, widget in (("Findings", placeholder), ("Chat", self.chat),
+                             ("Report", self.report), ("Model", self.model)):
             dock = QtWidgets.QDockWidget(name, window)
             dock.setObjectName(name.lower())
             dock.setWidget(widget)
             dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
             window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.docks[name] = dock
+        window.splitDockWidget(self.docks["Findings"], self.docks["Chat"],
+                               QtCore.Qt.Orientation.Vertical)
         window.tabifyDockWidget(self.docks["Chat"], self.docks["Report"])
         window.tabifyDockWidget(self.docks["Report"], self.docks["Model"])
         self.docks["Chat"].raise_()
@@ -119,6 +129,8 @@ class Reading(QtCore.QObject):
             self.session = session
             self.chat.set_session(session)
             self.report.set_session(session)
+            if session is not None:
+                self._show_boxes(session.annotations)
         if series is not None:
             self.chat.set_frame_count(series.volume.n_frames)
         self._update_sending()
@@ -265,20 +277,56 @@ class Reading(QtCore.QObject):
         return False
 
     def go_to_finding(self, finding_id: str) -> bool:
-        """Go to a finding's slice and select it (report sentence -> box)."""
+        """Go to a finding's slice and select its box (report sentence -> box)."""
         session = self.session
         finding = session.annotations.get(finding_id) if session else None
         if finding is None:
             return False
-        frame = finding.shown.frame
+        if self.findings is not None:
+            self.findings.go_to(finding_id)  # series, native plane, slice, selection
+        else:
+            self.go_to_frame(finding.shown.frame.series_uid, finding.shown.frame.frame_index)
         self.select_finding(finding_id)
-        return self.go_to_frame(frame.series_uid, frame.frame_index)
+        return True
+
+    @property
+    def selected_finding(self) -> str | None:
+        return self.finding_selection.selected
 
     def select_finding(self, finding_id: str | None) -> None:
-        """A box was selected (box overlay / findings list): highlight its sentences."""
-        self.selected_finding = finding_id
+        """Select a box (as a click on it or on its row does); its sentences light up."""
+        self.finding_selection.select(finding_id)
+        self._on_finding_selected(finding_id)
+
+    def _on_finding_selected(self, finding_id: str | None) -> None:
         if finding_id is not None:
             self.report.highlight_finding(finding_id)
+        else:
+            self.report.editor.setExtraSelections([])
+
+    def _show_boxes(self, annotations: AnnotationSet) -> None:
+        """Draw the study's findings over the view and list them (made on first use)."""
+        if self.overlay is None:
+            self.overlay = BoxOverlay(self.window.view, annotations, self.state,
+                                      selection=self.finding_selection)
+            self.findings = FindingsPanel(annotations, self.state,
+                                          selection=self.finding_selection)
+            self.findings.series_switcher = self._switch_series
+            self.docks["Findings"].setWidget(self.findings)
+            menu = self.window.menuBar().addMenu("&Boxes")
+            for action in (self.overlay.undo_action, self.overlay.redo_action,
+                           self.overlay.box_mode_action, self.overlay.show_deleted_action):
+                menu.addAction(action)
+        else:
+            self.overlay.set_annotations(annotations)
+            self.findings.set_annotations(annotations)
+
+    def _switch_series(self, series: Series) -> None:
+        result = self.window.result
+        for position, candidate in enumerate(result.all_series if result else ()):
+            if candidate is series:
+                self.window.show_series(position)
+                return
 
     def _link_selected(self, sentence_id: str) -> None:
         report = self.session.report if self.session else None
@@ -302,6 +350,9 @@ class Reading(QtCore.QObject):
         self.report.flush()
         if not self.engine.shutdown():
             log.warning("engine thread did not stop within 30 s")
+        if self.overlay is not None:
+            self.overlay.disconnect_model()
+            self.findings.disconnect_model()
         for session in self.sessions.values():
             session.close()
         self.sessions.clear()

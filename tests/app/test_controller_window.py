@@ -1,0 +1,69 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
+"""Answer boxes in the real window: drawn over their slice, listed, corrected with undo,
+autosaved, restored on reopen."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from inference.types import Answer
+from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
+    demo_folder,
+    ground_truth,
+    medmo_answer_text,
+    open_demo,
+    reading_window,
+)
+
+
+def test_answer_boxes_are_drawn_listed_corrected_and_restored(reading_window, demo_folder,
+                                                              qtbot, tmp_path):
+    """The localisation text is a FIXTURE built from ground_truth.json in MedMO's box format
+    (not model output: the tiny random model writes no boxes), fed through the controller
+    method that handles every finished engine answer."""
+    workspace = tmp_path / "ws"
+    win = reading_window(workspace)
+    open_demo(win, demo_folder, qtbot)
+    truth = ground_truth(demo_folder)
+    k = truth[0]["slice"]
+    other = (k + 1) % win.state.series.volume.n_frames
+    session = win.reading.session
+    prepared = session.prepare(win.state.series, [k], window=win.state.window, prompt="",
+                               task="localize")
+    text = medmo_answer_text(truth, k, width=256, height=256)
+    done = session.finish(prepared, Answer(text=text, texts=(text,), model="fixture-text"))
+    expected = [t for t in truth if t["slice"] == k]
+    assert len(done.finding_ids) == len(expected)
+
+    overlay, findings = win.reading.overlay, win.reading.findings
+    win.state.slice_index = other
+    assert all(overlay.displayed_rect(f) is None for f in done.finding_ids)
+    win.reading.chat.history.anchorClicked.emit(QtCore.QUrl(f"frame:{win.state.series.uid}/{k}"))
+    assert win.state.slice_index == k
+    assert all(overlay.displayed_rect(f) is not None for f in done.finding_ids)
+    assert findings.table.rowCount() == len(expected)
+    row = findings.row_texts(findings.row_of(done.finding_ids[0]))
+    assert row["Origin"] == "AI" and "mm" in row["Size"]
+
+    # correct: move one box 5 px right, delete another if there is one; undo the last edit
+    fid = done.finding_ids[0]
+    before = session.annotations[fid].current.box
+    session.annotations.move(fid, 5, 0)
+    assert session.annotations[fid].kind == "moved"
+    assert len(done.finding_ids) > 1, "the fixture slice holds several lesions"
+    session.annotations.delete(done.finding_ids[1])
+    assert overlay.displayed_rect(done.finding_ids[1]) is None
+    overlay.undo()
+    assert session.annotations[done.finding_ids[1]].current is not None
+    assert overlay.displayed_rect(done.finding_ids[1]) is not None
+    win.close()
+
+    again = reading_window(workspace)
+    open_demo(again, demo_folder, qtbot)
+    restored = again.reading.session.annotations
+    assert restored[fid].current.box.x0 == before.x0 + 5 and restored[fid].kind == "moved"
+    assert restored[fid].prediction.box == before
+    assert {f.id for f in restored} == set(done.finding_ids)
+    again.state.slice_index = k
+    assert again.reading.overlay.displayed_rect(fid) is not None
+    assert again.reading.findings.table.rowCount() == len(expected)
