@@ -1,0 +1,162 @@
+"""The training tab driving REAL `medmo train` and `medmo eval` child processes on a tiny
+random Qwen3-VL checkpoint and a small phantom dataset (CPU)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from app.panels.training import CONFIG_NAME, TrainingTab
+from inference.training.config import load_config
+from tests.app.training_fixtures import tab_phantom_dataset, tab_tiny_model  # noqa: F401
+
+RUN_MS = 150_000
+
+
+@pytest.fixture
+def make_tab(qtbot, tmp_path, tab_tiny_model, tab_phantom_dataset):  # noqa: F811
+    tabs = []
+
+    def make(**settings) -> TrainingTab:
+        tab = TrainingTab(runs_dir=tmp_path / "runs", model=str(tab_tiny_model),
+                          dataset=str(tab_phantom_dataset))
+        qtbot.addWidget(tab)
+        form = tab.form
+        form.set_method(settings.get("method", "sft"))
+        form.rank.setValue(8)
+        form.learning_rate.setText(str(settings.get("lr", 5e-3)))
+        form.steps.setValue(settings.get("steps", 4))
+        form.batch_size.setValue(4)
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for tab in tabs:
+        tab.shutdown(2000)
+
+
+def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
+    tab = make_tab(steps=4)
+    assert "GiB" in tab.form.estimate.text()  # the tiny model's config.json is read
+    assert "16 train, 6 validation" in tab.form.dataset_info.text()
+    chosen, rolled = [], []
+    tab.adapter_chosen.connect(chosen.append)
+    tab.rolled_back.connect(lambda: rolled.append(True))
+
+    with qtbot.waitSignal(tab.evaluation_done, timeout=2 * RUN_MS):
+        assert tab.start()
+        assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+        assert not tab.form.steps.isEnabled()  # settings are fixed while a run goes
+    # the run folder holds a config the command line accepts as it is
+    config = load_config(tab.run_dir / CONFIG_NAME)
+    assert (config.method, config.steps, config.lora_rank) == ("sft", 4, 8)
+    assert config.output_dir == str(tab.run_dir)
+    assert tab.plots.point_counts()["loss/sft"] == 4
+    assert tab.progress.curves.loss["sft"][-1][0] == 4.0
+    log = tab.log.toPlainText()
+    assert "sft step 4/4" in log and "$ medmo eval" in log
+    assert tab.progress.adapter == str(tab.run_dir / "adapter")
+    # both evaluations came from real `medmo eval` runs on the 6 frozen validation images
+    for result in (tab.before, tab.after):
+        assert result["n"] == 6 and result["split"] == "validation"
+    assert tab.after["adapter"] == tab.progress.adapter and tab.before["adapter"] is None
+    cells = [[tab.table.item(r, c).text() for c in range(3)] for r in range(4)]
+    assert cells[0][0] == f"{tab.before['mean_iou']:.3f}"
+    assert cells[0][1] == f"{tab.after['mean_iou']:.3f}"
+    assert cells[3][2] == f"{tab.after['format_valid_rate'] - tab.before['format_valid_rate']:+.3f}"
+    assert tab.start_button.isEnabled() and not tab.resume_button.isEnabled()
+
+    # "Use this adapter": straight through when not worse, else only after a confirmation
+    worse = tab.after["mean_iou"] < tab.before["mean_iou"]
+    asked = []
+    tab._confirm = lambda title, text: asked.append(text) or True
+    assert tab.use_button.isEnabled()
+    tab.use_button.click()
+    assert chosen == [tab.progress.adapter] and bool(asked) == worse
+    assert tab.rollback_button.isEnabled() and not tab.use_button.isEnabled()
+    tab.rollback_button.click()
+    assert rolled == [True] and "base model" in tab.active_label.text()
+
+
+def test_a_worse_adapter_needs_an_explicit_override(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    tab.progress.adapter = str(tmp_path / "adapter")
+    tab.before, tab.after = ({"mean_iou": 0.4, "f1_at_0_5": 0.3},
+                             {"mean_iou": 0.2, "f1_at_0_5": 0.3})
+    tab._show_comparison()
+    tab._update_buttons()
+    chosen, answers = [], [False, True]
+    tab.adapter_chosen.connect(chosen.append)
+    tab._confirm = lambda title, text: answers.pop(0)
+    tab.use_button.click()
+    assert chosen == []  # declined
+    tab.use_button.click()
+    assert chosen == [str(tmp_path / "adapter")]
+    assert tab.table.item(0, 2).text() == "-0.200"
+
+
+def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, make_tab):
+    tab = make_tab(steps=40)
+    steps = []
+    tab.process.event.connect(lambda e: e["event"] == "log" and steps.append(e["step"]))
+    assert tab.start()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
+        tab.stop_button.click()
+    assert blocker.args[1] == ""
+    stopped_at = tab.progress.step
+    assert 2 <= stopped_at < 40
+    assert "Stopped at step" in tab.status.text()
+    assert (tab.run_dir / "sft" / f"checkpoint-{stopped_at}").is_dir()
+    assert tab.resume_button.isEnabled() and not tab.eval_button.isEnabled()
+    points_before = tab.plots.point_counts()["loss/sft"]
+
+    starts = []
+    tab.process.event.connect(lambda e: e["event"] == "start" and starts.append(e))
+    steps.clear()
+    tab.resume_button.click()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
+    assert starts[0]["resume_from"].endswith(f"checkpoint-{stopped_at}")
+    assert steps[0] == stopped_at + 1  # continues, does not start over
+    assert tab.plots.point_counts()["loss/sft"] > points_before
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS):
+        tab.stop_button.click()
+
+
+def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, tmp_path,
+                                                               tab_tiny_model):  # noqa: F811
+    tab = make_tab(steps=2)
+    tab.form.model.setEditText(str(tmp_path / "missing-model"))
+    assert "no estimate" in tab.form.estimate.text()
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
+        assert tab.start()
+    assert blocker.args[1]  # a message
+    assert tab.status.text().startswith("Training failed:")
+    assert "missing-model" in tab.status.text()
+    assert "b00020" in tab.status.styleSheet()
+    assert tab.start_button.isEnabled() and tab.form.steps.isEnabled()
+    assert not tab.use_button.isEnabled()
+
+    # a child killed mid-run (as the OOM killer would) is reported too; the tab goes on
+    tab.form.model.setEditText(str(tab_tiny_model))
+    tab.form.steps.setValue(200)
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.progress.step >= 1, timeout=RUN_MS)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
+        os.kill(tab.process.pid(), signal.SIGKILL)
+    assert "killed or crashed" in blocker.args[1]
+    assert "killed or crashed" in tab.status.text()
+    assert tab.plots.point_counts()["loss/sft"] >= 1  # what was drawn stays
+    assert tab.start_button.isEnabled() and tab.resume_button.isEnabled()
+
+
+def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab):
+    tab = make_tab(method="grpo")
+    tab.form.generations.setValue(3)  # batch 4 is not a multiple of 3 generations
+    assert not tab.start()
+    assert "multiple" in tab.status.text() and not tab.process.running()
+    tab.form.learning_rate.setText("fast")
+    assert not tab.start() and "learning rate" in tab.status.text()
+    assert not (tab.runs_dir.exists() and any(tab.runs_dir.iterdir()))
