@@ -6,10 +6,24 @@ native plane), so a dragged or drawn box has integer DICOM pixel coordinates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from viewer.qt.boxes.mapping import DisplayRect, clamp_rect
 from viewer.reformat import PlaneGeometry
 
 _EPS = 1e-6
+
+
+@dataclass
+class Drag:
+    """A box gesture in progress: what is dragged, from where, and its preview so far."""
+
+    kind: str  # "move" | "resize" | "draw"
+    finding_id: str  # "" while drawing a new box
+    start_mm: tuple[float, float]  # display mm at the press
+    rect0: DisplayRect  # the box when the drag began
+    handle: tuple[int, int] = (0, 0)  # edges a resize moves (see items.HANDLES)
+    rect: DisplayRect | None = None  # the preview; None until the mouse moves
 
 
 def _spacing(geometry: PlaneGeometry) -> tuple[float, float]:

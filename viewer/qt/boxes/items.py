@@ -35,6 +35,29 @@ def handle_point(rect: DisplayRect, name: str) -> tuple[float, float]:
     return xs[sx], ys[sy]
 
 
+def handle_cursor(name: str) -> Qt.CursorShape:
+    """The mouse cursor over a named handle (which way it resizes)."""
+    sx, sy = HANDLES[name]
+    if sy == 0:
+        return Qt.CursorShape.SizeHorCursor
+    if sx == 0:
+        return Qt.CursorShape.SizeVerCursor
+    return Qt.CursorShape.SizeFDiagCursor if sx == sy else Qt.CursorShape.SizeBDiagCursor
+
+
+def ask_label(parent: QtWidgets.QWidget, title: str, default: str) -> str | None:
+    """Ask for a box label in a small modal dialog; None when cancelled or left empty."""
+    dialog = QtWidgets.QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText("Label:")
+    dialog.setTextValue(default)
+    dialog.setObjectName("box_label_dialog")
+    accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
+    text = dialog.textValue().strip()
+    dialog.deleteLater()
+    return text if accepted and text else None
+
+
 class BoxItem:
     """Outline + caption + handles of one finding inside a pyqtgraph ViewBox."""
 

@@ -29,8 +29,6 @@ and edits snap to whole image pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.annotations import (
@@ -42,8 +40,15 @@ from viewer.annotations import (
     measure_box,
 )
 from viewer.qt.boxes.captions import caption, style_kind, tooltip
-from viewer.qt.boxes.editing import big_enough, keep_inside, resized, snap_delta, snap_point
-from viewer.qt.boxes.items import HANDLE_PX, HANDLES, BoxItem, handle_point
+from viewer.qt.boxes.editing import Drag, big_enough, keep_inside, resized, snap_delta, snap_point
+from viewer.qt.boxes.items import (
+    HANDLE_PX,
+    HANDLES,
+    BoxItem,
+    ask_label,
+    handle_cursor,
+    handle_point,
+)
 from viewer.qt.boxes.mapping import DisplayRect, box_on_plane, is_native, rect_to_box
 from viewer.qt.boxes.selection import FindingSelection
 from viewer.viewstate import ViewState
@@ -51,16 +56,6 @@ from viewer.viewstate import ViewState
 Qt = QtCore.Qt
 DEFAULT_LABEL = "finding"
 _EPS = 1e-6
-
-
-@dataclass
-class _Drag:
-    kind: str  # "move" | "resize" | "draw"
-    finding_id: str
-    start: QtCore.QPointF  # display mm at the press
-    rect0: DisplayRect
-    handle: tuple[int, int] = (0, 0)
-    rect: DisplayRect | None = None  # the preview
 
 
 class BoxOverlay(QtCore.QObject):
@@ -76,20 +71,21 @@ class BoxOverlay(QtCore.QObject):
         self.selection = selection if selection is not None else FindingSelection()
         self.annotations: AnnotationSet | None = None
         self.items: dict[str, BoxItem] = {}
-        self._drag: _Drag | None = None
+        self._drag: Drag | None = None
         self._preview: BoxItem | None = None  # the box being drawn
+        self._by_frame: dict[tuple[str, int], list[str]] | None = None  # rebuilt after edits
         self._box_mode = False
         self._make_actions()
-        self._mode_label = QtWidgets.QLabel("BOX: drag to draw, Esc to stop", slice_view.canvas
-                                            .viewport())
+        viewport = slice_view.canvas.viewport()
+        self._mode_label = QtWidgets.QLabel("BOX: drag to draw, Esc to stop", viewport)
         self._mode_label.setStyleSheet("QLabel { color: #00e5ff; background: rgba(0,0,0,150);"
                                        " font-size: 11px; padding: 1px 4px; }")
         self._mode_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._mode_label.hide()
         self._connections = [
-            (state.series_changed, self._on_view_changed), (state.plane_changed,
-                                                            self._on_view_changed),
-            (state.slice_changed, self._on_view_changed), (state.mode_changed, self._on_mode),
+            (state.series_changed, self._on_view_changed),
+            (state.plane_changed, self._on_view_changed),
+            (state.slice_changed, self._on_slice), (state.mode_changed, self._on_mode),
             (self.selection.selected_changed, self._on_selected),
             (self.selection.show_deleted_changed, self._on_view_changed),
         ]
@@ -110,6 +106,7 @@ class BoxOverlay(QtCore.QObject):
         self.items = {}
         self._drag = None
         self.annotations = annotations
+        self._by_frame = None
         annotations.finding_changed.connect(self._on_finding)
         annotations.history_changed.connect(self._on_history)
         self.selection.select(None)
@@ -177,17 +174,39 @@ class BoxOverlay(QtCore.QObject):
             lambda on: setattr(self.selection, "show_deleted", on), checkable=True)
 
     # ---- model -> drawing ----------------------------------------------------------
+    def _on_slice(self, slice_k: int) -> None:
+        """Scrolling touches only the boxes leaving the screen and those on the new frame."""
+        series = self.state.series
+        if self.annotations is None or series is None or not is_native(self.state.geometry):
+            self._on_view_changed()
+            return
+        self._drag = None
+        if self._by_frame is None:
+            self._by_frame = {}
+            for finding in self.annotations:
+                frame = finding.shown.frame
+                self._by_frame.setdefault((frame.series_uid, frame.frame_index),
+                                          []).append(finding.id)
+        shown = [fid for fid, item in self.items.items() if item.visible]
+        for fid in {*shown, *self._by_frame.get((series.uid, slice_k), ())}:
+            self._sync(fid)
+        self._drop_unseen_selection()
+
     def _on_view_changed(self, *_args) -> None:
         self._drag = None
         self.show_deleted_action.setChecked(self.selection.show_deleted)
         if not is_native(self.state.geometry) and self._box_mode:
             self.set_box_mode(False)
         self._sync_all()
+        self._drop_unseen_selection()
+
+    def _drop_unseen_selection(self) -> None:
         selected = self.selection.selected
         if selected and self.displayed_rect(selected) is None:
             self.selection.select(None)  # scrolled away: keys must not edit an unseen box
 
     def _on_finding(self, finding_id: str) -> None:
+        self._by_frame = None
         if self.annotations is None:
             return
         if self.annotations.get(finding_id) is None:
@@ -300,7 +319,7 @@ class BoxOverlay(QtCore.QObject):
         if self._box_mode:
             x_mm, y_mm = snap_point(point.x(), point.y(), self.state.geometry)
             rect = DisplayRect(x_mm, y_mm, x_mm, y_mm)
-            self._drag = _Drag("draw", "", QtCore.QPointF(x_mm, y_mm), rect, (1, 1), rect)
+            self._drag = Drag("draw", "", (x_mm, y_mm), rect, (1, 1), rect)
             return True
         hit = self._hit(point)
         if hit is None:
@@ -309,10 +328,11 @@ class BoxOverlay(QtCore.QObject):
         kind, name = hit
         if kind == "handle":
             fid = self.selection.selected
-            self._drag = _Drag("resize", fid, point, self.items[fid].rect, HANDLES[name])
+            self._drag = Drag("resize", fid, (point.x(), point.y()), self.items[fid].rect,
+                              HANDLES[name])
         else:
             self.selection.select(name)
-            self._drag = _Drag("move", name, point, self.items[name].rect)
+            self._drag = Drag("move", name, (point.x(), point.y()), self.items[name].rect)
         return True
 
     def mouse_move(self, event) -> None:
@@ -321,7 +341,8 @@ class BoxOverlay(QtCore.QObject):
             return
         point, geometry = self._mm(event), self.state.geometry
         if drag.kind == "move":
-            dx, dy = snap_delta(point.x() - drag.start.x(), point.y() - drag.start.y(), geometry)
+            x0_mm, y0_mm = drag.start_mm
+            dx, dy = snap_delta(point.x() - x0_mm, point.y() - y0_mm, geometry)
             drag.rect = keep_inside(drag.rect0, dx, dy, geometry)
         else:
             drag.rect = resized(drag.rect0, drag.handle,
@@ -376,14 +397,9 @@ class BoxOverlay(QtCore.QObject):
         shape = None
         if self._editable() and not self._box_mode:
             hit = self._hit(self._mm(event))
-            if hit is not None and hit[0] == "handle":
-                sx, sy = HANDLES[hit[1]]
-                shape = (Qt.CursorShape.SizeHorCursor if sy == 0 else
-                         Qt.CursorShape.SizeVerCursor if sx == 0 else
-                         Qt.CursorShape.SizeFDiagCursor if sx == sy else
-                         Qt.CursorShape.SizeBDiagCursor)
-            elif hit is not None:
-                shape = Qt.CursorShape.SizeAllCursor
+            if hit is not None:
+                shape = handle_cursor(hit[1]) if hit[0] == "handle" else \
+                    Qt.CursorShape.SizeAllCursor
         self._set_cursor(shape)
 
     def key_press(self, event) -> bool:
@@ -426,15 +442,7 @@ class BoxOverlay(QtCore.QObject):
     # ---- edits needing a label -------------------------------------------------------
     def ask_label(self, title: str, default: str) -> str | None:
         """Ask for a label in a small modal dialog; None when cancelled or left empty."""
-        dialog = QtWidgets.QInputDialog(self.view)
-        dialog.setWindowTitle(title)
-        dialog.setLabelText("Label:")
-        dialog.setTextValue(default)
-        dialog.setObjectName("box_label_dialog")
-        accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
-        text = dialog.textValue().strip()
-        dialog.deleteLater()
-        return text if accepted and text else None
+        return ask_label(self.view, title, default)
 
     def relabel_selected(self) -> None:
         finding = self._selected_live()
