@@ -54,6 +54,17 @@ def default_workspace_dir() -> Path:
     return Path.home() / ".local" / "share" / "medmo" / "workspace"
 
 
+def model_display_name(model_id: str) -> str:
+    """What the UI calls a model: a hub id as is, a checkpoint folder by its last part.
+
+    >>> model_display_name("MBZUAI/MedMO-8B"), model_display_name("/tmp/x/tiny-random-test-model")
+    ('MBZUAI/MedMO-8B', 'tiny-random-test-model')
+    """
+    if model_id.startswith(("/", "~", ".")) or "\\" in model_id or model_id.count("/") > 1:
+        return Path(model_id.rstrip("/\\")).name or model_id
+    return model_id
+
+
 @dataclass(frozen=True)
 class PreparedAsk:
     """Frames ready to send plus where each came from.

@@ -15,6 +15,12 @@ def register(sub) -> None:
     parser.add_argument("--plane", choices=("axial", "coronal", "sagittal"),
                         help="plane to show once loaded")
     parser.add_argument("--window", help="window once loaded: a preset name or W,L")
+    parser.add_argument("--model", help="MedMO id (in the local cache) or checkpoint folder "
+                        "to load at start (in the background)")
+    parser.add_argument("--adapter", help="LoRA adapter folder to apply with --model")
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="workspace for chats, boxes and reports (default "
+                             "${MEDMO_WORKSPACE:-~/.local/share/medmo/workspace})")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save the window to PNG once loading finishes, then quit")
     parser.set_defaults(func=run)
@@ -59,8 +65,13 @@ def run(args) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("MedMO Viewer")
-    win = MainWindow()
+    win = MainWindow(workspace_dir=args.workspace)
     win.show()
+    if args.model:
+        from app.engine_worker import LoadRequest
+
+        win.reading.model.set_model(args.model)
+        win.reading.load_model(LoadRequest(args.model, args.adapter or ""))
 
     def when_loaded(_seconds: float = 0.0) -> None:
         if args.plane and win.state.series is not None and args.plane in win.state.planes:

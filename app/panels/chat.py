@@ -11,7 +11,7 @@ import html
 
 from PySide6 import QtCore, QtWidgets
 
-from app.controller import QUICK_ACTIONS, StudySession
+from app.controller import QUICK_ACTIONS, StudySession, model_display_name
 from app.workspace import ChatMessage
 from viewer.selection import MAX_FRAMES, FrameSelection
 
@@ -60,7 +60,8 @@ class ChatPanel(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("Send:"))
         row.addWidget(self.mode, 1)
         row.addWidget(self.first)
-        row.addWidget(QtWidgets.QLabel("to"))
+        self.to_label = QtWidgets.QLabel("to")
+        row.addWidget(self.to_label)
         row.addWidget(self.last)
 
         self.quick: dict[str, QtWidgets.QPushButton] = {}
@@ -152,8 +153,8 @@ class ChatPanel(QtWidgets.QWidget):
 
     def _sync_mode_widgets(self) -> None:
         ranged = self.mode.currentData() == "range"
-        self.first.setVisible(ranged)
-        self.last.setVisible(ranged)
+        for widget in (self.first, self.to_label, self.last):
+            widget.setVisible(ranged)
 
     def show_mode(self, mode: str) -> None:
         """Reflect a mode set elsewhere (e.g. K marks a key image)."""
@@ -183,7 +184,8 @@ class ChatPanel(QtWidgets.QWidget):
         self._streaming = True
         self.prompt.clear()
         self.live.clear()
-        self.live_label.setText(f"AI ({model}) answering about {description}...")
+        self.live_label.setText(f"AI ({model_display_name(model)}) answering about "
+                                f"{description}...")
         self.notice.setText("")
         self.set_busy(True)
 
@@ -231,7 +233,7 @@ def _message_html(message: ChatMessage) -> str:
         head = f"<b>You</b> <span style='color:#666'>({frames})</span>" if frames else "<b>You</b>"
         return f"<p style='margin:6px 0 2px 0'>{head}<br>{text}</p>"
     tags = [f"<b style='color:#1a5fb4'>AI</b> <span style='color:#666'>"
-            f"{html.escape(message.model_id or 'model')}"
+            f"{html.escape(model_display_name(message.model_id) or 'model')}"
             + (f" + {html.escape(message.adapter)}" if message.adapter else "") + "</span>"]
     if message.stopped:
         tags.append("<span style='color:#b00020'>[stopped]</span>")

@@ -61,7 +61,7 @@ def test_draft_report_streams_under_an_ai_draft_banner(reading_window, demo_fold
     assert report is not None and report.text == answers[0].text and report.is_ai_draft
     assert panel.editor.toPlainText() == report.text
     assert panel.banner.isVisible() and panel.banner.text().startswith("AI DRAFT")
-    assert str(tiny_model) in panel.banner.text()
+    assert tiny_model.name in panel.banner.text() and str(tiny_model) not in panel.banner.text()
     assert not panel.editor.isReadOnly()
 
 

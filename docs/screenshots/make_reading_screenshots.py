@@ -1,0 +1,81 @@
+"""Screenshots of the chat and the report editor from the real app (run under Xvfb):
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_reading_screenshots.py
+
+Builds a tiny RANDOM-weight Qwen3-VL checkpoint (``medmo models make-tiny``) in a temporary
+folder named ``tiny-random-test-model``, so every label in the pictures says what it is: its
+answers are gibberish, streamed by the real engine in its worker thread. Opens the demo study,
+loads that model through the Model panel, asks a question about the slice on screen
+(chat.png), then clicks "Draft report" (report.png: the streamed draft under the AI DRAFT
+banner). The workspace is temporary too.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.commands.view import ensure_demo_study  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from inference.tiny import make_tiny  # noqa: E402
+
+SLICE = 55
+
+
+def wait(app, predicate, seconds=120.0) -> None:
+    timer = QtCore.QElapsedTimer()
+    timer.start()
+    while not predicate():
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if timer.elapsed() > seconds * 1000:
+            raise TimeoutError("the app did not get there in time")
+
+
+def main() -> int:
+    folder = ensure_demo_study()
+    scratch = Path(tempfile.mkdtemp(prefix="medmo-shots-"))
+    model = make_tiny(scratch / "tiny-random-test-model")
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    win = MainWindow(workspace_dir=scratch / "workspace")
+    win.resize(1360, 860)
+    win.show()
+    win.open_paths(sorted(folder.glob("*.dcm")))
+    wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
+    reading = win.reading
+    win.resizeDocks([reading.docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
+    win.resizeDocks([reading.docks["Findings"], reading.docks["Chat"]], [170, 600],
+                    QtCore.Qt.Orientation.Vertical)
+    win.state.slice_index = SLICE
+    reading.model.set_model(str(model))
+    reading.model.max_tokens.setValue(60)
+    reading.model.load_button.click()
+    wait(app, lambda: reading.engine.is_loaded)
+
+    reading.chat.prompt.setText("Is there a lung nodule on this slice?")
+    reading.chat.ask_button.click()
+    wait(app, lambda: not reading.engine.busy)
+    reading.chat.prompt.setText("Which lobe?")
+    app.processEvents()
+    out = Path(__file__).with_name("chat.png")
+    win.grab().save(str(out))
+    print(f"wrote {out}")
+
+    reading.chat.quick["Draft report"].click()
+    wait(app, lambda: not reading.engine.busy)
+    reading.report.signer.setText("")
+    app.processEvents()
+    out = Path(__file__).with_name("report.png")
+    win.grab().save(str(out))
+    print(f"wrote {out}")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
