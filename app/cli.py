@@ -26,6 +26,7 @@ COMMANDS = (
     "dataset",
     "train",
     "eval",
+    "train_demo_model",
 )
 
 

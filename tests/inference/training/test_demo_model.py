@@ -1,0 +1,50 @@
+"""The demo-model script, a few steps only (the full run is long; the lead runs it)."""
+
+from __future__ import annotations
+
+import json
+
+from safetensors.torch import load_file
+
+from inference.training.demo_model import DemoRecipe, build_base, train_demo_model
+
+
+def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
+    a, params = build_base(tmp_path / "a", DemoRecipe(seed=3))
+    b, _ = build_base(tmp_path / "b", DemoRecipe(seed=3))
+    assert 1.0e6 < params < 2.0e6  # the ~1.4 M recipe, not the 0.3 M test model
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
+    config = json.loads((a / "config.json").read_text())
+    assert config["text_config"]["hidden_size"] == 128 and config["vision_config"]["depth"] == 2
+
+
+def test_a_short_demo_training_writes_a_labelled_loadable_model(phantom_dataset, tmp_path):
+    recipe = DemoRecipe(steps=2, batch_size=4)
+    summary = train_demo_model(tmp_path / "demo", phantom_dataset, recipe=recipe, eval_limit=4,
+                               device="cpu", image_size=64)
+    model = tmp_path / "demo" / "model"
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "NOT FOR CLINICAL USE" in card and "synthetic" in card
+    saved = json.loads((model / "DEMO_MODEL.json").read_text())
+    assert saved["not_for_clinical_use"] and saved["heldout"]["n"] == 4
+    assert saved["recipe"]["steps"] == 2 and summary["params"] == saved["params"]
+    progress = [json.loads(line) for line in
+                (tmp_path / "demo" / "run" / "progress.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in progress if e["event"] == "log"] == [1, 2]
+    # the trained weights differ from the random base: training happened
+    base = load_file(str(tmp_path / "demo" / "base" / "model.safetensors"))
+    trained = load_file(str(model / "model.safetensors"))
+    assert any(not (base[k] == trained[k]).all() for k in base)
+    # and the folder loads and answers through the engine, as `medmo ask --model` would
+    from inference.engine import Engine
+    from inference.runtime import EngineConfig
+
+    engine = Engine(EngineConfig(model=str(model), device="cpu", max_new_tokens=8))
+    try:
+        import numpy as np
+
+        answer = engine.localize([np.zeros((64, 64), np.uint8)], "")
+        assert len(answer.texts) == 1
+    finally:
+        engine.close()
