@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -75,7 +76,8 @@ def main() -> int:
     folder = ensure_demo_study()
     truth = json.loads((folder / "ground_truth.json").read_text())
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = MainWindow()
+    workspace = tempfile.TemporaryDirectory(prefix="medmo-boxes-shot-")  # never the real one
+    win = MainWindow(workspace_dir=workspace.name)
     win.resize(1360, 840)
     win.show()
     win.open_paths(sorted(folder.glob("*.dcm")))
@@ -84,13 +86,21 @@ def main() -> int:
     loop.exec()
     state, view = win.state, win.view
     series = state.series
-    annotations = AnnotationSet(state.study.uid if state.study else series.uid)
-    overlay = BoxOverlay(view, annotations, state)
-    panel = FindingsPanel(annotations, state, selection=overlay.selection)
-    dock = QtWidgets.QDockWidget("Findings", win)
-    dock.setWidget(panel)
-    win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.setMinimumWidth(430)
+    reading = getattr(win, "reading", None)
+    if reading is not None and getattr(reading, "overlay", None) is not None:
+        # the window's own overlay and findings dock, on the study's workspace session
+        annotations = reading.session.annotations
+        overlay, panel = reading.overlay, reading.findings
+        dock = reading.docks["Findings"]
+        dock.show()
+        dock.raise_()
+    else:  # a window without the reading controller: attach them here
+        annotations = AnnotationSet(state.study.uid if state.study else series.uid)
+        overlay = BoxOverlay(view, annotations, state)
+        panel = FindingsPanel(annotations, state, selection=overlay.selection)
+        dock = QtWidgets.QDockWidget("Findings", win)
+        dock.setWidget(panel)
+        win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
     win.resizeDocks([dock], [360], QtCore.Qt.Orientation.Vertical)
 
     on_slice = [b for b in truth if b["slice"] == SLICE]
@@ -127,7 +137,7 @@ def main() -> int:
     # a box of the radiologist's own, drawn in box mode beside the third lesion
     key(view, QtCore.Qt.Key.Key_B)
     answer_dialog("node?")
-    x0, y0 = third["x1"] + 18, third["y0"] - 6
+    x0, y0 = third["x1"] + 30, third["y0"] + 4
     drag(view, at(view, x0, y0), at(view, x0 + 22, y0 + 14))
     key(view, QtCore.Qt.Key.Key_Escape)
     # delete one example elsewhere (listed as deleted; hidden on its slice)
@@ -143,9 +153,8 @@ def main() -> int:
     for row in range(panel.table.rowCount()):
         print(panel.row_texts(row))
     print(f"wrote {out}")
-    overlay.disconnect_model()
-    panel.disconnect_model()
     win.close()
+    workspace.cleanup()
     return 0
 
 
