@@ -292,3 +292,22 @@ def test_keys_never_edit_a_box_that_is_not_on_screen(boxes, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_Delete)
     qtbot.keyClick(view, Qt.Key.Key_A)
     assert annotations[ai].kind == "pending"
+
+
+def test_enter_accepts_and_uncalibrated_images_measure_pixels(make_view, qtbot):
+    from viewer.study import FrameRef, Series
+    from viewer.volume import Volume
+
+    volume = Volume(np.zeros((1, 60, 80), np.float32), spacing_known=False)
+    series = Series("1.2.3", "OT", "photo", volume, (FrameRef("a.png"),))
+    state, view = make_view(series)
+    annotations = AnnotationSet("1.2.3.4")
+    overlay = BoxOverlay(view, annotations, state)
+    (fid,) = annotations.add_predictions([Annotation(PixelBox(10, 20, 40, 30), "scar",
+                                                     FrameLocation("1.2.3", 0), "model")])
+    assert overlay.items[fid].text == "AI  scar\n30.0 x 10.0 px"
+    mouse(view, "press", at(view, 20, 25), LEFT)
+    mouse(view, "release", at(view, 20, 25), LEFT, Qt.MouseButton.NoButton)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert annotations[fid].kind == "accepted"
+    overlay.disconnect_model()
