@@ -151,3 +151,17 @@ def test_switching_study_annotations_replaces_boxes_and_rows(reading):
     assert panel.summary.text() == "No findings yet"
     annotations.move(cyst, 1, 1)  # the old study's set no longer drives this view
     assert overlay.items == {} and panel.table.rowCount() == 0
+
+
+def test_a_deleted_finding_clicked_in_the_list_shows_as_a_ghost_to_undo(reading, qtbot):
+    state, view, overlay, panel, annotations, (nodule, mass, cyst) = reading
+    annotations.delete(nodule)
+    assert overlay.displayed_rect(nodule) is None
+    click_row(qtbot, panel, nodule)
+    item = overlay.items[nodule]
+    assert state.slice_index == 2 and item.visible and item.style == "deleted"
+    assert not any(h.isVisible() for h in item.handles.values())  # nothing to resize
+    assert not panel.delete_button.isEnabled() and not panel.accept_button.isEnabled()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert annotations[nodule].kind == "pending" and item.style == "ai"

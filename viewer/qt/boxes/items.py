@@ -124,7 +124,7 @@ class BoxItem:
         self.outline.setToolTip(tip)
         for name, handle in self.handles.items():
             handle.setPos(*handle_point(rect, name))
-            handle.setVisible(selected)
+            handle.setVisible(selected and style != "deleted")  # a ghost cannot be resized
         self.outline.setVisible(True)
 
     def hide(self) -> None:
