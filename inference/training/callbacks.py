@@ -9,7 +9,8 @@ Every event is one JSON object per line, written to stdout and appended (flushed
   value: SFT has no reward)
 * ``{"event": "checkpoint", "stage", "step", "path"}``
 * ``{"event": "stopped", "stage", "step", "checkpoint"}`` after a stop request
-* ``{"event": "stage_done", "stage", "step", "adapter"}``, ``{"event": "done", "adapter"}``
+* ``{"event": "stage_done", "stage", "step", "adapter", "train_seconds", "time_limited"}``,
+  ``{"event": "done", "adapter"}``
 * ``{"event": "error", "kind": "oom" | "config" | "crash", "message"}`` (last line, exit != 0)
 
 A stop request is SIGTERM / SIGINT, or a file named ``STOP`` in the output folder (the way a
@@ -105,11 +106,27 @@ class ProgressCallback(TrainerCallback):
     Metrics are read in ``on_log`` (in ``on_step_end`` they are one step behind).
     """
 
-    def __init__(self, progress: ProgressLog, stop: StopRequest, stage: str) -> None:
+    def __init__(self, progress: ProgressLog, stop: StopRequest, stage: str, *,
+                 max_seconds: float | None = None) -> None:
         self.progress = progress
         self.stop = stop
         self.stage = stage
+        self.max_seconds = max_seconds
         self.stopped_at: int | None = None
+        self.time_limited = False
+        self.train_start = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.train_start = time.monotonic()
+        self.train_end: float | None = None
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.train_end = time.monotonic()
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds of training so far (of the whole stage once it ended)."""
+        return (getattr(self, "train_end", None) or time.monotonic()) - self.train_start
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -129,6 +146,9 @@ class ProgressCallback(TrainerCallback):
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at = state.global_step
+        elif self.max_seconds is not None and self.train_seconds > self.max_seconds:
+            control.should_training_stop = True  # a normal end: the stage saves its adapter
+            self.time_limited = True
 
     def on_save(self, args, state, control, **kwargs):
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"

@@ -42,6 +42,8 @@ class TrainConfig:
     """A validated training run (see the module docstring for the YAML form).
 
     Paths are used as given (relative ones are relative to the working directory).
+    ``max_minutes`` ends each stage normally (adapter saved) once its training time exceeds it,
+    even before ``steps``; the learning-rate schedule is still planned over ``steps``.
     ``batch_size`` counts sequences per optimiser step and device; for GRPO it counts
     completions and must be a multiple of ``num_generations``.
     """
@@ -78,6 +80,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     dataloader_workers: int = 0
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("model", "dataset", "output_dir"):
@@ -133,6 +136,11 @@ class TrainConfig:
                                  "counts completions")
             if self.reward_box + self.reward_label + self.reward_format <= 0:
                 raise ValueError("at least one reward weight must be > 0")
+        if self.max_minutes is not None and not (isinstance(self.max_minutes, int | float)
+                                                 and math.isfinite(self.max_minutes)
+                                                 and self.max_minutes > 0):
+            raise ValueError(f"max_minutes must be a number > 0 or absent, got "
+                             f"{self.max_minutes!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if self.lr_scheduler_type not in ("cosine", "linear", "constant",

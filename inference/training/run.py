@@ -168,7 +168,8 @@ def _run_stage(config: TrainConfig, stage: str, *, progress: ProgressLog, stop: 
     model, processor = _load(config, init)
     trainer = _trainer(config, stage, model, processor, stage_dir, fresh_model=init is None)
     trainer.remove_callback(PrinterCallback)  # stdout carries JSON lines only
-    callback = ProgressCallback(progress, stop, stage)
+    callback = ProgressCallback(progress, stop, stage, max_seconds=(
+        config.max_minutes * 60 if config.max_minutes else None))
     trainer.add_callback(callback)
     trainable, total = _count_params(trainer.model)
     progress.emit("start", stage=stage, max_steps=config.stage_steps(stage),
@@ -186,7 +187,9 @@ def _run_stage(config: TrainConfig, stage: str, *, progress: ProgressLog, stop: 
         processor.save_pretrained(str(final))
     if _is_main_process():
         (final / "done.json").write_text(json.dumps({"stage": stage, "step": step}))
-    progress.emit("stage_done", stage=stage, step=step, adapter=str(final))
+    progress.emit("stage_done", stage=stage, step=step, adapter=str(final),
+                  train_seconds=round(callback.train_seconds, 3),
+                  time_limited=callback.time_limited)
     return final
 
 

@@ -173,3 +173,15 @@ def test_bad_inputs_end_with_a_config_error(tiny_model_dir, phantom_dataset, tmp
     assert run_training(config, stream=stream) == 2
     last = events(stream.getvalue())[-1]
     assert last["event"] == "error" and last["kind"] == "config" and message in last["message"]
+
+
+def test_a_time_limit_ends_the_stage_normally(tiny_model_dir, phantom_dataset, tmp_path):
+    out = tmp_path / "run"
+    config = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=10_000,
+                     max_minutes=0.02)  # 1.2 s
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
+    evs = events(stream.getvalue())
+    done = [e for e in evs if e["event"] == "stage_done"][0]
+    assert done["time_limited"] and done["step"] < 10_000 and done["train_seconds"] >= 1.2
+    assert evs[-1]["event"] == "done" and (out / "adapter" / "adapter_config.json").exists()
