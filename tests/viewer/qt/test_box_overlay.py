@@ -224,6 +224,8 @@ def test_reformat_shows_the_strip_where_the_slice_cuts_the_box_read_only(boxes, 
     assert overlay.items[ai].text == ""
     qtbot.keyClick(view, Qt.Key.Key_B)
     assert not overlay.box_mode  # boxes belong to native frames
+    overlay.box_mode_action.trigger()  # the menu/toolbar action is refused too
+    assert not overlay.box_mode and not overlay.box_mode_action.isChecked()
 
 
 def test_flipped_columns_map_both_ways():

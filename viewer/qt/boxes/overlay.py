@@ -119,10 +119,12 @@ class BoxOverlay(QtCore.QObject):
         return self._box_mode
 
     def set_box_mode(self, on: bool) -> None:
-        on = bool(on)
+        """Turn box drawing on or off; refused (stays off) where boxes cannot be drawn."""
+        on = bool(on) and self.state.series is not None and is_native(self.state.geometry)
         if on and self.state.mode != "window":
             self.state.mode = "window"
         if on == self._box_mode:
+            self.box_mode_action.setChecked(on)  # a refused toggle unticks the action
             return
         self._box_mode = on
         self.box_mode_action.setChecked(on)
