@@ -9,6 +9,7 @@ generates in :class:`app.engine_worker.EngineClient`'s thread.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,13 +232,14 @@ class Reading(QtCore.QObject):
     def _on_answered(self, _request_id: int, answer) -> None:
         prepared, session = self.pending, self.pending_session
         self.pending = self.pending_session = None
-        if prepared is None or session is None:
+        if prepared is None or session is None or self.workspace is None:
+            log.warning("an answer arrived with no question or workspace waiting; not stored")
             return
         info = self.engine.model_info or {}
         try:
             done = session.finish(prepared, answer, weights_path=info.get("weights_path"),
                                   adapter_path=info.get("adapter_path"))
-        except (OSError, ValueError, WorkspaceError) as exc:
+        except (OSError, ValueError, WorkspaceError, sqlite3.Error) as exc:
             self.chat.end_answer(stopped=answer.cancelled, note=f"NOT saved: {exc}")
             self.report.end_stream()
             return
@@ -350,6 +352,8 @@ class Reading(QtCore.QObject):
         self.report.flush()
         if not self.engine.shutdown():
             log.warning("engine thread did not stop within 30 s")
+        # an answer stopped by the shutdown is queued for us: store it before closing
+        QtCore.QCoreApplication.sendPostedEvents(self.engine)
         if self.overlay is not None:
             self.overlay.disconnect_model()
             self.findings.disconnect_model()
@@ -359,3 +363,5 @@ class Reading(QtCore.QObject):
         if self.workspace is not None:
             self.workspace.close()
             self.workspace = None
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self.guard)

@@ -145,3 +145,72 @@ def test_reopening_the_study_restores_the_chat(reading_window, demo_folder, tiny
     assert [m.id for m in again.reading.session.messages] == ids
     shown = again.reading.chat.history.toPlainText()
     assert "Is there a nodule?" in shown and answer.text.strip()[:20] in shown
+
+
+def test_out_of_memory_mid_answer_is_shown_and_the_model_stays_usable(
+        reading_window, demo_folder, tiny_model, qtbot):
+    """A real torch.OutOfMemoryError raised inside the model's forward pass (a hook on the
+    loaded tiny model, as the engine's own OOM test does)."""
+    import torch
+
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot)
+    calls = {"n": 0}
+
+    def fail_on_third_step(_module, _args, _kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    model = win.reading.engine.worker.engine.model
+    handle = model.model.language_model.register_forward_pre_hook(fail_on_third_step,
+                                                                  with_kwargs=True)
+    chat = win.reading.chat
+    failures = []
+    win.reading.engine.ask_failed.connect(lambda _i, m: failures.append(m))
+    try:
+        chat.prompt.setText("Describe.")
+        chat.ask_button.click()
+        qtbot.waitUntil(lambda: bool(failures) and not win.reading.engine.busy, timeout=60_000)
+    finally:
+        handle.remove()
+    assert "ran out of memory" in chat.notice.text() and "still loaded" in failures[0]
+    assert win.reading.session.messages == [], "a failed answer stores nothing"
+    assert win.reading.engine.is_loaded and chat.ask_button.isEnabled()
+    _chunks, answer = _ask(win, qtbot)
+    assert win.reading.session.messages[-1].text == answer.text
+
+
+def test_closing_the_window_mid_answer_stops_the_engine(reading_window, demo_folder, tiny_model,
+                                                        qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot, max_tokens=2000)
+    chunks = []
+    win.reading.engine.chunk.connect(lambda _i, t: chunks.append(t))
+    win.reading.chat.prompt.setText("Describe.")
+    win.reading.chat.ask_button.click()
+    qtbot.waitUntil(lambda: bool(chunks), timeout=30_000)
+    timer = QtCore.QElapsedTimer()
+    timer.start()
+    win.close()
+    assert not win.reading.engine.thread.isRunning()
+    assert timer.elapsed() < 10_000
+    assert win.reading.engine.worker.engine is None, "the model was freed"
+    from app.workspace import Workspace
+
+    with Workspace(win.reading.workspace_dir) as ws:
+        (stored,) = [m for m in ws.messages(win.state.study.uid) if m.role == "assistant"]
+    assert stored.stopped and stored.text == "".join(chunks)[:len(stored.text)]
+    assert stored.text.startswith(chunks[0])
+
+
+def test_typing_k_in_a_text_box_does_not_mark_a_key_image(reading_window, demo_folder, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    prompt = win.reading.chat.prompt
+    prompt.setFocus()
+    qtbot.keyClicks(prompt, "kidney")
+    assert prompt.text() == "kidney"
+    assert win.reading.selection.keys(win.state.series.uid) == ()
