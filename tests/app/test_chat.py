@@ -214,3 +214,32 @@ def test_typing_k_in_a_text_box_does_not_mark_a_key_image(reading_window, demo_f
     qtbot.keyClicks(prompt, "kidney")
     assert prompt.text() == "kidney"
     assert win.reading.selection.keys(win.state.series.uid) == ()
+
+
+def test_a_slice_range_is_localised_in_one_batch_and_grounding_sends_the_phrase(
+        reading_window, demo_folder, tiny_model, qtbot):
+    win = reading_window()
+    open_demo(win, demo_folder, qtbot)
+    load_model(win, tiny_model, qtbot, max_tokens=8)
+    chat = win.reading.chat
+    chat.mode.setCurrentIndex(chat.mode.findData("range"))
+    chat.first.setValue(3)
+    chat.last.setValue(5)
+    assert win.reading.frames_now() == [2, 3, 4]
+    assert "slices 3-5 (3 frames)" in chat.sending.text()
+    answers = []
+    win.reading.engine.answered.connect(lambda _i, a: answers.append(a))
+    chat.quick["Localise abnormalities"].click()
+    qtbot.waitUntil(lambda: bool(answers) and not win.reading.engine.busy, timeout=60_000)
+    assert len(answers[0].texts) == 3, "one text per frame from the batched call"
+    reply = win.reading.session.messages[-1]
+    assert [f.frame_index for f in reply.frames] == [2, 3, 4] and reply.task == "localize"
+    assert "slice 3, slice 4, slice 5" in chat.history.toPlainText()
+
+    chat.mode.setCurrentIndex(chat.mode.findData("current"))
+    chat.phrase.setText("nodule")
+    chat.ground.click()
+    qtbot.waitUntil(lambda: len(answers) == 2 and not win.reading.engine.busy, timeout=60_000)
+    user = win.reading.session.messages[-2]
+    assert (user.text, user.task) == ("nodule", "ground")
+    assert "Locate the nodule" in answers[1].prompt_text
