@@ -143,6 +143,7 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
     shutil.copytree(out / "run" / "model", model_dir)
     for extra in ("training_args.bin", "done.json"):
         (model_dir / extra).unlink(missing_ok=True)
+    _cap_image_size(model_dir, image_size)
     metrics = evaluate(str(model_dir), str(dataset), limit=eval_limit, batch_size=16,
                        max_new_tokens=32, device=device)
     summary = {"recipe": asdict(recipe), "params": params, "dataset": manifest,
@@ -157,3 +158,19 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
         steps=recipe.steps, seed=recipe.seed, lr=recipe.learning_rate, batch=recipe.batch_size))
     return summary
 
+
+
+def _cap_image_size(model_dir: Path, image_size: int) -> None:
+    """Make the processor downscale every frame to the training area (``image_size`` squared).
+
+    The model only ever saw ``image_size`` x ``image_size`` phantoms (64 visual tokens); a 512 x 512
+    demo-study slice given at full size would be 256 tokens of a scale it never learned. The
+    engine narrows its frame bounds to the processor's, so this one setting makes every caller
+    (viewer, ``medmo ask``, eval) send what the model was trained on.
+    """
+    path = model_dir / "processor_config.json"
+    data = json.loads(path.read_text())
+    size = data["image_processor"]["size"]
+    size["longest_edge"] = image_size * image_size
+    size["shortest_edge"] = min(size.get("shortest_edge", 0), image_size * image_size)
+    path.write_text(json.dumps(data, indent=2))
