@@ -104,6 +104,7 @@ class BoxOverlay(QtCore.QObject):
         for item in self.items.values():
             item.remove()
         self.items = {}
+        self._shown: set[str] = set()  # ids of the boxes on screen
         self._drag = None
         self.annotations = annotations
         self._by_frame = None
@@ -189,8 +190,7 @@ class BoxOverlay(QtCore.QObject):
                 frame = finding.shown.frame
                 self._by_frame.setdefault((frame.series_uid, frame.frame_index),
                                           []).append(finding.id)
-        shown = [fid for fid, item in self.items.items() if item.visible]
-        for fid in {*shown, *self._by_frame.get((series.uid, slice_k), ())}:
+        for fid in {*self._shown, *self._by_frame.get((series.uid, slice_k), ())}:
             self._sync(fid)
         self._drop_unseen_selection()
 
@@ -215,6 +215,7 @@ class BoxOverlay(QtCore.QObject):
             item = self.items.pop(finding_id, None)
             if item is not None:
                 item.remove()
+            self._shown.discard(finding_id)
             if self.selection.selected == finding_id:
                 self.selection.select(None)
             return
@@ -244,7 +245,9 @@ class BoxOverlay(QtCore.QObject):
         if rect is None:
             if item is not None:
                 item.hide()
+            self._shown.discard(finding_id)
             return
+        self._shown.add(finding_id)
         if item is None:
             item = self.items[finding_id] = BoxItem(self.view.view_box)
         series = self.state.series
