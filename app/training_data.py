@@ -164,3 +164,16 @@ def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: 
     return write_dataset(out_dir, training, validation=held,
                          description=f"synthetic CT phantom lesions ({size}x{size}, {where}); "
                                      "not patient data")
+
+
+def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int = 200,
+                        size: int = 256, seed: int = 0, **kwargs):
+    """``medmo bench adapt``: phantom benchmark data (reused when already in OUT/data), then
+    :func:`inference.training.adapt_bench.bench_adapt`; returns its dict."""
+    from inference.training.adapt_bench import AdaptBenchConfig, bench_adapt
+
+    data = Path(out_dir) / "data"
+    if not (data / "split.json").exists():
+        build_phantom_benchmark(data, train=train, heldout=heldout, size=size, seed=seed)
+    settings = kwargs.pop("settings", None) or AdaptBenchConfig(seed=seed)
+    return bench_adapt(data, Path(out_dir) / "runs", settings=settings, **kwargs)

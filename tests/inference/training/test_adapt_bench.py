@@ -1,0 +1,35 @@
+"""The SFT -> GRPO benchmark with its equal-time SFT control (tiny budgets: structure only)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from inference.training.adapt_bench import AdaptBenchConfig, bench_adapt
+
+KEYS = {"iou_start", "iou_sft", "iou_grpo", "iou_sft_control", "hedge_suffix_share",
+        "size_ratio_median", "minutes"}
+
+
+@pytest.mark.slow
+def test_chain_and_control_report_every_key(tiny_model_dir, phantom_dataset, tmp_path):
+    settings = AdaptBenchConfig(sft_steps=3, sft_batch=4, sft_minutes=1.0, grpo_minutes=0.03,
+                                num_generations=2, prompts_per_step=2,
+                                max_completion_length=16, eval_batch=4, device="cpu")
+    stream = io.StringIO()
+    result = bench_adapt(phantom_dataset, tmp_path / "bench", model=tiny_model_dir,
+                         settings=settings, eval_limit=4, stream=stream)
+    assert set(result) >= KEYS and result["heldout"] == 4
+    for key in ("iou_start", "iou_sft", "iou_grpo", "iou_sft_control"):
+        assert 0.0 <= result[key] <= 1.0
+    details = result["details"]
+    assert details["sft"]["steps"] == 3
+    # the control trained for the wall time GRPO took (it stops at the first step past it)
+    assert details["sft_control"]["train_seconds"] >= result["grpo_seconds"]
+    assert details["grpo"]["steps"] >= 1 and details["sft_control"]["steps"] >= 1
+    stages = [json.loads(line)["stage"] for line in stream.getvalue().splitlines()
+              if '"stage_done"' in line]
+    assert stages == ["sft", "grpo", "sft"]
+    json.dumps(result)  # JSON-ready
