@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.audit import AuditLog, PhiGuard
-from app.controller import PreparedAsk, StudySession, default_workspace_dir
+from app.controller import (
+    PreparedAsk,
+    StudySession,
+    default_workspace_dir,
+    model_display_name,
+)
 from app.engine_worker import EngineClient, LoadRequest
 from app.panels.chat import ChatPanel
 from app.panels.findings import FindingsPanel
@@ -301,10 +306,25 @@ class Reading(QtCore.QObject):
         self._on_finding_selected(finding_id)
 
     def _on_finding_selected(self, finding_id: str | None) -> None:
-        if finding_id is not None:
-            self.report.highlight_finding(finding_id)
-        else:
+        if finding_id is None:
             self.report.editor.setExtraSelections([])
+            return
+        self.report.highlight_finding(finding_id)
+        text = self.provenance(finding_id)
+        if text:
+            self.window.statusBar().showMessage(text, 10_000)
+
+    def provenance(self, finding_id: str) -> str:
+        """Which answer produced a box: "AI box from <model>, answer to "<prompt>" at <time>"."""
+        session = self.session
+        answer = session.answer_of(finding_id) if session else None
+        if answer is None:
+            return ""
+        index = session.messages.index(answer)
+        prompt = next((m.text or m.task for m in reversed(session.messages[:index])
+                       if m.role == "user"), "")
+        return (f"AI box from {model_display_name(answer.model_id)}, answer to "
+                f"\u201c{prompt[:60]}\u201d at {answer.time}")
 
     def _show_boxes(self, annotations: AnnotationSet) -> None:
         """Draw the study's findings over the view and list them (made on first use)."""

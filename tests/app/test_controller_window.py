@@ -45,6 +45,12 @@ def test_answer_boxes_are_drawn_listed_corrected_and_restored(reading_window, de
     row = findings.row_texts(findings.row_of(done.finding_ids[0]))
     assert row["Origin"] == "AI" and "mm" in row["Size"]
 
+    # a selected box says which answer produced it
+    win.reading.select_finding(done.finding_ids[0])
+    assert win.statusBar().currentMessage() == win.reading.provenance(done.finding_ids[0])
+    assert "fixture-text" in win.statusBar().currentMessage()
+    assert win.reading.provenance(done.finding_ids[0]).startswith("AI box from fixture-text")
+
     # correct: move one box 5 px right, delete another if there is one; undo the last edit
     fid = done.finding_ids[0]
     before = session.annotations[fid].current.box
