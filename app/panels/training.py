@@ -28,6 +28,7 @@ from app.panels.training_state import (
     RunProgress,
     compare,
     dataset_summary,
+    eval_line,
     memory_text,
     not_worse,
     read_progress,
@@ -140,8 +141,9 @@ class TrainingTab(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setSizeAdjustPolicy(
-            QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.table.verticalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(150)
         self.eval_button = QtWidgets.QPushButton("Evaluate")
         self.use_button = QtWidgets.QPushButton("Use this adapter")
         self.rollback_button = QtWidgets.QPushButton("Roll back")
@@ -206,6 +208,8 @@ class TrainingTab(QtWidgets.QWidget):
 
     # -- settings ----------------------------------------------------------------------------
     def _settings_changed(self) -> None:
+        self.form.model.setToolTip(self.form.model.currentText())
+        self.form.dataset.setToolTip(self.form.dataset.text())
         dataset = self.form.dataset.text()
         if getattr(self, "_dataset_seen", None) != dataset:
             self._dataset_seen = dataset
@@ -377,7 +381,7 @@ class TrainingTab(QtWidgets.QWidget):
 
     def _on_eval_done(self, result: dict[str, Any]) -> None:
         _, adapter = self._eval_queue.pop(0)
-        self._append(f"eval ({'adapter' if adapter else 'base'}): {json.dumps(result)}")
+        self._append(f"eval ({'base + adapter' if adapter else 'base'}): {eval_line(result)}")
         if adapter:
             self.after = result
         else:

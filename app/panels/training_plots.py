@@ -26,6 +26,7 @@ def _style(plot: pg.PlotItem, title: str, y_label: str) -> None:
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen("#555"))
         axis.setTextPen(pg.mkPen("#222"))
+        axis.enableAutoSIPrefix(False)  # "loss (x0.001)" with 700 for 0.7 misleads
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
 

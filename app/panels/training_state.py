@@ -246,5 +246,29 @@ def memory_text(model: str, *, rank: int, batch_size: int, grpo: bool, completio
               image_tokens=image_tokens, grpo=grpo)
     gpu = estimate_training_memory(config, dtype="bfloat16", **kw)
     cpu = estimate_training_memory(config, dtype="float32", **kw)
-    return (f"GPU (bf16): ~{gpu.total_bytes / GIB:.1f} GiB  \u00b7  CPU (fp32): "
-            f"~{cpu.total_bytes / GIB:.1f} GiB RAM\n{gpu.summary()}")
+    def size(n: int) -> str:
+        return f"{n / GIB:.1f} GiB" if n >= GIB / 10 else f"{n / 2**20:.0f} MiB"
+
+    return (f"GPU (bf16): ~{size(gpu.total_bytes)}  \u00b7  CPU (fp32): "
+            f"~{size(cpu.total_bytes)} RAM\n{gpu.summary()}")
+
+
+def eval_line(result: dict[str, Any]) -> str:
+    """One log line for a ``medmo eval`` result.
+
+    >>> eval_line({"mean_iou": 0.25, "f1_at_0_5": 0.5, "label_accuracy": None,
+    ...            "format_valid_rate": 1.0, "n": 8, "seconds": 3.2})
+    'mean IoU 0.250, F1 @ IoU 0.5 0.500, label accuracy n/a, format-valid 1.000 (8 images, 3.2 s)'
+    """
+    names = {"mean_iou": "mean IoU", "f1_at_0_5": "F1 @ IoU 0.5",
+             "label_accuracy": "label accuracy", "format_valid_rate": "format-valid"}
+    parts = []
+    for key, _ in METRICS:
+        value = metric(result, key)
+        name = names[key]
+        parts.append(f"{name} {'n/a' if value is None else f'{value:.3f}'}")
+    extra = [f"{result['n']} images" if "n" in result else "",
+             f"{result['seconds']:.1f} s" if isinstance(result.get("seconds"), int | float)
+             else ""]
+    extra = [e for e in extra if e]
+    return ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "")

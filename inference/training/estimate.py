@@ -15,9 +15,11 @@ The estimate is the sum of four terms, computed from the checkpoint's ``config.j
 * **overhead**: a fixed allowance for the CUDA context and allocator slack, and for GRPO the
   KV cache of generating the group's completions.
 
-It is an estimate, not a measurement: the activation term ignores what fused kernels and
-PyTorch's allocator do (expect tens of percent either way), and gradient checkpointing (which
-the trainer turns off for speed) would shrink it to about one layer's worth.
+It is an estimate, not a measurement, and errs high: frozen linear layers need not keep their
+inputs, which the activation term ignores (on the tiny test model it is 1.46x the bytes autograd
+really saved; tests/app/test_training_tab_estimate.py checks it stays within 1-2.5x); it also
+ignores what fused kernels and PyTorch's allocator do. Gradient checkpointing (which the trainer
+turns off for speed) would shrink the activation term to about one layer's worth.
 """
 
 from __future__ import annotations
