@@ -67,23 +67,72 @@ class DemoRecipe:
             raise ValueError("vision_hidden must be a multiple of vision_heads")
 
 
+def _corpus() -> list[str]:
+    """Text the demo tokenizer learns merges from: every bundled prompt template (so the
+    instruction costs a few tokens, not ~130 bytes-level ones) and the answer format."""
+    from inference.prompts import TASKS, load_template
+    from inference.tiny import _CORPUS
+
+    texts = [_CORPUS]
+    for task in TASKS:
+        texts.append(load_template(task).template.replace("$", ""))
+    texts.append("lesion <box>[[123, 456, 789, 1000]]</box> No abnormality found.")
+    return texts * 8
+
+
+def train_tokenizer(vocab_size: int = 1024):
+    """Byte-level BPE with Qwen's special tokens first (as :mod:`inference.tiny`), trained on
+    :func:`_corpus`; digits stay single tokens (Qwen's split rule), as in real Qwen3-VL."""
+    import json as _json
+
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Tokenizer
+
+    from inference.tiny import _QWEN2_SPLIT, CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(_QWEN2_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(_corpus(), trainer=trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(QWEN_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    raw = _json.loads(tok.to_str())["model"]["merges"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in raw]
+    qwen = Qwen2Tokenizer(
+        vocab=PreTrainedTokenizerFast(tokenizer_object=tok).get_vocab(), merges=merges,
+        unk_token=None, bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        additional_special_tokens=list(QWEN_SPECIAL_TOKENS[1:]))
+    qwen.chat_template = CHAT_TEMPLATE
+    return qwen
+
+
 def build_base(out_dir: str | Path, recipe: DemoRecipe = DemoRecipe()) -> tuple[Path, int]:
-    """A random-weights model of the recipe's size, with the tiny checkpoint's tokenizer and
-    processor; returns (folder, parameter count)."""
+    """A random-weights model of the recipe's size, with a tokenizer that knows the prompt
+    templates and the tiny checkpoint's image processor; returns (folder, parameter count)."""
     import torch
     from transformers import (
         AutoProcessor,
         GenerationConfig,
         Qwen3VLConfig,
         Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
     )
 
-    from inference.tiny import make_tiny
+    from inference.tiny import CHAT_TEMPLATE, make_tiny, tiny_config_dict
 
     out = Path(out_dir)
-    make_tiny(out, seed=recipe.seed)  # tokenizer, processor, generation config
+    make_tiny(out, seed=recipe.seed)  # image/video processors, file layout
     (out / "MEDMO_TINY").unlink(missing_ok=True)
-    data = json.loads((out / "config.json").read_text())
+    tiny = AutoProcessor.from_pretrained(out)
+    tokenizer = train_tokenizer()
+    for stale in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"):
+        (out / stale).unlink(missing_ok=True)
+    Qwen3VLProcessor(image_processor=tiny.image_processor, tokenizer=tokenizer,
+                     video_processor=tiny.video_processor,
+                     chat_template=CHAT_TEMPLATE).save_pretrained(out)
+    data = tiny_config_dict(tokenizer)
     half = recipe.head_dim // 2
     text = data["text_config"]
     text.update(hidden_size=recipe.text_hidden, num_hidden_layers=recipe.text_layers,
@@ -97,11 +146,13 @@ def build_base(out_dir: str | Path, recipe: DemoRecipe = DemoRecipe()) -> tuple[
                   out_hidden_size=recipe.text_hidden,
                   deepstack_visual_indexes=list(range(min(recipe.vision_depth,
                                                           recipe.text_layers))))
-    config = Qwen3VLConfig(**{k: v for k, v in data.items()
-                              if k not in ("architectures", "transformers_version", "dtype")})
+    config = Qwen3VLConfig(**data)
     torch.manual_seed(recipe.seed)
     model = Qwen3VLForConditionalGeneration(config)
-    model.generation_config = GenerationConfig.from_pretrained(out)
+    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    pad = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    model.generation_config = GenerationConfig(eos_token_id=[eos, pad], pad_token_id=pad,
+                                               do_sample=False)
     for stale in out.glob("*.safetensors"):
         stale.unlink()
     model.save_pretrained(out)
@@ -159,7 +210,6 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
     return summary
 
 
-
 def _cap_image_size(model_dir: Path, image_size: int) -> None:
     """Make the processor downscale every frame to the training area (``image_size`` squared).
 
@@ -168,9 +218,13 @@ def _cap_image_size(model_dir: Path, image_size: int) -> None:
     engine narrows its frame bounds to the processor's, so this one setting makes every caller
     (viewer, ``medmo ask``, eval) send what the model was trained on.
     """
+    from inference.frames import model_size
+
+    height, width = model_size(image_size, image_size)  # what training fed it (see run._rows)
+    area = height * width
     path = model_dir / "processor_config.json"
     data = json.loads(path.read_text())
     size = data["image_processor"]["size"]
-    size["longest_edge"] = image_size * image_size
-    size["shortest_edge"] = min(size.get("shortest_edge", 0), image_size * image_size)
+    size["longest_edge"] = area
+    size["shortest_edge"] = min(size.get("shortest_edge", 0), area)
     path.write_text(json.dumps(data, indent=2))
