@@ -45,10 +45,12 @@ def _clean(value: Any) -> Any:
 class ProgressLog:
     """Writes events to a stream and to ``progress.jsonl`` (one JSON object per line)."""
 
-    def __init__(self, output_dir: str | Path, *, stream: TextIO | None = None) -> None:
+    def __init__(self, output_dir: str | Path, *, stream: TextIO | None = None,
+                 enabled: bool = True) -> None:
         self.path = Path(output_dir) / PROGRESS_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stream = stream if stream is not None else sys.stdout
+        self.enabled = enabled  # False on the non-main processes of a distributed run
         self._lock = threading.Lock()
         self.start = time.monotonic()
 
@@ -56,6 +58,8 @@ class ProgressLog:
         record = {"event": event, "time": round(time.time(), 3),
                   **{k: _clean(v) for k, v in fields.items()}}
         line = json.dumps(record, default=str)
+        if not self.enabled:
+            return record
         with self._lock:
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
@@ -142,13 +146,31 @@ class ProgressCallback(TrainerCallback):
             elapsed_s=round(time.monotonic() - self.progress.start, 3))
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.stop and state.global_step < state.max_steps:
+        stop, out_of_time = _agreed(
+            bool(self.stop) and state.global_step < state.max_steps,
+            self.max_seconds is not None and self.train_seconds > self.max_seconds,
+            device=args.device)
+        if stop:
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at = state.global_step
-        elif self.max_seconds is not None and self.train_seconds > self.max_seconds:
+        elif out_of_time:
             control.should_training_stop = True  # a normal end: the stage saves its adapter
             self.time_limited = True
+
+
+def _agreed(*flags: bool, device: Any = "cpu") -> tuple[bool, ...]:
+    """The flags OR-ed over all processes of a distributed run (every rank must stop at the
+    same step, or the others would wait forever in the next collective); as given otherwise."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flags
+    import torch
+
+    values = torch.tensor([float(f) for f in flags], device=device)
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return tuple(bool(v) for v in values.tolist())
 
     def on_save(self, args, state, control, **kwargs):
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"

@@ -18,7 +18,8 @@ Multi-GPU: the same code runs under accelerate, e.g.::
     accelerate launch --config_file resources/training/accelerate_deepspeed_zero2.yaml \\
         -m app.cli train CONFIG.yaml
 
-(only the main process writes the progress stream and the final folder).
+(only the main process writes the progress stream and the final folder; a stop request is
+agreed between processes so all of them stop at the same step).
 """
 
 from __future__ import annotations
@@ -217,14 +218,15 @@ def run_training(config: TrainConfig, *, resume: bool = False, stream: TextIO | 
     ``oom`` or ``crash``) and a non-zero exit code.
     """
     out = Path(config.output_dir)
-    progress = ProgressLog(out, stream=stream)
+    progress = ProgressLog(out, stream=stream, enabled=_is_main_process())
     stop = StopRequest(out)
     stop.clear_file()
     if handle_signals:
         stop.install_signal_handlers()
     try:
-        _check_output(config, resume)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+        if _is_main_process():  # the others would race with rank 0's first checkpoint
+            _check_output(config, resume)
+            (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
         from inference.training.dataset import read_manifest
 
         read_manifest(config.dataset)
