@@ -1,0 +1,1 @@
+"""Bundled, site-editable resources: prompt templates, training configs, the demo model."""
