@@ -22,27 +22,14 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.panels.training_eval import EvaluationPanel
 from app.panels.training_form import TrainingForm
 from app.panels.training_plots import TrainingPlots
-from app.panels.training_state import (
-    RunProgress,
-    compare,
-    dataset_summary,
-    eval_line,
-    memory_text,
-    not_worse,
-    read_progress,
-)
-from app.training_process import EvalProcess, TrainingProcess
+from app.panels.training_state import RunProgress, dataset_summary, memory_text, read_progress
+from app.training_process import TrainingProcess
 
 CONFIG_NAME = "config.yaml"
 DEFAULT_RUNS_DIR = Path.home() / ".medmo" / "runs"
-
-
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "\u2013"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
 def describe(event: dict[str, Any]) -> str:
@@ -109,16 +96,11 @@ class TrainingTab(QtWidgets.QWidget):
         self.run_dir: Path | None = None
         self.run_config: dict[str, Any] | None = None
         self.progress = RunProgress()
-        self.before: dict[str, Any] | None = None
-        self.after: dict[str, Any] | None = None
-        self.rows = compare(None, None)
-        self.active_adapter: str | None = None
-        self._eval_queue: list[tuple[str, str | None]] = []
         self._sample: dict[str, Any] | None = None
 
         self.form = TrainingForm(model=model, dataset=dataset)
         self.process = TrainingProcess(self)
-        self.evaluator = EvalProcess(self)
+        self.evaluation = EvaluationPanel()
         self.start_button = QtWidgets.QPushButton("Start")
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.resume_button = QtWidgets.QPushButton("Resume")
@@ -135,21 +117,6 @@ class TrainingTab(QtWidgets.QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.log.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
-        self.table = QtWidgets.QTableWidget(len(self.rows), 3)
-        self.table.setHorizontalHeaderLabels(["Base", "Base + adapter", "Difference"])
-        self.table.setVerticalHeaderLabels([r.title for r in self.rows])
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(
-            QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(150)
-        self.eval_button = QtWidgets.QPushButton("Evaluate")
-        self.use_button = QtWidgets.QPushButton("Use this adapter")
-        self.rollback_button = QtWidgets.QPushButton("Roll back")
-        self.eval_status = QtWidgets.QLabel("No evaluation yet.")
-        self.eval_status.setWordWrap(True)
-        self.active_label = QtWidgets.QLabel("Engine uses: base model")
         self._layout()
 
         self.form.changed.connect(self._settings_changed)
@@ -157,16 +124,16 @@ class TrainingTab(QtWidgets.QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
         self.open_button.clicked.connect(self._open_dialog)
-        self.eval_button.clicked.connect(self.evaluate)
-        self.use_button.clicked.connect(self.use_adapter)
-        self.rollback_button.clicked.connect(self.roll_back)
         self.process.event.connect(self._on_event)
         self.process.text.connect(self._on_text)
         self.process.finished.connect(self._on_finished)
-        self.evaluator.done.connect(self._on_eval_done)
-        self.evaluator.failed.connect(self._on_eval_failed)
+        self.evaluation.adapter_chosen.connect(self.adapter_chosen)
+        self.evaluation.rolled_back.connect(self.rolled_back)
+        self.evaluation.evaluation_done.connect(self.evaluation_done)
+        self.evaluation.evaluation_done.connect(lambda rows: self._set_status("Evaluation done."))
+        self.evaluation.log.connect(self._append)
+        self.evaluation.busy_changed.connect(lambda busy: self._update_buttons())
         self._settings_changed()
-        self._show_comparison()
         self._update_buttons()
 
     def _layout(self) -> None:
@@ -184,20 +151,10 @@ class TrainingTab(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(400)
 
-        evaluation = QtWidgets.QGroupBox("Before / after on the frozen validation split")
-        grid = QtWidgets.QVBoxLayout(evaluation)
-        grid.addWidget(self.table)
-        row = QtWidgets.QHBoxLayout()
-        for widget in (self.eval_button, self.use_button, self.rollback_button):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.active_label)
-        grid.addLayout(row)
-        grid.addWidget(self.eval_status)
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         right.addWidget(self.plots)
         right.addWidget(self.log)
-        right.addWidget(evaluation)
+        right.addWidget(self.evaluation)
         right.setSizes([320, 160, 220])
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(scroll)
@@ -237,7 +194,7 @@ class TrainingTab(QtWidgets.QWidget):
         """Write a new run's config.yaml and launch ``medmo train`` on it."""
         import yaml
 
-        if self.process.running():
+        if self.process.running() or self.evaluation.running():
             return False
         folder = self._new_run_dir()
         try:
@@ -254,8 +211,7 @@ class TrainingTab(QtWidgets.QWidget):
         self.progress = RunProgress(method=mapping["method"],
                                     steps=dict.fromkeys(mapping["method"].split("+"),
                                                         mapping["steps"]))
-        self.before = self.after = None
-        self._show_comparison()
+        self.evaluation.set_run(mapping["model"], mapping["dataset"], None)
         self.plots.clear()
         self.log.clear()
         self._launch(resume=False)
@@ -263,7 +219,7 @@ class TrainingTab(QtWidgets.QWidget):
 
     def resume(self) -> bool:
         """Continue the current run from its last checkpoint."""
-        if self.process.running() or self.run_dir is None:
+        if self.process.running() or self.evaluation.running() or not self._resumable():
             return False
         self._launch(resume=True)
         return True
@@ -292,7 +248,7 @@ class TrainingTab(QtWidgets.QWidget):
         evaluated."""
         import yaml
 
-        if self.process.running():
+        if self.process.running() or self.evaluation.running():
             return False
         folder = Path(folder)
         try:
@@ -313,8 +269,8 @@ class TrainingTab(QtWidgets.QWidget):
             self.progress.add(event)
             self._append(describe(event))
         self._redraw()
-        self.before = self.after = None
-        self._show_comparison()
+        self.evaluation.set_run(str(mapping.get("model", "")), str(mapping.get("dataset", "")),
+                                self._adapter())
         state = ("done" if self.progress.adapter else
                  "stopped; Resume continues it" if self.progress.stopped else "not finished")
         self._set_status(f"Opened {folder.name} ({state}).")
@@ -348,7 +304,9 @@ class TrainingTab(QtWidgets.QWidget):
         elif self.progress.adapter:
             self._set_status(f"Done: adapter in {self.progress.adapter}. Evaluating on the "
                              "frozen split\u2026")
-            self.evaluate()
+            self.evaluation.set_run(self.run_config["model"], self.run_config["dataset"],
+                                    self._adapter())
+            self.evaluation.evaluate()
         elif self.progress.stopped:
             self._set_status(f"Stopped at step {self.progress.step} with a checkpoint. "
                              "Resume continues from there.")
@@ -357,95 +315,6 @@ class TrainingTab(QtWidgets.QWidget):
                              "(nothing to resume from).")
         self._update_buttons()
         self.run_finished.emit(folder, message)
-
-    # -- evaluation --------------------------------------------------------------------------
-    def evaluate(self) -> bool:
-        """Run ``medmo eval`` for the base model, then for base + this run's adapter."""
-        if self.evaluator.running() or not self.progress.adapter or not self.run_config:
-            return False
-        self.before = self.after = None
-        self._show_comparison()
-        model, adapter = str(self.run_config["model"]), self.progress.adapter
-        self._eval_queue = [(model, None), (model, adapter)]
-        self._next_eval()
-        return True
-
-    def _next_eval(self) -> None:
-        model, adapter = self._eval_queue[0]
-        which = "base + adapter" if adapter else "base model"
-        self.eval_status.setText(f"Evaluating the {which} on the frozen split\u2026")
-        self._append(f"$ medmo eval --model {model} --dataset {self.run_config['dataset']} --json"
-                     + (f" --adapter {adapter}" if adapter else ""))
-        self.evaluator.start(model, str(self.run_config["dataset"]), adapter)
-        self._update_buttons()
-
-    def _on_eval_done(self, result: dict[str, Any]) -> None:
-        _, adapter = self._eval_queue.pop(0)
-        self._append(f"eval ({'base + adapter' if adapter else 'base'}): {eval_line(result)}")
-        if adapter:
-            self.after = result
-        else:
-            self.before = result
-        self._show_comparison()
-        if self._eval_queue:
-            self._next_eval()
-            return
-        ok, why = not_worse(self.rows)
-        self.eval_status.setText("The adapter is not worse than the base model." if ok else
-                                 f"The adapter is worse: {why}.")
-        self._set_status("Evaluation done.")
-        self._update_buttons()
-        self.evaluation_done.emit(self.rows)
-
-    def _on_eval_failed(self, message: str) -> None:
-        self._eval_queue = []
-        self.eval_status.setText(f"Evaluation failed: {message}")
-        self.eval_status.setStyleSheet("color: #b00020;")
-        self._append(f"eval failed: {message}")
-        self._update_buttons()
-
-    def _show_comparison(self) -> None:
-        self.rows = compare(self.before, self.after)
-        self.eval_status.setStyleSheet("")
-        for r, row in enumerate(self.rows):
-            for c, value in enumerate((_fmt(row.before), _fmt(row.after),
-                                       _fmt(row.delta, signed=True))):
-                item = QtWidgets.QTableWidgetItem(value)
-                item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-                if c == 2 and row.delta:
-                    item.setForeground(QtGui.QColor("#2e7d32" if row.delta > 0 else "#b00020"))
-                self.table.setItem(r, c, item)
-
-    # -- choosing the adapter ----------------------------------------------------------------
-    def _confirm(self, title: str, text: str) -> bool:
-        answer = QtWidgets.QMessageBox.question(self, title, text)
-        return answer == QtWidgets.QMessageBox.StandardButton.Yes
-
-    def use_adapter(self) -> bool:
-        """Emit ``adapter_chosen`` if the evaluation shows the adapter is not worse; otherwise
-        only after the user confirms the override."""
-        adapter = self.progress.adapter
-        if not adapter or self.progress.full_model:
-            return False
-        ok, why = not_worse(self.rows)
-        if not ok and not self._confirm(
-                "Use this adapter?", f"{why}.\n\nUse the adapter anyway? "
-                "Roll back returns to the base model."):
-            return False
-        self.active_adapter = adapter
-        self.active_label.setText(f"Engine uses: adapter {Path(adapter).parent.name}")
-        self._append(f"adapter chosen: {adapter}" + ("" if ok else f" (override: {why})"))
-        self.adapter_chosen.emit(adapter)
-        self._update_buttons()
-        return True
-
-    def roll_back(self) -> None:
-        """Go back to the base model."""
-        self.active_adapter = None
-        self.active_label.setText("Engine uses: base model")
-        self._append("rolled back to the base model")
-        self.rolled_back.emit()
-        self._update_buttons()
 
     # -- helpers -----------------------------------------------------------------------------
     def _redraw(self) -> None:
@@ -463,22 +332,28 @@ class TrainingTab(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         running = self.process.running()
-        evaluating = self.evaluator.running()
-        self.start_button.setEnabled(not running)
-        self.open_button.setEnabled(not running)
+        evaluating = self.evaluation.running()
+        self.start_button.setEnabled(not running and not evaluating)
+        self.open_button.setEnabled(not running and not evaluating)
         self.stop_button.setEnabled(running)
-        resumable = (self.run_dir is not None and not self.progress.adapter
-                     and (self.run_dir / CONFIG_NAME).exists())
-        self.resume_button.setEnabled(not running and resumable)
-        has_adapter = bool(self.progress.adapter) and not self.progress.full_model
-        self.eval_button.setEnabled(has_adapter and not running and not evaluating)
-        self.use_button.setEnabled(has_adapter and not evaluating
-                                   and self.active_adapter != self.progress.adapter)
-        self.rollback_button.setEnabled(self.active_adapter is not None)
+        self.resume_button.setEnabled(not running and not evaluating and self._resumable())
+        self.evaluation.training = running
+        self.evaluation.update_buttons()
+
+    def _adapter(self) -> str | None:
+        """The run's LoRA adapter folder (None before it is done, or for a full fine-tune)."""
+        return None if self.progress.full_model else self.progress.adapter
+
+    def _resumable(self) -> bool:
+        """The current run has a checkpoint to continue from and is not finished."""
+        if self.run_dir is None or self.progress.adapter:
+            return False
+        return (self.run_dir / CONFIG_NAME).exists() and any(
+            self.run_dir.glob("*/checkpoint-*"))
 
     def shutdown(self, msecs: int = 5000) -> None:
         """Stop children when the window closes (a checkpoint if training had started)."""
-        for proc in (self.process, self.evaluator.child):
+        for proc in (self.process, self.evaluation.evaluator.child):
             if proc.running():
                 if proc is self.process:
                     self.process.stop()

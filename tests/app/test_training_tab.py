@@ -59,42 +59,44 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     assert "sft step 4/4" in log and "$ medmo eval" in log
     assert tab.progress.adapter == str(tab.run_dir / "adapter")
     # both evaluations came from real `medmo eval` runs on the 6 frozen validation images
-    for result in (tab.before, tab.after):
+    panel = tab.evaluation
+    for result in (panel.before, panel.after):
         assert result["n"] == 6 and result["split"] == "validation"
-    assert tab.after["adapter"] == tab.progress.adapter and tab.before["adapter"] is None
-    cells = [[tab.table.item(r, c).text() for c in range(3)] for r in range(4)]
-    assert cells[0][0] == f"{tab.before['mean_iou']:.3f}"
-    assert cells[0][1] == f"{tab.after['mean_iou']:.3f}"
-    assert cells[3][2] == f"{tab.after['format_valid_rate'] - tab.before['format_valid_rate']:+.3f}"
+    assert panel.after["adapter"] == tab.progress.adapter and panel.before["adapter"] is None
+    cells = [[panel.table.item(r, c).text() for c in range(3)] for r in range(4)]
+    assert cells[0][0] == f"{panel.before['mean_iou']:.3f}"
+    assert cells[0][1] == f"{panel.after['mean_iou']:.3f}"
+    assert cells[3][2] == f"{panel.after['format_valid_rate'] - panel.before['format_valid_rate']:+.3f}"
     assert tab.start_button.isEnabled() and not tab.resume_button.isEnabled()
 
     # "Use this adapter": straight through when not worse, else only after a confirmation
-    worse = tab.after["mean_iou"] < tab.before["mean_iou"]
+    worse = panel.after["mean_iou"] < panel.before["mean_iou"]
     asked = []
-    tab._confirm = lambda title, text: asked.append(text) or True
-    assert tab.use_button.isEnabled()
-    tab.use_button.click()
+    panel._confirm = lambda title, text: asked.append(text) or True
+    assert panel.use_button.isEnabled()
+    panel.use_button.click()
     assert chosen == [tab.progress.adapter] and bool(asked) == worse
-    assert tab.rollback_button.isEnabled() and not tab.use_button.isEnabled()
-    tab.rollback_button.click()
-    assert rolled == [True] and "base model" in tab.active_label.text()
+    assert panel.rollback_button.isEnabled() and not panel.use_button.isEnabled()
+    panel.rollback_button.click()
+    assert rolled == [True] and "base model" in panel.active_label.text()
 
 
 def test_a_worse_adapter_needs_an_explicit_override(qtbot, make_tab, tmp_path):
     tab = make_tab()
-    tab.progress.adapter = str(tmp_path / "adapter")
-    tab.before, tab.after = ({"mean_iou": 0.4, "f1_at_0_5": 0.3},
-                             {"mean_iou": 0.2, "f1_at_0_5": 0.3})
-    tab._show_comparison()
-    tab._update_buttons()
+    panel = tab.evaluation
+    panel.set_run("base", "data", str(tmp_path / "adapter"))
+    panel.before, panel.after = ({"mean_iou": 0.4, "f1_at_0_5": 0.3},
+                                 {"mean_iou": 0.2, "f1_at_0_5": 0.3})
+    panel.show_comparison()
+    panel.update_buttons()
     chosen, answers = [], [False, True]
     tab.adapter_chosen.connect(chosen.append)
-    tab._confirm = lambda title, text: answers.pop(0)
-    tab.use_button.click()
+    tab.evaluation._confirm = lambda title, text: answers.pop(0)
+    tab.evaluation.use_button.click()
     assert chosen == []  # declined
-    tab.use_button.click()
+    tab.evaluation.use_button.click()
     assert chosen == [str(tmp_path / "adapter")]
-    assert tab.table.item(0, 2).text() == "-0.200"
+    assert tab.evaluation.table.item(0, 2).text() == "-0.200"
 
 
 def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, make_tab):
@@ -110,12 +112,19 @@ def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, mak
     assert 2 <= stopped_at < 40
     assert "Stopped at step" in tab.status.text()
     assert (tab.run_dir / "sft" / f"checkpoint-{stopped_at}").is_dir()
-    assert tab.resume_button.isEnabled() and not tab.eval_button.isEnabled()
+    assert tab.resume_button.isEnabled() and not tab.evaluation.eval_button.isEnabled()
     points_before = tab.plots.point_counts()["loss/sft"]
 
+    # as after a restart of the app: a fresh tab opens the run folder and resumes it
+    tab = make_tab()
+    assert tab.open_run(blocker.args[0])
+    assert tab.plots.point_counts()["loss/sft"] == points_before
+    assert tab.form.steps.value() == 40 and tab.resume_button.isEnabled()
+    assert "stopped" in tab.status.text()
+    steps = []
+    tab.process.event.connect(lambda e: e["event"] == "log" and steps.append(e["step"]))
     starts = []
     tab.process.event.connect(lambda e: e["event"] == "start" and starts.append(e))
-    steps.clear()
     tab.resume_button.click()
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
     assert starts[0]["resume_from"].endswith(f"checkpoint-{stopped_at}")
@@ -137,7 +146,7 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     assert "missing-model" in tab.status.text()
     assert "b00020" in tab.status.styleSheet()
     assert tab.start_button.isEnabled() and tab.form.steps.isEnabled()
-    assert not tab.use_button.isEnabled()
+    assert not tab.evaluation.use_button.isEnabled()
 
     # a child killed mid-run (as the OOM killer would) is reported too; the tab goes on
     tab.form.model.setEditText(str(tab_tiny_model))
@@ -149,7 +158,8 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     assert "killed or crashed" in blocker.args[1]
     assert "killed or crashed" in tab.status.text()
     assert tab.plots.point_counts()["loss/sft"] >= 1  # what was drawn stays
-    assert tab.start_button.isEnabled() and tab.resume_button.isEnabled()
+    assert tab.start_button.isEnabled()
+    assert not tab.resume_button.isEnabled()  # killed before its first checkpoint
 
 
 def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab):
