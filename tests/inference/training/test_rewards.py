@@ -133,3 +133,29 @@ def test_plain_strings_and_garbage_are_scored_not_raised():
     out = box_reward(["lesion <box>[[1, 2", "", "<box>[[5, 5, 5, 5]]</box>"], boxes=[[[1, 2, 3, 4]]] * 3)
     assert out == [0.0, 0.0, 0.0]
     assert format_reward(["lesion <box>[[1, 2"]) == [0.0]
+
+
+def test_under_centre_uncertainty_the_true_size_pays_best_unlike_plain_iou():
+    """The hedging mechanism: when the model is unsure where the lesion is (centre noise a third
+    of its size), plain IoU (and GIoU alone) are maximised by a LARGER box; the default box
+    score is maximised by the true size, so growing boxes never pays on average."""
+    import numpy as np
+
+    from inference.training.rewards import iou
+
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(0.0, 20.0, (1500, 2))
+    true = (470.0, 470.0, 530.0, 530.0)
+    scales = np.arange(0.8, 1.61, 0.05)
+
+    def best_scale(score):
+        means = []
+        for s in scales:
+            h = 30.0 * s
+            means.append(np.mean([score((500 + dx - h, 500 + dy - h, 500 + dx + h, 500 + dy + h),
+                                        true) for dx, dy in offsets]))
+        return float(scales[int(np.argmax(means))])
+
+    assert best_scale(iou) >= 1.1
+    assert best_scale(lambda p, t: pair_score(p, t, BoxRewardWeights(1, 0, 0))) >= 1.1
+    assert best_scale(pair_score) == pytest.approx(1.0)
