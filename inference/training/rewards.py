@@ -19,6 +19,10 @@ box overlaps. The pair score here therefore mixes three terms, each in 0..1:
 * ``size``: ``exp(-(|ln(w_p / w_t)| + |ln(h_p / h_t)|))``, symmetric in log-ratio: a box 10 %
   too large costs exactly as much as one 10 % too small, so growing a box never pays.
 
+Measured (tests/inference/training/test_rewards.py): with the predicted centre off by N(0, 20)
+units on a 60-unit lesion, expected plain IoU peaks for a box 1.2x too large and GIoU alone at
+1.65x; the default mix peaks at the true size.
+
 Predicted and true boxes are matched one-to-one by maximal total pair score (exact search over
 assignments for up to 8 boxes, greedy beyond; scipy is not a dependency); the sum is divided by
 ``max(n_pred, n_true)``, so every extra and every missing box costs its share.
