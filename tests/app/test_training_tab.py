@@ -170,3 +170,21 @@ def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab)
     tab.form.learning_rate.setText("fast")
     assert not tab.start() and "learning rate" in tab.status.text()
     assert not (tab.runs_dir.exists() and any(tab.runs_dir.iterdir()))
+
+
+def test_a_failing_evaluation_is_shown_and_choosing_then_needs_confirmation(
+        qtbot, make_tab, tmp_path, tab_phantom_dataset):  # noqa: F811
+    tab = make_tab()
+    panel = tab.evaluation
+    panel.set_run(str(tmp_path / "no-model"), str(tab_phantom_dataset), str(tmp_path / "ad"))
+    with qtbot.waitSignal(panel.busy_changed, timeout=RUN_MS,
+                          check_params_cb=lambda busy: not busy):
+        assert panel.evaluate()
+        assert not tab.start_button.isEnabled()  # one child at a time
+    assert panel.status.text().startswith("Evaluation failed:")
+    assert "no-model" in panel.status.text() and "b00020" in panel.status.styleSheet()
+    assert "eval failed" in tab.log.toPlainText()
+    assert tab.start_button.isEnabled() and panel.eval_button.isEnabled()
+    asked = []
+    panel._confirm = lambda title, text: asked.append(text) or False
+    assert not panel.use_adapter() and "not measured" in asked[0]
