@@ -116,3 +116,27 @@ def test_dataset_command(tmp_path, capsys):
     assert main(["dataset", "phantom", str(tmp_path / "ph"), "--train", "3", "--heldout", "2",
                  "--size", "64"]) == 0
     assert json.loads(capsys.readouterr().out)["validation"] == 2
+
+
+def test_a_workspace_dataset_trains(tmp_path):
+    """End to end: corrections -> dataset -> one real LoRA SFT step on a tiny model."""
+    import io
+
+    from app.cli import main
+    from inference.tiny import make_tiny
+    from inference.training.config import TrainConfig
+    from inference.training.run import run_training
+
+    ws, _ = _workspace(tmp_path)
+    ann = ws.load_annotations(STUDY)
+    ann.accept(next(f.id for f in ann if f.shown.frame.frame_index == 1))
+    ws.save_annotations(ann)
+    ws.close()
+    assert main(["dataset", "build", str(tmp_path / "ws"), str(tmp_path / "ds")]) == 0
+    model = make_tiny(tmp_path / "tiny")
+    config = TrainConfig(model=str(model), dataset=str(tmp_path / "ds"),
+                         output_dir=str(tmp_path / "run"), steps=1, batch_size=1, lora_rank=4,
+                         lora_alpha=8, device="cpu")
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0, stream.getvalue()[-1500:]
+    assert (tmp_path / "run" / "adapter" / "adapter_config.json").exists()
