@@ -209,6 +209,7 @@ class TrainingProcess(JsonLineProcess):
         self.output_dir: Path | None = None
         self.training_started = False
         self.stop_requested = False
+        self.killed_by_user = False
         self.event.connect(self._note)
 
     def start_run(self, config_path: str | Path, *, resume: bool = False) -> None:
@@ -216,6 +217,7 @@ class TrainingProcess(JsonLineProcess):
         self.output_dir = config_path.parent
         self.training_started = False
         self.stop_requested = False
+        self.killed_by_user = False
         (self.output_dir / STOP_FILE).unlink(missing_ok=True)
         argv = cli_command("train", str(config_path), *(["--resume"] if resume else []))
         self.start(argv)
@@ -230,6 +232,7 @@ class TrainingProcess(JsonLineProcess):
         if not self.running():
             return ""
         if self.stop_requested or not self.training_started:
+            self.killed_by_user = True
             self.kill()
             return "killed"
         self.stop_requested = True

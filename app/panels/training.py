@@ -298,7 +298,11 @@ class TrainingTab(QtWidgets.QWidget):
     def _on_finished(self, code: int, message: str) -> None:
         folder = str(self.run_dir) if self.run_dir else ""
         self.form.set_editable(True)
-        if message:
+        if self.process.killed_by_user:
+            self._set_status(f"Cancelled: the training process was killed at step "
+                             f"{self.progress.step} (no new checkpoint).")
+            self._append(f"training process killed on request (exit code {code})")
+        elif message:
             self._set_status(f"Training failed: {message}", error=True)
             self._append(f"training process ended (exit code {code}): {message}")
         elif self.progress.adapter:

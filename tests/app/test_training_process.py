@@ -123,6 +123,7 @@ def test_stop_asks_for_a_checkpoint_once_training_runs_and_kills_before(qtbot, t
         assert (tmp_path / STOP_FILE).exists()
     else:
         assert blocker.args[0] == -1
+    assert proc.killed_by_user is not started
     assert not proc.running() and proc.stop() == ""
 
 

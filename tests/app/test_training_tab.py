@@ -188,3 +188,12 @@ def test_a_failing_evaluation_is_shown_and_choosing_then_needs_confirmation(
     asked = []
     panel._confirm = lambda title, text: asked.append(text) or False
     assert not panel.use_adapter() and "not measured" in asked[0]
+
+
+def test_stop_before_training_begins_cancels_without_an_error(qtbot, make_tab):
+    tab = make_tab(steps=2)
+    assert tab.start()
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS):
+        tab.stop_button.click()  # still importing: nothing to checkpoint, so it is killed
+    assert tab.status.text().startswith("Cancelled") and tab.status.styleSheet() == ""
+    assert tab.start_button.isEnabled() and not tab.resume_button.isEnabled()
