@@ -121,12 +121,29 @@ def generate_answers(engine: Any, rows: Sequence[dict[str, Any]], *, batch_size:
 
 def evaluate(model: str, dataset: str, *, adapter: str | None = None, split: str = "validation",
              batch_size: int = 8, limit: int | None = None, max_new_tokens: int = 64,
-             device: str = "auto", engine: Any = None) -> dict[str, Any]:
+             device: str = "auto", engine: Any = None, torch_threads: int | None = None
+             ) -> dict[str, Any]:
     """Load the model (and adapter), answer every row of ``split`` and score the answers.
 
     ``engine`` (an already loaded :class:`inference.engine.Engine`) skips loading; its active
-    adapter is then used as it is.
+    adapter is then used as it is. ``torch_threads`` sets torch's CPU threads for the call.
     """
+    import torch
+
+    threads = torch.get_num_threads()
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    try:
+        return _evaluate(model, dataset, adapter=adapter, split=split, batch_size=batch_size,
+                         limit=limit, max_new_tokens=max_new_tokens, device=device,
+                         engine=engine)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _evaluate(model: str, dataset: str, *, adapter: str | None, split: str, batch_size: int,
+              limit: int | None, max_new_tokens: int, device: str, engine: Any
+              ) -> dict[str, Any]:
     from inference.training.dataset import read_rows
 
     rows = read_rows(dataset, split, limit=limit)

@@ -25,6 +25,7 @@ def register(sub) -> None:
     parser.add_argument("--limit", type=int, help="only the first N rows")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (1 helps on a busy CPU)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -36,7 +37,8 @@ def run(args) -> int:
     try:
         result = evaluate(args.model, args.dataset, adapter=args.adapter, split=args.split,
                           batch_size=args.batch_size, limit=args.limit,
-                          max_new_tokens=args.max_new_tokens, device=args.device)
+                          max_new_tokens=args.max_new_tokens, device=args.device,
+                          torch_threads=args.threads)
     except (ValueError, OSError, EngineError) as exc:
         print(f"medmo eval: {exc}", file=sys.stderr)
         return 2

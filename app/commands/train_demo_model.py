@@ -27,6 +27,7 @@ def register(sub) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (1 helps on a busy CPU)")
     parser.add_argument("--eval-limit", type=int, help="evaluate on the first N held-out only")
     parser.set_defaults(func=run)
 
@@ -51,7 +52,8 @@ def run(args) -> int:
         if (out / "run").exists():
             raise ValueError(f"{out / 'run'} exists: remove it (or choose a new OUT) to retrain")
         summary = train_demo_model(out, data, recipe=recipe, eval_limit=args.eval_limit,
-                                   stream=sys.stdout, device=args.device, image_size=args.size)
+                                   stream=sys.stdout, device=args.device, image_size=args.size,
+                                   torch_threads=args.threads)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"medmo train-demo-model: {exc}", file=sys.stderr)
         return 2

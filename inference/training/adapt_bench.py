@@ -45,6 +45,7 @@ class AdaptBenchConfig:
     eval_batch: int = 16
     seed: int = 0
     device: str = "auto"
+    torch_threads: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("sft_steps", "sft_batch", "num_generations", "prompts_per_step",
@@ -91,10 +92,11 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
 
     def score(path: Path | str) -> dict[str, Any]:
         return evaluate(str(path), str(dataset), batch_size=s.eval_batch, limit=eval_limit,
-                        max_new_tokens=s.max_completion_length, device=s.device)
+                        max_new_tokens=s.max_completion_length, device=s.device,
+                        torch_threads=s.torch_threads)
 
     common = dict(dataset=str(dataset), lora_rank=0, seed=s.seed, device=s.device,
-                  save_steps=100_000, warmup_ratio=0.0)
+                  save_steps=100_000, warmup_ratio=0.0, torch_threads=s.torch_threads)
     start = score(model)
     sft_done = _train(TrainConfig(
         model=str(model), output_dir=str(out / "sft"), method="sft", steps=s.sft_steps,

@@ -164,7 +164,7 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                      recipe: DemoRecipe = DemoRecipe(), eval_limit: int | None = None,
                      stream: TextIO | None = None, device: str = "auto",
                      image_size: int = 256, window: tuple[float, float] = (400.0, 40.0),
-                     ) -> dict[str, Any]:
+                     torch_threads: int | None = None) -> dict[str, Any]:
     """Build the base, train it on ``dataset`` (a phantom benchmark folder), evaluate it on the
     frozen held-out split and write ``OUT/model`` with its card. Returns the summary dict.
 
@@ -182,7 +182,8 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                          method="sft", steps=recipe.steps, learning_rate=recipe.learning_rate,
                          batch_size=recipe.batch_size, warmup_ratio=recipe.warmup_ratio,
                          lr_scheduler_type="cosine", lora_rank=0, seed=recipe.seed,
-                         save_steps=max(50, recipe.steps // 10), device=device)
+                         save_steps=max(50, recipe.steps // 10), device=device,
+                         torch_threads=torch_threads)
     code = run_training(config, stream=io.StringIO() if stream is None else stream)
     if code != 0:
         lines = (out / "run" / "progress.jsonl").read_text().strip().splitlines()
@@ -196,7 +197,7 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
         (model_dir / extra).unlink(missing_ok=True)
     _cap_image_size(model_dir, image_size)
     metrics = evaluate(str(model_dir), str(dataset), limit=eval_limit, batch_size=16,
-                       max_new_tokens=32, device=device)
+                       max_new_tokens=32, device=device, torch_threads=torch_threads)
     summary = {"recipe": asdict(recipe), "params": params, "dataset": manifest,
                "heldout": metrics, "not_for_clinical_use": True}
     (model_dir / "DEMO_MODEL.json").write_text(json.dumps(summary, indent=1))

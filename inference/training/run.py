@@ -217,6 +217,19 @@ def run_training(config: TrainConfig, *, resume: bool = False, stream: TextIO | 
     Errors never escape: each ends the stream with an ``error`` event (kind ``config``,
     ``oom`` or ``crash``) and a non-zero exit code.
     """
+    import torch
+
+    threads = torch.get_num_threads()
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    try:
+        return _run(config, resume=resume, stream=stream, handle_signals=handle_signals)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(config: TrainConfig, *, resume: bool, stream: TextIO | None, handle_signals: bool
+         ) -> int:
     out = Path(config.output_dir)
     progress = ProgressLog(out, stream=stream, enabled=_is_main_process())
     stop = StopRequest(out)

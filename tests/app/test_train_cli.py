@@ -30,7 +30,7 @@ def _write_config(root: Path, model: Path, out: Path, steps: int) -> Path:
     config = root / f"{out.name}.yaml"
     config.write_text(f"model: {model}\ndataset: {root / 'ds'}\noutput_dir: {out}\n"
                       f"method: sft\nsteps: {steps}\nbatch_size: 4\nsave_steps: 1000\n"
-                      "device: cpu\nlora: {rank: 4, alpha: 8}\n")
+                      "device: cpu\ntorch_threads: 1\nlora: {rank: 4, alpha: 8}\n")
     return config
 
 

@@ -33,7 +33,8 @@ def format_model(tiny_model_dir, phantom_dataset, tmp_path_factory):
     config = TrainConfig(model=str(tiny_model_dir), dataset=str(phantom_dataset),
                          output_dir=str(out), method="sft", steps=60, batch_size=8,
                          learning_rate=1e-2, lora_rank=0, warmup_ratio=0.0,
-                         lr_scheduler_type="constant", save_steps=1000, device="cpu")
+                         lr_scheduler_type="constant", save_steps=1000, device="cpu",
+                         torch_threads=1)
     stream = io.StringIO()
     assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
     return out / "model"

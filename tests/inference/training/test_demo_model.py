@@ -30,7 +30,7 @@ def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
 def test_a_short_demo_training_writes_a_labelled_loadable_model(phantom_dataset, tmp_path):
     recipe = DemoRecipe(steps=2, batch_size=4)
     summary = train_demo_model(tmp_path / "demo", phantom_dataset, recipe=recipe, eval_limit=4,
-                               device="cpu", image_size=64)
+                               device="cpu", image_size=64, torch_threads=1)
     model = tmp_path / "demo" / "model"
     card = (model / "MODEL_CARD.md").read_text()
     assert "NOT FOR CLINICAL USE" in card and "synthetic" in card

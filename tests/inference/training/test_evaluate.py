@@ -45,7 +45,7 @@ def test_eval_runs_batched_through_the_engine(format_model, phantom_dataset, cap
     from app.cli import main
 
     assert main(["eval", "--model", str(format_model), "--dataset", str(phantom_dataset),
-                 "--batch-size", "4", "--max-new-tokens", "32", "--json"]) == 0
+                 "--batch-size", "4", "--max-new-tokens", "32", "--threads", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 8 and result["split"] == "validation" and result["prompt_mismatch"] == 0
     for key in ("mean_iou", "f1_at_0_5", "format_valid_rate"):

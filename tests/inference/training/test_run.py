@@ -19,7 +19,7 @@ from tests.inference.training.conftest import events
 def _config(model, dataset, out, **kw) -> TrainConfig:
     base = dict(model=str(model), dataset=str(dataset), output_dir=str(out), steps=4,
                 batch_size=4, lora_rank=8, lora_alpha=16, learning_rate=5e-3, save_steps=100,
-                num_generations=4, max_completion_length=24, device="cpu")
+                num_generations=4, max_completion_length=24, device="cpu", torch_threads=1)
     return TrainConfig(**{**base, **kw})
 
 
@@ -49,9 +49,11 @@ def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model_dir, phanto
                                                           tmp_path):
     out = tmp_path / "run"
     stream = io.StringIO()
+    threads = torch.get_num_threads()
     code = run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft"),
                         stream=stream)
     assert code == 0, stream.getvalue()[-2000:]
+    assert torch.get_num_threads() == threads  # the run's torch_threads=1 is undone
     evs = _check_stream(stream.getvalue(), out, "sft", range(1, 5))
     assert [e["event"] for e in evs][0] == "start" and evs[-1]["event"] == "done"
     assert evs[0]["trainable_params"] < evs[0]["total_params"] / 5  # LoRA, not the model
