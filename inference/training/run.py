@@ -194,6 +194,11 @@ def _run_stage(config: TrainConfig, stage: str, *, progress: ProgressLog, stop: 
     return final
 
 
+# keys a resumed run may change (budgets and machinery, not what is learnt from what)
+_RESUMABLE_CHANGES = ("steps", "grpo_steps", "save_steps", "logging_steps", "max_minutes",
+                      "torch_threads", "dataloader_workers", "device")
+
+
 def _check_output(config: TrainConfig, resume: bool) -> None:
     out = Path(config.output_dir)
     if resume:
@@ -201,7 +206,7 @@ def _check_output(config: TrainConfig, resume: bool) -> None:
             raise TrainingError(f"nothing to resume in {out} (no config.json)")
         saved = json.loads((out / "config.json").read_text())
         changed = sorted(k for k, v in config.to_dict().items()
-                         if k not in ("steps", "grpo_steps", "save_steps") and saved.get(k) != v)
+                         if k not in _RESUMABLE_CHANGES and saved.get(k) != v)
         if changed:
             raise TrainingError(f"cannot resume {out} with a different config: {', '.join(changed)}")
         return

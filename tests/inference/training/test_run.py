@@ -187,3 +187,19 @@ def test_a_time_limit_ends_the_stage_normally(tiny_model_dir, phantom_dataset, t
     done = [e for e in evs if e["event"] == "stage_done"][0]
     assert done["time_limited"] and done["step"] < 10_000 and done["train_seconds"] >= 1.2
     assert evs[-1]["event"] == "done" and (out / "adapter" / "adapter_config.json").exists()
+
+
+def test_resume_refuses_a_different_recipe(tiny_model_dir, phantom_dataset, tmp_path):
+    out = tmp_path / "run"
+    stream = io.StringIO()
+    assert run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft", steps=1),
+                        stream=stream) == 0
+    changed = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=2,
+                      learning_rate=1e-4)
+    refused = io.StringIO()
+    assert run_training(changed, resume=True, stream=refused) == 2
+    assert "learning_rate" in events(refused.getvalue())[-1]["message"]
+    nothing = io.StringIO()
+    assert run_training(_config(tiny_model_dir, phantom_dataset, tmp_path / "new"), resume=True,
+                        stream=nothing) == 2
+    assert "nothing to resume" in events(nothing.getvalue())[-1]["message"]
