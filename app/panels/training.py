@@ -211,7 +211,7 @@ class TrainingTab(QtWidgets.QWidget):
         self.progress = RunProgress(method=mapping["method"],
                                     steps=dict.fromkeys(mapping["method"].split("+"),
                                                         mapping["steps"]))
-        self.evaluation.set_run(mapping["model"], mapping["dataset"], None)
+        self.evaluation.set_run(mapping["model"], mapping["dataset"], None, folder)
         self.plots.clear()
         self.log.clear()
         self._launch(resume=False)
@@ -270,7 +270,7 @@ class TrainingTab(QtWidgets.QWidget):
             self._append(describe(event))
         self._redraw()
         self.evaluation.set_run(str(mapping.get("model", "")), str(mapping.get("dataset", "")),
-                                self._adapter())
+                                self._adapter(), folder)
         state = ("done" if self.progress.adapter else
                  "stopped; Resume continues it" if self.progress.stopped else "not finished")
         self._set_status(f"Opened {folder.name} ({state}).")
@@ -309,7 +309,7 @@ class TrainingTab(QtWidgets.QWidget):
             self._set_status(f"Done: adapter in {self.progress.adapter}. Evaluating on the "
                              "frozen split\u2026")
             self.evaluation.set_run(self.run_config["model"], self.run_config["dataset"],
-                                    self._adapter())
+                                    self._adapter(), self.run_dir)
             self.evaluation.evaluate()
         elif self.progress.stopped:
             self._set_status(f"Stopped at step {self.progress.step} with a checkpoint. "

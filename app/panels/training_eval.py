@@ -5,10 +5,15 @@ run's adapter, each in a child process (:class:`~app.training_process.EvalProces
 table (mean IoU, F1 @ 0.5, label accuracy, format-valid rate and their differences), and
 offers "Use this adapter" (straight through when the adapter is not worse, else only after the
 user confirms an override) and "Roll back".
+
+Results are kept in ``RUN/evaluation.json`` (reopening the run shows them without evaluating
+again), and the base model's result is reused for later runs on the same model and dataset in
+this session (the split is frozen, so it cannot change); the Evaluate button measures both anew.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,8 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         self.rows = compare(None, None)
         self.active_adapter: str | None = None
         self.training = False
+        self.run_dir: Path | None = None
+        self._base_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._queue: list[str | None] = []
         self.evaluator = EvalProcess(self)
 
@@ -79,7 +86,7 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         layout.addLayout(row)
         layout.addWidget(self.status)
 
-        self.eval_button.clicked.connect(self.evaluate)
+        self.eval_button.clicked.connect(lambda: self.evaluate(fresh=True))
         self.use_button.clicked.connect(self.use_adapter)
         self.rollback_button.clicked.connect(self.roll_back)
         self.evaluator.done.connect(self._on_done)
@@ -90,22 +97,48 @@ class EvaluationPanel(QtWidgets.QGroupBox):
     def running(self) -> bool:
         return self.evaluator.running()
 
-    def set_run(self, model: str | None, dataset: str | None, adapter: str | None) -> None:
+    def set_run(self, model: str | None, dataset: str | None, adapter: str | None,
+                run_dir: str | Path | None = None) -> None:
         """The run whose adapter is evaluated (``adapter`` None: not trained yet, or a full
-        fine-tune, which is not an adapter); forgets earlier results."""
+        fine-tune, which is not an adapter). Shows the run's saved evaluation if it has one."""
         self.model, self.dataset, self.adapter = model, dataset, adapter
+        self.run_dir = Path(run_dir) if run_dir else None
         self.before = self.after = None
         self.status.setText("No evaluation yet.")
+        saved = self._saved()
+        if saved is not None:
+            self.before, self.after = saved["before"], saved["after"]
+            ok, why = not_worse(compare(self.before, self.after))
+            self.status.setText("Saved evaluation of this run: " + (
+                "the adapter is not worse than the base model." if ok else
+                f"the adapter is worse: {why}."))
         self.show_comparison()
         self.update_buttons()
 
-    def evaluate(self) -> bool:
-        """Run ``medmo eval`` for the base model, then for base + the adapter."""
+    def _saved(self) -> dict[str, Any] | None:
+        if self.run_dir is None or not self.adapter:
+            return None
+        try:
+            data = json.loads((self.run_dir / "evaluation.json").read_text())
+        except (OSError, ValueError):
+            return None
+        ok = (isinstance(data, dict) and isinstance(data.get("before"), dict)
+              and isinstance(data.get("after"), dict)
+              and data["after"].get("adapter") == self.adapter)
+        return data if ok else None
+
+    def evaluate(self, *, fresh: bool = False) -> bool:
+        """Run ``medmo eval`` for the base model (unless measured earlier in this session and
+        not ``fresh``), then for base + the adapter."""
         if self.running() or not (self.adapter and self.model and self.dataset):
             return False
-        self.before = self.after = None
+        self.after = None
+        self.before = None if fresh else self._base_cache.get((self.model, self.dataset))
         self.show_comparison()
-        self._queue = [None, self.adapter]
+        if self.before is not None:
+            self.log.emit("eval (base): reusing this session's result on the same model and "
+                          "dataset")
+        self._queue = [self.adapter] if self.before is not None else [None, self.adapter]
         self._next()
         self.busy_changed.emit(True)
         return True
@@ -126,10 +159,17 @@ class EvaluationPanel(QtWidgets.QGroupBox):
             self.after = result
         else:
             self.before = result
+            self._base_cache[(self.model, self.dataset)] = result
         self.show_comparison()
         if self._queue:
             self._next()
             return
+        if self.run_dir is not None:
+            try:
+                (self.run_dir / "evaluation.json").write_text(
+                    json.dumps({"before": self.before, "after": self.after}, indent=1))
+            except OSError as exc:
+                self.log.emit(f"could not save the evaluation in {self.run_dir}: {exc}")
         ok, why = not_worse(self.rows)
         self.status.setText("The adapter is not worse than the base model." if ok else
                             f"The adapter is worse: {why}.")

@@ -80,6 +80,18 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     panel.rollback_button.click()
     assert rolled == [True] and "base model" in panel.active_label.text()
 
+    # the evaluation is saved with the run: reopening it shows the table without evaluating
+    other = make_tab()
+    assert other.open_run(tab.run_dir) and not other.evaluation.running()
+    assert [[other.evaluation.table.item(r, c).text() for c in range(3)]
+            for r in range(4)] == cells
+    assert other.evaluation.status.text().startswith("Saved evaluation of this run")
+    # the frozen split's base result is reused within the session; only the adapter is run
+    assert panel.evaluate()
+    assert panel._queue == [tab.progress.adapter] and panel.before is not None
+    assert tab.log.toPlainText().count("$ medmo eval") == 3
+    assert "reusing this session's result" in tab.log.toPlainText()
+
 
 def test_a_worse_adapter_needs_an_explicit_override(qtbot, make_tab, tmp_path):
     tab = make_tab()
