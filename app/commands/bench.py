@@ -27,6 +27,37 @@ def register(sub) -> None:
     engine.add_argument("--cache", choices=["dynamic", "static"], default="dynamic",
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
+    _register_adapt(targets)
+
+
+def _register_adapt(targets) -> None:
+    adapt = targets.add_parser(
+        "adapt", help="phantom benchmark: SFT -> eval -> GRPO -> eval, beside an equal-time SFT "
+        "control (CPU, ~30 min)")
+    adapt.add_argument("--json", action="store_true", help="print one JSON object")
+    adapt.add_argument("--out", default="", help="work folder (default: a temporary one); "
+                       "phantom data in OUT/data is reused")
+    adapt.add_argument("--sft-minutes", type=float, default=10.0)
+    adapt.add_argument("--grpo-minutes", type=float, default=5.0)
+    adapt.add_argument("--heldout", type=int, default=200)
+    adapt.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    adapt.add_argument("--seed", type=int, default=0)
+    adapt.set_defaults(func=_adapt)
+
+
+def _adapt(args) -> int:
+    import sys
+    import tempfile
+
+    from app.training_data import run_adapt_benchmark
+    from inference.training.adapt_bench import AdaptBenchConfig
+
+    settings = AdaptBenchConfig(sft_minutes=args.sft_minutes, grpo_minutes=args.grpo_minutes,
+                                torch_threads=args.threads, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="medmo-bench-adapt-") as scratch:
+        result = run_adapt_benchmark(args.out or scratch, heldout=args.heldout, seed=args.seed,
+                                     settings=settings, stream=sys.stderr)
+    return _emit(result, args.json)
 
 
 def _emit(result: dict, as_json: bool) -> int:
