@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore
@@ -82,6 +83,7 @@ class EngineWorker(QtCore.QObject):
     def __init__(self) -> None:
         super().__init__()
         self.engine = None
+        self.request: LoadRequest | None = None  # what the loaded engine was loaded from
 
     @QtCore.Slot(object)
     def load(self, request: LoadRequest) -> None:
@@ -107,9 +109,40 @@ class EngineWorker(QtCore.QObject):
             log.warning("model load failed (%s)", type(exc).__name__)
             self.load_failed.emit(_message(exc))
             return
+        self.request = request
+        self._emit_loaded(request.adapter, started)
+
+    @QtCore.Slot(str)
+    def use_adapter(self, path: str) -> None:
+        """Switch the loaded base model to the LoRA adapter in ``path`` ("" = the bare base),
+        without reloading the base weights; an adapter loaded before is reused."""
+        started = time.perf_counter()
+        if self.engine is None or self.request is None:
+            self.load_failed.emit("no model is loaded: load the base model first")
+            return
+        try:
+            if not path:
+                self.engine.set_adapter(None)
+            else:
+                folder = str(Path(path).expanduser())
+                known = [name for name, where in self.engine.adapters.items() if where == folder]
+                if known:
+                    self.engine.set_adapter(known[0])
+                else:
+                    self.load_stage.emit(f"Applying adapter {folder}...")
+                    self.engine.load_adapter(folder,
+                                             name=f"adapter-{len(self.engine.adapters) + 1}")
+        except Exception as exc:  # noqa: BLE001 - the previous adapter state stays in use
+            log.warning("adapter switch failed (%s)", type(exc).__name__)
+            self.load_failed.emit(_message(exc))
+            return
+        self._emit_loaded(path, started)
+
+    def _emit_loaded(self, adapter_path: str, started: float) -> None:
         info = dict(getattr(self.engine, "info", {}) or {})
-        self.loaded.emit({"model": request.model, "adapter": self.engine.active_adapter or "",
-                          "adapter_path": request.adapter,
+        self.loaded.emit({"model": self.request.model,
+                          "adapter": self.engine.active_adapter or "",
+                          "adapter_path": adapter_path if self.engine.active_adapter else "",
                           "seconds": time.perf_counter() - started,
                           "device": str(info.get("device", "")),
                           "dtype": str(info.get("dtype", "")),
@@ -148,6 +181,7 @@ class EngineWorker(QtCore.QObject):
         self.answered.emit(request.request_id, answer)
 
     def _close(self) -> None:
+        self.request = None
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -171,6 +205,7 @@ class EngineClient(QtCore.QObject):
     _do_load = QtCore.Signal(object)
     _do_unload = QtCore.Signal()
     _do_ask = QtCore.Signal(object)
+    _do_use_adapter = QtCore.Signal(str)
 
     load_stage = QtCore.Signal(str)
     loaded = QtCore.Signal(object)
@@ -190,6 +225,7 @@ class EngineClient(QtCore.QObject):
         self._do_load.connect(self.worker.load)
         self._do_unload.connect(self.worker.unload)
         self._do_ask.connect(self.worker.ask)
+        self._do_use_adapter.connect(self.worker.use_adapter)
         # idle first (queued slots run in connection order): listeners of a result see the
         # client ready for the next request
         for name in ("loaded", "load_failed", "unloaded", "answered", "ask_failed"):
@@ -220,6 +256,11 @@ class EngineClient(QtCore.QObject):
     def unload(self) -> None:
         self._set_busy(True)
         self._do_unload.emit()
+
+    def use_adapter(self, path: str) -> None:
+        """Hot-swap the LoRA adapter of the loaded model ("" = back to the bare base)."""
+        self._set_busy(True)
+        self._do_use_adapter.emit(path)
 
     def ask(self, frames, prompt: str, *, task: str = "vqa", history=(),
             max_new_tokens: int | None = None) -> AskRequest:

@@ -27,6 +27,7 @@ from app.panels.chat import ChatPanel
 from app.panels.findings import FindingsPanel
 from app.panels.model import ModelPanel
 from app.panels.report import ReportPanel
+from app.panels.training import TrainingTab
 from app.workspace import Workspace, WorkspaceError
 from viewer.annotations import AnnotationSet
 from viewer.qt.boxes import BoxOverlay, FindingSelection
@@ -67,11 +68,13 @@ class Reading(QtCore.QObject):
         self.chat = ChatPanel(self.selection)
         self.report = ReportPanel()
         self.model = ModelPanel()
+        self.training = TrainingTab(runs_dir=self.workspace_dir.parent / "runs")
         self.docks = {}
         placeholder = QtWidgets.QLabel("Findings of the open study appear here.")
         placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         for name, widget in (("Findings", placeholder), ("Chat", self.chat),
-                             ("Report", self.report), ("Model", self.model)):
+                             ("Report", self.report), ("Model", self.model),
+                             ("Fine-tuning", self.training)):
             dock = QtWidgets.QDockWidget(name, window)
             dock.setObjectName(name.lower())
             dock.setWidget(widget)
@@ -82,6 +85,7 @@ class Reading(QtCore.QObject):
                                QtCore.Qt.Orientation.Vertical)
         window.tabifyDockWidget(self.docks["Chat"], self.docks["Report"])
         window.tabifyDockWidget(self.docks["Report"], self.docks["Model"])
+        window.tabifyDockWidget(self.docks["Model"], self.docks["Fine-tuning"])
         self.docks["Chat"].raise_()
 
         self.chat.ask_requested.connect(self.ask)
@@ -95,6 +99,8 @@ class Reading(QtCore.QObject):
         self.engine.loaded.connect(self._on_loaded)
         self.engine.load_failed.connect(self.model.set_failed)
         self.engine.unloaded.connect(self.model.set_unloaded)
+        self.training.adapter_chosen.connect(self.use_adapter)
+        self.training.rolled_back.connect(lambda: self.use_adapter(""))
         self.engine.chunk.connect(self._on_chunk)
         self.engine.answered.connect(self._on_answered)
         self.engine.ask_failed.connect(self._on_ask_failed)
@@ -194,6 +200,24 @@ class Reading(QtCore.QObject):
     def _on_loaded(self, info: dict) -> None:
         self.model.set_loaded(info)
         self.chat.show_error("")
+        if not self.training.form.model.currentText().strip():
+            self.training.form.model.setCurrentText(info["model"])
+
+    def use_adapter(self, path: str) -> None:
+        """Answer with the fine-tuning tab's adapter ("" = its bare base model) from now on:
+        hot-swapped when that base is the loaded model, else the base is loaded with it."""
+        base = self.training.form.model.currentText().strip()
+        if self.engine.busy:
+            self.model.set_failed("the model is busy; stop the answer first")
+            return
+        loaded = (self.engine.model_info or {}).get("model")
+        if loaded and (not base or loaded == base):
+            self.model.set_stage("Switching adapter..." if path else "Back to the base model...")
+            self.engine.use_adapter(path)
+        elif base:
+            self.load_model(LoadRequest(model=base, adapter=path))
+        else:
+            self.model.set_failed("choose the base model in the Fine-tuning tab first")
 
     # ------------------------------------------------------------------ asking
     def ask(self, prompt: str, task: str) -> PreparedAsk | None:
@@ -370,6 +394,7 @@ class Reading(QtCore.QObject):
             return
         self._shut = True
         self.report.flush()
+        self.training.shutdown()
         if not self.engine.shutdown():
             log.warning("engine thread did not stop within 30 s")
         # an answer stopped by the shutdown is queued for us: store it before closing
