@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# The phantom-localisation demo model shipped in resources/ (synthetic data only, NOT for
+# clinical use; rebuilt by `medmo train-demo-model`). The default when no model is chosen.
+DEMO_MODEL_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo-model"
+
+
+def default_model() -> str | None:
+    """The bundled demo model's folder when it is installed, else None."""
+    return str(DEMO_MODEL_DIR) if (DEMO_MODEL_DIR / "config.json").is_file() else None
+
+
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     """A known checkpoint. ``verified`` says whether we saw the id on the Hub ourselves."""

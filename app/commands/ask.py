@@ -96,10 +96,19 @@ def answer_json(answer, slices: list[int], series) -> dict:
                         "tokens_per_s": round(t.tokens_per_s, 2)}}
 
 
+DEMO_NOTE = ("medmo ask: no --model given: using the bundled demo model (trained on synthetic "
+             "phantoms only, NOT for clinical use)")
+
+
 def run(args) -> int:
     if not args.model:
-        print(NO_MODEL, file=sys.stderr)
-        return 2
+        from inference.models import default_model
+
+        args.model = default_model()
+        if not args.model:
+            print(NO_MODEL, file=sys.stderr)
+            return 2
+        print(DEMO_NOTE, file=sys.stderr)
     if args.max_new_tokens < 1:
         return _fail("--max-new-tokens must be >= 1", 2)
     from viewer.loading import load

@@ -67,6 +67,10 @@ def run(args) -> int:
     app.setApplicationName("MedMO Viewer")
     win = MainWindow(workspace_dir=args.workspace)
     win.show()
+    if args.demo and not args.model:
+        from inference.models import default_model
+
+        args.model = default_model()  # the phantom demo model, when installed
     if args.model:
         from app.engine_worker import LoadRequest
 

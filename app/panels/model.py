@@ -119,7 +119,7 @@ class ModelPanel(QtWidgets.QWidget):
     # ------------------------------------------------------------------ choices
     def refresh_models(self, folders=()) -> None:
         """Fill the list: checkpoints found locally first, then the known MedMO ids."""
-        from inference.models import REGISTRY, list_models
+        from inference.models import REGISTRY, default_model, list_models
 
         current = self.choice.currentText()
         try:
@@ -129,6 +129,11 @@ class ModelPanel(QtWidgets.QWidget):
             self.status.setText(f"Could not list local models: {exc}")
         self.choice.blockSignals(True)
         self.choice.clear()
+        demo = default_model()
+        if demo:
+            self.choice.addItem("MedMO demo model (synthetic phantoms)", demo)
+            self.choice.setItemData(0, "bundled; trained on synthetic phantoms only, NOT for "
+                                    "clinical use", QtCore.Qt.ItemDataRole.ToolTipRole)
         for m in local:
             label = "RANDOM test model" if m.variant == "tiny" else m.variant
             self.choice.addItem(f"{m.name}", m.path if m.source == "folder" else m.name)

@@ -106,7 +106,10 @@ def test_streams_text_to_stdout(ct_series, tiny_dir, capsys):
     assert capsys.readouterr().out.strip()
 
 
-def test_no_model_says_how_to_get_one(ct_series, capsys):
+def test_no_model_says_how_to_get_one(ct_series, capsys, monkeypatch, tmp_path):
+    import inference.models
+
+    monkeypatch.setattr(inference.models, "DEMO_MODEL_DIR", tmp_path / "no-demo-model")
     folder, _ = ct_series
     assert main(["ask", str(folder), "--prompt", "Q"]) == 2
     err = capsys.readouterr().err
