@@ -38,12 +38,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6  # earlier chat turns given to the model (text only)
 
-# Quick actions: (button text, engine task, prompt text shown in the chat)
+# Quick actions: button text -> (engine task, the user's text for the task template). The
+# localise and report templates already say what to do, so those send no extra text: the model
+# gets exactly the task prompt (what the demo model and site adapters are trained on), and the
+# chat shows the task's title instead.
 QUICK_ACTIONS: dict[str, tuple[str, str]] = {
-    "Localise abnormalities": ("localize", "Localise all abnormalities"),
-    "Draft report": ("report", "Draft a radiology report"),
+    "Localise abnormalities": ("localize", ""),
+    "Draft report": ("report", ""),
     "Describe": ("vqa", "Describe this image: modality, anatomy and any abnormal findings."),
 }
+TASK_TITLES = {"localize": "Localise all abnormalities", "report": "Draft a radiology report"}
 
 
 def default_workspace_dir() -> Path:

@@ -74,7 +74,7 @@ class Reading(QtCore.QObject):
         placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         for name, widget in (("Findings", placeholder), ("Chat", self.chat),
                              ("Report", self.report), ("Model", self.model),
-                             ("Fine-tuning", self.training)):
+                             ("Fine-tuning", _scrolling(self.training))):
             dock = QtWidgets.QDockWidget(name, window)
             dock.setObjectName(name.lower())
             dock.setWidget(widget)
@@ -410,3 +410,12 @@ class Reading(QtCore.QObject):
             self.workspace = None
         for handler in logging.getLogger().handlers:
             handler.removeFilter(self.guard)
+
+
+def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """``widget`` in a scroll area, so a large panel never forces the docks wider than the
+    slice view can spare."""
+    area = QtWidgets.QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area

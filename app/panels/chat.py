@@ -11,7 +11,7 @@ import html
 
 from PySide6 import QtCore, QtWidgets
 
-from app.controller import QUICK_ACTIONS, StudySession, model_display_name
+from app.controller import QUICK_ACTIONS, TASK_TITLES, StudySession, model_display_name
 from app.workspace import ChatMessage
 from viewer.selection import MAX_FRAMES, FrameSelection
 
@@ -227,7 +227,8 @@ def _frames_html(message: ChatMessage) -> str:
 
 
 def _message_html(message: ChatMessage) -> str:
-    text = html.escape(message.text).replace("\n", "<br>")
+    shown = message.text or (TASK_TITLES.get(message.task, "") if message.role == "user" else "")
+    text = html.escape(shown).replace("\n", "<br>")
     frames = _frames_html(message)
     if message.role == "user":
         head = f"<b>You</b> <span style='color:#666'>({frames})</span>" if frames else "<b>You</b>"

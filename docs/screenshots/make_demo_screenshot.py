@@ -1,0 +1,68 @@
+"""Screenshot of what `make demo` shows once "Localise abnormalities" is clicked (run under Xvfb):
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_demo_screenshot.py
+
+The real app, the demo study and the bundled demo model (resources/demo-model: trained on
+synthetic phantoms only, not for clinical use), loaded through the Model panel as `medmo view
+--demo` does; the boxes are the model's own answer, parsed and drawn by the app. The workspace
+is temporary.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.commands.view import ensure_demo_study  # noqa: E402
+from app.engine_worker import LoadRequest  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from inference.models import default_model  # noqa: E402
+
+SLICE = 50
+
+
+def wait(app, predicate, seconds=120.0) -> None:
+    timer = QtCore.QElapsedTimer()
+    timer.start()
+    while not predicate():
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if timer.elapsed() > seconds * 1000:
+            raise TimeoutError("the app did not get there in time")
+
+
+def main() -> int:
+    folder = ensure_demo_study()
+    scratch = Path(tempfile.mkdtemp(prefix="medmo-shots-"))
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    win = MainWindow(workspace_dir=scratch / "workspace")
+    win.resize(1360, 860)
+    win.show()
+    win.open_paths(sorted(folder.glob("*.dcm")))
+    wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
+    reading = win.reading
+    win.resizeDocks([reading.docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
+    win.resizeDocks([reading.docks["Findings"], reading.docks["Chat"]], [200, 560],
+                    QtCore.Qt.Orientation.Vertical)
+    model = default_model()
+    reading.model.set_model(model)
+    reading.load_model(LoadRequest(model))
+    wait(app, lambda: reading.engine.is_loaded)
+    win.state.slice_index = SLICE
+    reading.chat.quick["Localise abnormalities"].click()
+    wait(app, lambda: not reading.engine.busy)
+    app.processEvents()
+    out = Path(__file__).with_name("demo-localise.png")
+    win.grab().save(str(out))
+    print(f"wrote {out}")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
