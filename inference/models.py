@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # The phantom-localisation demo model shipped in resources/ (synthetic data only, NOT for
 # clinical use; rebuilt by `medmo train-demo-model`). The default when no model is chosen.
 DEMO_MODEL_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo-model"
