@@ -13,7 +13,9 @@ down, and none is swallowed.
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,7 +104,7 @@ class EngineWorker(QtCore.QObject):
                 try:
                     engine.load_adapter(request.adapter)
                 except Exception:
-                    engine.close()
+                    engine.close(collect=False)
                     raise
             self.engine = engine
         except Exception as exc:  # noqa: BLE001 - every failure reaches the user as a message
@@ -183,8 +185,17 @@ class EngineWorker(QtCore.QObject):
     def _close(self) -> None:
         self.request = None
         if self.engine is not None:
-            self.engine.close()
+            self.engine.close(collect=False)  # the GUI thread collects (EngineClient)
             self.engine = None
+
+
+def _collect_garbage(*_args) -> None:
+    """Collect garbage in the GUI thread (never in the engine thread, where collecting Qt
+    objects can deadlock Qt), then return freed accelerator memory to the driver."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _message(exc: BaseException) -> str:
@@ -235,6 +246,9 @@ class EngineClient(QtCore.QObject):
             getattr(self.worker, name).connect(getattr(self, name))
         self.loaded.connect(self._on_loaded)
         self.unloaded.connect(self._on_unloaded)
+        # a model may have been dropped: collect here, these re-emissions run in the GUI thread
+        for name in ("loaded", "load_failed", "unloaded"):
+            getattr(self, name).connect(_collect_garbage)
         self.model_info: dict | None = None
         self.current: AskRequest | None = None
         self._busy = False

@@ -274,12 +274,18 @@ class Engine:
                 if self.adapters:
                     self.model.disable_adapters()
 
-    def close(self) -> None:
-        """Free the model (and GPU memory)."""
+    def close(self, *, collect: bool = True) -> None:
+        """Free the model (and GPU memory).
+
+        ``collect=False`` skips the full garbage collection: a GUI calls close from its worker
+        thread and collects in its own thread instead, because collecting Qt objects outside
+        the GUI thread can deadlock or crash Qt.
+        """
         with self._lock:
             self.model = None
             self.processor = None
-            gc.collect()
+            if collect:
+                gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
 

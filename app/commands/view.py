@@ -64,6 +64,11 @@ def run(args) -> int:
     from app.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    # Automatic garbage collection off; collected on a timer in the GUI thread instead, so the
+    # engine and loader threads never tear down Qt objects (which can deadlock or crash Qt).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive while the app runs
     app.setApplicationName("MedMO Viewer")
     win = MainWindow(workspace_dir=args.workspace)
     win.show()
