@@ -22,6 +22,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import send_mouse as send  # noqa: E402
+
 from app.commands.view import ensure_demo_study  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.panels.findings import FindingsPanel  # noqa: E402
@@ -31,17 +33,6 @@ from viewer.qt.boxes import BoxOverlay  # noqa: E402
 SLICE = 55  # three phantom lesions cross this slice
 EXAMPLE = {"answer_id": "screenshot-example", "model_id": "none: placed from ground_truth.json"}
 LEFT, NONE = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.NoButton
-
-
-def send(view, kind, pos, button, buttons):
-    types = {"press": QtCore.QEvent.Type.MouseButtonPress,
-             "move": QtCore.QEvent.Type.MouseMove,
-             "release": QtCore.QEvent.Type.MouseButtonRelease}
-    viewport = view.canvas.viewport()
-    event = QtGui.QMouseEvent(types[kind], QtCore.QPointF(pos),
-                              QtCore.QPointF(viewport.mapToGlobal(pos)), button, buttons,
-                              QtCore.Qt.KeyboardModifier.NoModifier)
-    QtWidgets.QApplication.sendEvent(viewport, event)
 
 
 def drag(view, start, end):

@@ -19,21 +19,14 @@ from PySide6 import QtCore, QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import wait  # noqa: E402
+
 from app.commands.view import ensure_demo_study  # noqa: E402
 from app.engine_worker import LoadRequest  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from inference.models import default_model  # noqa: E402
 
 SLICE = 50
-
-
-def wait(app, predicate, seconds=120.0) -> None:
-    timer = QtCore.QElapsedTimer()
-    timer.start()
-    while not predicate():
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if timer.elapsed() > seconds * 1000:
-            raise TimeoutError("the app did not get there in time")
 
 
 def main() -> int:

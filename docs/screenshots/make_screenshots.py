@@ -13,24 +13,15 @@ import json
 import sys
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import send_mouse  # noqa: E402
+
 from app.commands.view import ensure_demo_study  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-
-
-def send_mouse(view, kind, pos, button, buttons):
-    types = {"press": QtCore.QEvent.Type.MouseButtonPress,
-             "move": QtCore.QEvent.Type.MouseMove,
-             "release": QtCore.QEvent.Type.MouseButtonRelease}
-    viewport = view.canvas.viewport()
-    event = QtGui.QMouseEvent(types[kind], QtCore.QPointF(pos),
-                              QtCore.QPointF(viewport.mapToGlobal(pos)), button, buttons,
-                              QtCore.Qt.KeyboardModifier.NoModifier)
-    QtWidgets.QApplication.sendEvent(viewport, event)
 
 
 def main() -> int:
