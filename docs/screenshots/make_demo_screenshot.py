@@ -14,34 +14,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import wait  # noqa: E402
+from shots import demo_window, wait  # noqa: E402
 
-from app.commands.view import ensure_demo_study  # noqa: E402
 from app.engine_worker import LoadRequest  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from inference.models import default_model  # noqa: E402
 
 SLICE = 50
 
 
 def main() -> int:
-    folder = ensure_demo_study()
     scratch = Path(tempfile.mkdtemp(prefix="medmo-shots-"))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = MainWindow(workspace_dir=scratch / "workspace")
-    win.resize(1360, 860)
-    win.show()
-    win.open_paths(sorted(folder.glob("*.dcm")))
-    wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
+    win = demo_window(app, scratch, findings_height=200)
     reading = win.reading
-    win.resizeDocks([reading.docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
-    win.resizeDocks([reading.docks["Findings"], reading.docks["Chat"]], [200, 560],
-                    QtCore.Qt.Orientation.Vertical)
     model = default_model()
     reading.model.set_model(model)
     reading.load_model(LoadRequest(model))

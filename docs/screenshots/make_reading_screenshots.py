@@ -16,34 +16,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import wait  # noqa: E402
+from shots import demo_window, wait  # noqa: E402
 
-from app.commands.view import ensure_demo_study  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
 from inference.tiny import make_tiny  # noqa: E402
 
 SLICE = 55
 
 
 def main() -> int:
-    folder = ensure_demo_study()
     scratch = Path(tempfile.mkdtemp(prefix="medmo-shots-"))
     model = make_tiny(scratch / "tiny-random-test-model")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = MainWindow(workspace_dir=scratch / "workspace")
-    win.resize(1360, 860)
-    win.show()
-    win.open_paths(sorted(folder.glob("*.dcm")))
-    wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
+    win = demo_window(app, scratch)
     reading = win.reading
-    win.resizeDocks([reading.docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
-    win.resizeDocks([reading.docks["Findings"], reading.docks["Chat"]], [170, 600],
-                    QtCore.Qt.Orientation.Vertical)
     win.state.slice_index = SLICE
     reading.model.set_model(str(model))
     reading.model.max_tokens.setValue(60)

@@ -26,3 +26,21 @@ def wait(app, predicate, seconds: float = 120.0) -> None:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if timer.elapsed() > seconds * 1000:
             raise TimeoutError("the app did not get there in time")
+
+
+def demo_window(app, scratch, *, findings_height: int = 170):
+    """The main window on the demo study (fully loaded), with a temporary workspace in
+    ``scratch`` and the docks sized for a 1360 x 860 screenshot."""
+    from app.commands.view import ensure_demo_study
+    from app.main_window import MainWindow
+
+    win = MainWindow(workspace_dir=scratch / "workspace")
+    win.resize(1360, 860)
+    win.show()
+    win.open_paths(sorted(ensure_demo_study().glob("*.dcm")))
+    wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
+    docks = win.reading.docks
+    win.resizeDocks([docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
+    win.resizeDocks([docks["Findings"], docks["Chat"]], [findings_height, 760 - findings_height],
+                    QtCore.Qt.Orientation.Vertical)
+    return win
