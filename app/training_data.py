@@ -166,7 +166,7 @@ def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: 
                                      "not patient data")
 
 
-def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int = 200,
+def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int = 1000,
                         size: int = 256, seed: int = 0, **kwargs):
     """``medmo bench adapt``: phantom benchmark data (reused when already in OUT/data), then
     :func:`inference.training.adapt_bench.bench_adapt`; returns its dict."""

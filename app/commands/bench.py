@@ -39,7 +39,9 @@ def _register_adapt(targets) -> None:
                        "phantom data in OUT/data is reused")
     adapt.add_argument("--sft-minutes", type=float, default=10.0)
     adapt.add_argument("--grpo-minutes", type=float, default=5.0)
-    adapt.add_argument("--heldout", type=int, default=200)
+    adapt.add_argument("--heldout", type=int, default=1000,
+                       help="held-out phantom images (greedy; a GRPO step flips many near-tie "
+                            "answers, so fewer than ~1000 leaves +-0.01 of noise)")
     adapt.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     adapt.add_argument("--seed", type=int, default=0)
     adapt.set_defaults(func=_adapt)

@@ -26,12 +26,15 @@ from typing import Any
 
 METHODS = ("sft", "grpo", "sft+grpo")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+SCALE_REWARDS = ("group", "batch", "none")  # TRL GRPOConfig.scale_rewards
+LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo")
 _SECTIONS = {
     "lora": {"rank": "lora_rank", "alpha": "lora_alpha", "dropout": "lora_dropout",
              "targets": "lora_targets"},
     "grpo": {"num_generations": "num_generations",
              "max_completion_length": "max_completion_length", "temperature": "temperature",
-             "beta": "beta", "learning_rate": "grpo_learning_rate", "steps": "grpo_steps"},
+             "beta": "beta", "learning_rate": "grpo_learning_rate", "steps": "grpo_steps",
+             "scale_rewards": "scale_rewards", "loss_type": "loss_type"},
     "rewards": {"box": "reward_box", "label": "reward_label", "format": "reward_format",
                 "giou": "box_giou", "centre": "box_centre", "size": "box_size"},
 }
@@ -71,6 +74,8 @@ class TrainConfig:
     max_completion_length: int = 32
     temperature: float = 1.0
     beta: float = 0.0
+    scale_rewards: str = "batch"
+    loss_type: str = "dapo"
     reward_box: float = 1.0
     reward_label: float = 0.2
     reward_format: float = 0.1
@@ -125,6 +130,12 @@ class TrainConfig:
             raise ValueError(f"grpo.temperature must be > 0, got {self.temperature!r}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"grpo.beta must be >= 0, got {self.beta!r}")
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"grpo.scale_rewards must be one of {', '.join(SCALE_REWARDS)}, "
+                             f"got {self.scale_rewards!r}")
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"grpo.loss_type must be one of {', '.join(LOSS_TYPES)}, got "
+                             f"{self.loss_type!r}")
         rewards = ("reward_box", "reward_label", "reward_format", "box_giou", "box_centre",
                    "box_size")
         for name in rewards:

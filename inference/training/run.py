@@ -145,6 +145,7 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
     args = GRPOConfig(**common, num_generations=config.num_generations,
                       max_completion_length=config.max_completion_length,
                       temperature=config.temperature, beta=config.beta, reward_weights=weights,
+                      scale_rewards=config.scale_rewards, loss_type=config.loss_type,
                       log_completions=False)
     return GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                        processing_class=processor, peft_config=peft_config)

@@ -20,6 +20,7 @@ def test_the_shipped_example_loads_with_every_section():
     assert config.stage_steps("grpo") == 100 and config.stage_lr("grpo") == 2e-5
     assert config.stage_lr("sft") == 1e-4
     assert (config.reward_box, config.reward_label, config.box_size) == (1.0, 0.2, 1.0)
+    assert (config.scale_rewards, config.loss_type) == ("batch", "dapo")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.steps = 3
 
@@ -41,6 +42,8 @@ def test_overrides_win(tmp_path):
     ({"rewards": {"box": 0, "label": 0, "format": 0}, "method": "grpo"}, "at least one"),
     ({"rewards": {"iou": 1}}, "unknown config key(s): rewards.iou"),
     ({"device": "tpu"}, "device must be"),
+    ({"grpo": {"scale_rewards": "std"}}, "grpo.scale_rewards must be one of group, batch, none"),
+    ({"grpo": {"loss_type": "ppo"}}, "grpo.loss_type must be one of"),
     ({"lora": 3}, "section 'lora' must be a mapping"),
 ])
 def test_bad_values_raise_value_error(extra, message):
