@@ -11,7 +11,7 @@ Example (``resources/training/example_sft_grpo.yaml`` has every key)::
     learning_rate: 1.0e-4
     lora: {rank: 16, alpha: 32, targets: [q_proj, k_proj, v_proj, o_proj]}
     grpo: {num_generations: 4, max_completion_length: 32, temperature: 1.0, beta: 0.0}
-    rewards: {box: 1.0, label: 0.2, format: 0.1, giou: 1.0, centre: 1.0, size: 1.0}
+    rewards: {box: 1.0, label: 0.2, format: 0.1, iou: 0.0, giou: 1.0, centre: 1.0, size: 1.0}
 
 Unknown keys are errors (a typo must not silently fall back to a default). ``lora.rank: 0``
 means a full fine-tune (for training the small demo model from scratch).
@@ -28,6 +28,9 @@ METHODS = ("sft", "grpo", "sft+grpo")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 SCALE_REWARDS = ("group", "batch", "none")  # TRL GRPOConfig.scale_rewards
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo")
+# cosine_with_min_lr decays to a tenth of the peak instead of zero (MIN_LR_RATE)
+SCHEDULERS = ("cosine", "cosine_with_min_lr", "linear", "constant", "constant_with_warmup")
+MIN_LR_RATE = 0.1
 _SECTIONS = {
     "lora": {"rank": "lora_rank", "alpha": "lora_alpha", "dropout": "lora_dropout",
              "targets": "lora_targets"},
@@ -36,6 +39,7 @@ _SECTIONS = {
              "beta": "beta", "learning_rate": "grpo_learning_rate", "steps": "grpo_steps",
              "scale_rewards": "scale_rewards", "loss_type": "loss_type"},
     "rewards": {"box": "reward_box", "label": "reward_label", "format": "reward_format",
+                "iou": "reward_iou",
                 "giou": "box_giou", "centre": "box_centre", "size": "box_size"},
 }
 
@@ -79,6 +83,7 @@ class TrainConfig:
     reward_box: float = 1.0
     reward_label: float = 0.2
     reward_format: float = 0.1
+    reward_iou: float = 0.0
     box_giou: float = 1.0
     box_centre: float = 1.0
     box_size: float = 1.0
@@ -136,8 +141,8 @@ class TrainConfig:
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"grpo.loss_type must be one of {', '.join(LOSS_TYPES)}, got "
                              f"{self.loss_type!r}")
-        rewards = ("reward_box", "reward_label", "reward_format", "box_giou", "box_centre",
-                   "box_size")
+        rewards = ("reward_box", "reward_label", "reward_format", "reward_iou", "box_giou",
+                   "box_centre", "box_size")
         for name in rewards:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -149,7 +154,7 @@ class TrainConfig:
                 raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of "
                                  f"grpo.num_generations ({self.num_generations}): GRPO's batch "
                                  "counts completions")
-            if self.reward_box + self.reward_label + self.reward_format <= 0:
+            if self.reward_box + self.reward_label + self.reward_format + self.reward_iou <= 0:
                 raise ValueError("at least one reward weight must be > 0")
         if self.max_minutes is not None and not (isinstance(self.max_minutes, int | float)
                                                  and math.isfinite(self.max_minutes)
@@ -162,8 +167,7 @@ class TrainConfig:
                              f"{self.torch_threads!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
-        if self.lr_scheduler_type not in ("cosine", "linear", "constant",
-                                          "constant_with_warmup"):
+        if self.lr_scheduler_type not in SCHEDULERS:
             raise ValueError(f"lr_scheduler_type {self.lr_scheduler_type!r} is not supported")
 
     @property

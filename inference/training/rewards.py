@@ -323,19 +323,20 @@ def _area(a: Coords) -> float:
 
 
 def reward_functions(*, box: float = 1.0, label: float = 0.2, fmt: float = 0.1,
-                     box_weights: BoxRewardWeights = BoxRewardWeights()
+                     iou: float = 0.0, box_weights: BoxRewardWeights = BoxRewardWeights()
                      ) -> tuple[list[RewardFn], list[float]]:
-    """The GRPO reward functions and their weights; ``iou_reward`` rides along at weight 0 so
-    the mean IoU of the sampled completions is logged every step.
+    """The GRPO reward functions and their weights. ``iou_reward`` (plain matched IoU) is
+    always there so the sampled completions' IoU is logged every step; its weight is 0 unless
+    ``iou`` is given (the plain-IoU ablation that hedges, see the module docstring).
 
     >>> funcs, weights = reward_functions()
     >>> [f.__name__ for f in funcs], weights
     (['box_reward', 'label_reward', 'format_reward', 'iou_reward'], [1.0, 0.2, 0.1, 0.0])
     """
-    for name, value in (("box", box), ("label", label), ("format", fmt)):
+    for name, value in (("box", box), ("label", label), ("format", fmt), ("iou", iou)):
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"reward weight {name} must be finite and >= 0, got {value}")
-    if box + label + fmt <= 0:
+    if box + label + fmt + iou <= 0:
         raise ValueError("at least one reward weight must be > 0")
     return ([make_box_reward(box_weights), label_reward, format_reward, iou_reward],
-            [float(box), float(label), float(fmt), 0.0])
+            [float(box), float(label), float(fmt), float(iou)])

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference.training.callbacks import ProgressCallback, ProgressLog, StopRequest
-from inference.training.config import TrainConfig
+from inference.training.config import MIN_LR_RATE, TrainConfig
 from inference.types import ModelNotFoundError
 
 EXIT_OK, EXIT_CRASH, EXIT_CONFIG, EXIT_OOM = 0, 1, 2, 3
@@ -108,6 +108,8 @@ def _common_args(config: TrainConfig, stage: str, stage_dir: Path) -> dict[str, 
     return dict(
         output_dir=str(stage_dir), max_steps=config.stage_steps(stage),
         learning_rate=config.stage_lr(stage), lr_scheduler_type=config.lr_scheduler_type,
+        lr_scheduler_kwargs=({"min_lr_rate": MIN_LR_RATE}
+                             if config.lr_scheduler_type == "cosine_with_min_lr" else {}),
         warmup_steps=config.warmup_ratio, per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         logging_steps=config.logging_steps, save_strategy="steps", save_steps=config.save_steps,
@@ -141,6 +143,7 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
 
     funcs, weights = reward_functions(
         box=config.reward_box, label=config.reward_label, fmt=config.reward_format,
+        iou=config.reward_iou,
         box_weights=BoxRewardWeights(config.box_giou, config.box_centre, config.box_size))
     args = GRPOConfig(**common, num_generations=config.num_generations,
                       max_completion_length=config.max_completion_length,

@@ -40,7 +40,7 @@ def test_overrides_win(tmp_path):
     ({"method": "grpo", "grpo": {"num_generations": 1}, "batch_size": 4}, ">= 2"),
     ({"rewards": {"box": -1}}, "reward weight reward_box"),
     ({"rewards": {"box": 0, "label": 0, "format": 0}, "method": "grpo"}, "at least one"),
-    ({"rewards": {"iou": 1}}, "unknown config key(s): rewards.iou"),
+    ({"rewards": {"dice": 1}}, "unknown config key(s): rewards.dice"),
     ({"device": "tpu"}, "device must be"),
     ({"grpo": {"scale_rewards": "std"}}, "grpo.scale_rewards must be one of group, batch, none"),
     ({"grpo": {"loss_type": "ppo"}}, "grpo.loss_type must be one of"),

@@ -129,6 +129,13 @@ def test_weights_and_bad_input_are_validated():
     assert only_centre([_answer([(0, 0, 10, 10)])], boxes=[[[0, 0, 20, 20]]])[0] < 1.0
 
 
+def test_plain_iou_ablation_is_weighted_only_when_asked():
+    funcs, weights = reward_functions(box=0.0, label=0.0, fmt=0.0, iou=1.0)
+    assert dict(zip((f.__name__ for f in funcs), weights, strict=True))["iou_reward"] == 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        reward_functions(box=0.0, label=0.0, fmt=0.0, iou=0.0)
+
+
 def test_plain_strings_and_garbage_are_scored_not_raised():
     out = box_reward(["lesion <box>[[1, 2", "", "<box>[[5, 5, 5, 5]]</box>"], boxes=[[[1, 2, 3, 4]]] * 3)
     assert out == [0.0, 0.0, 0.0]

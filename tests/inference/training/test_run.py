@@ -203,3 +203,16 @@ def test_resume_refuses_a_different_recipe(tiny_model_dir, phantom_dataset, tmp_
     assert run_training(_config(tiny_model_dir, phantom_dataset, tmp_path / "new"), resume=True,
                         stream=nothing) == 2
     assert "nothing to resume" in events(nothing.getvalue())[-1]["message"]
+
+
+def test_cosine_with_min_lr_ends_at_a_tenth_of_the_peak(tiny_model_dir, phantom_dataset,
+                                                        tmp_path):
+    last_lr = {}
+    for schedule in ("cosine", "cosine_with_min_lr"):
+        stream = io.StringIO()
+        config = _config(tiny_model_dir, phantom_dataset, tmp_path / schedule, method="sft",
+                         steps=6, warmup_ratio=0.0, lr_scheduler_type=schedule)
+        assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
+        last_lr[schedule] = [e for e in events(stream.getvalue()) if e["event"] == "log"][-1][
+            "learning_rate"]
+    assert last_lr["cosine"] < 0.1 * 5e-3 <= last_lr["cosine_with_min_lr"] < 0.3 * 5e-3
