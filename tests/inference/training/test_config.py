@@ -25,6 +25,13 @@ def test_the_shipped_example_loads_with_every_section():
         config.steps = 3
 
 
+def test_the_shipped_phantom_grpo_recipe_is_valid():
+    config = load_config(EXAMPLE.with_name("phantom_grpo.yaml"))
+    assert config.stages == ("grpo",) and config.full_finetune
+    assert (config.temperature, config.stage_lr("grpo"), config.scale_rewards) == (0.5, 1e-5,
+                                                                                    "batch")
+
+
 def test_overrides_win(tmp_path):
     config = load_config(EXAMPLE, output_dir=str(tmp_path), steps=7)
     assert config.output_dir == str(tmp_path) and config.steps == 7
