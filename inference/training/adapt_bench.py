@@ -5,10 +5,11 @@ random demo base (or a given model):
 
 1. ``iou_start``: the starting model on the held-out split;
 2. SFT (full fine-tune, the demo model's recipe: 900 steps, cosine) -> ``iou_sft``. These small
-   models learn in a sudden jump after 3-7 minutes whose timing varies between runs of the same
-   seed: the demo run passed it (0.63), bench runs stopped before or in it (0.18, 0.33), and then
-   the control, which finishes the jump, wins by far. Decaying to a tenth of the peak instead of
-   zero (``cosine_with_min_lr``) did not help in the one run tried (0.18);
+   models learn in a sudden jump after 3-7 minutes whose timing is chaotic: a run repeats exactly
+   on the same thread count, but the demo model (1 thread) passed the jump in these 900 steps
+   (0.63) while the 2-thread bench stops in the middle of it (0.33), and the control, which
+   finishes the jump, then wins by far. Decaying to a tenth of the peak instead of zero
+   (``cosine_with_min_lr``) did not help in the one run tried (0.18);
 3. GRPO from the SFT model for ``grpo_minutes`` -> ``iou_grpo``, with the hedging diagnostics
    of its answers (``hedge_suffix_share``, ``size_ratio_median``);
 4. the control: SFT continued from the same SFT model for exactly the wall time GRPO took ->
