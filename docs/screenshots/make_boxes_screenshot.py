@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import save_shot  # noqa: E402
 from shots import send_mouse as send  # noqa: E402
 
 from app.commands.view import ensure_demo_study  # noqa: E402
@@ -137,13 +138,9 @@ def main() -> int:
     cx, cy = (first["x0"] + first["x1"]) / 2, (first["y0"] + first["y1"]) / 2
     send(view, "press", at(view, cx, cy), LEFT, LEFT)
     send(view, "release", at(view, cx, cy), LEFT, NONE)
-    app.processEvents()
-
-    out = Path(__file__).with_name("boxes.png")
-    win.grab().save(str(out))
     for row in range(panel.table.rowCount()):
         print(panel.row_texts(row))
-    print(f"wrote {out}")
+    save_shot(app, win, "boxes.png")
     win.close()
     workspace.cleanup()
     return 0

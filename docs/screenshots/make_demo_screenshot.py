@@ -19,7 +19,7 @@ from PySide6 import QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import demo_window, wait  # noqa: E402
+from shots import demo_window, save_shot, wait  # noqa: E402
 
 from app.engine_worker import LoadRequest  # noqa: E402
 from inference.models import default_model  # noqa: E402
@@ -39,10 +39,7 @@ def main() -> int:
     win.state.slice_index = SLICE
     reading.chat.quick["Localise abnormalities"].click()
     wait(app, lambda: not reading.engine.busy)
-    app.processEvents()
-    out = Path(__file__).with_name("demo-localise.png")
-    win.grab().save(str(out))
-    print(f"wrote {out}")
+    save_shot(app, win, "demo-localise.png")
     win.close()
     return 0
 

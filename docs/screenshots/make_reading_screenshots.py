@@ -21,7 +21,7 @@ from PySide6 import QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import demo_window, wait  # noqa: E402
+from shots import demo_window, save_shot, wait  # noqa: E402
 
 from inference.tiny import make_tiny  # noqa: E402
 
@@ -44,18 +44,12 @@ def main() -> int:
     reading.chat.ask_button.click()
     wait(app, lambda: not reading.engine.busy)
     reading.chat.prompt.setText("Which lobe?")
-    app.processEvents()
-    out = Path(__file__).with_name("chat.png")
-    win.grab().save(str(out))
-    print(f"wrote {out}")
+    save_shot(app, win, "chat.png")
 
     reading.chat.quick["Draft report"].click()
     wait(app, lambda: not reading.engine.busy)
     reading.report.signer.setText("")
-    app.processEvents()
-    out = Path(__file__).with_name("report.png")
-    win.grab().save(str(out))
-    print(f"wrote {out}")
+    save_shot(app, win, "report.png")
     win.close()
     return 0
 

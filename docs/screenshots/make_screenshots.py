@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import send_mouse  # noqa: E402
+from shots import save_shot, send_mouse  # noqa: E402
 
 from app.commands.view import ensure_demo_study  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
@@ -50,10 +50,8 @@ def main() -> int:
     centre = view.viewport_pos_of_pixel((box["y0"] + box["y1"]) / 2,
                                         (box["x0"] + box["x1"]) / 2)
     send_mouse(view, "move", centre, none, none)
-    app.processEvents()
-    out = Path(__file__).with_name("viewer-ruler.png")
-    win.grab().save(str(out))
-    print(f"wrote {out}: ruler {view.rulers.texts}, readout {win.readout.text()!r}")
+    save_shot(app, win, "viewer-ruler.png",
+              f"ruler {view.rulers.texts}, readout {win.readout.text()!r}")
     win.close()
     return 0
 

@@ -22,9 +22,9 @@ from PySide6 import QtCore, QtWidgets
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.panels.training import TrainingTab  # noqa: E402
+from shots import save_shot  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
+from app.panels.training import TrainingTab  # noqa: E402
 
 
 def prepare(work: Path) -> tuple[Path, Path]:
@@ -78,16 +78,12 @@ def main() -> int:
         return 1
     grpo_points = lambda: len(tab.progress.curves.reward.get("grpo", []))  # noqa: E731
     wait(app, lambda: grpo_points() >= 12 or not tab.process.running(), 400)
-    app.processEvents()
-    out = HERE / "training.png"
-    tab.grab().save(str(out))
-    print(f"wrote {out}: {tab.plots.point_counts()}, status {tab.status.text()!r}")
+    save_shot(app, tab, "training.png",
+              f"{tab.plots.point_counts()}, status {tab.status.text()!r}")
     wait(app, lambda: bool(tab.evaluation.after) or "failed" in tab.evaluation.status.text()
          or (not tab.process.running() and not tab.progress.adapter), 600)
-    app.processEvents()
-    out = HERE / "training-evaluated.png"
-    tab.grab().save(str(out))
-    print(f"wrote {out}: before {tab.evaluation.before}, after {tab.evaluation.after}")
+    save_shot(app, tab, "training-evaluated.png",
+              f"before {tab.evaluation.before}, after {tab.evaluation.after}")
     tab.shutdown()
     return 0
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6 import QtCore, QtGui, QtWidgets
+
+HERE = Path(__file__).resolve().parent
 
 MOUSE_EVENTS = {"press": QtCore.QEvent.Type.MouseButtonPress,
                 "move": QtCore.QEvent.Type.MouseMove,
@@ -16,6 +20,15 @@ def send_mouse(view, kind: str, pos, button, buttons) -> None:
                               QtCore.QPointF(viewport.mapToGlobal(pos)), button, buttons,
                               QtCore.Qt.KeyboardModifier.NoModifier)
     QtWidgets.QApplication.sendEvent(viewport, event)
+
+
+def save_shot(app, widget, name: str, note: str = "") -> Path:
+    """Settle the event loop, grab ``widget`` into ``name`` in this folder and say so."""
+    app.processEvents()
+    out = HERE / name
+    widget.grab().save(str(out))
+    print(f"wrote {out}{': ' + note if note else ''}")
+    return out
 
 
 def wait(app, predicate, seconds: float = 120.0) -> None:
