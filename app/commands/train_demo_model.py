@@ -4,9 +4,8 @@ Writes the phantom benchmark (OUT/data: training cases + frozen held-out), build
 1.4 M-parameter Qwen3-VL-architecture model (OUT/base), trains it by full SFT with the same
 pipeline as ``medmo train`` (progress as JSON lines on stdout and OUT/run/progress.jsonl),
 evaluates it on the held-out set and writes OUT/model with MODEL_CARD.md ("synthetic phantoms,
-not for clinical use") and DEMO_MODEL.json (recipe + metrics). Defaults follow the recipe
-measured on 2-core CPUs (about 15 minutes of training on one thread); it is a long run: start it on a quiet
-machine.
+not for clinical use") and DEMO_MODEL.json (recipe + metrics). Defaults are DemoRecipe's (about
+15 minutes of training on one thread); it is a long run: start it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -16,16 +15,20 @@ import sys
 
 
 def register(sub) -> None:
+    from inference.training.demo_model import DemoRecipe
+
+    recipe = DemoRecipe()
     parser = sub.add_parser("train-demo-model",
-                            help="rebuild the phantom demo model (long: ~10+ min on CPU)")
+                            help="rebuild the phantom demo model (long: ~15 min on CPU)")
     parser.add_argument("out", metavar="OUT")
-    parser.add_argument("--steps", type=int, default=900, help="optimiser steps (default 900)")
+    parser.add_argument("--steps", type=int, default=recipe.steps,
+                        help=f"optimiser steps (default {recipe.steps})")
     parser.add_argument("--train-images", type=int, default=4000)
     parser.add_argument("--heldout", type=int, default=200)
     parser.add_argument("--size", type=int, default=256, help="phantom image side in pixels")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
+    parser.add_argument("--lr", type=float, default=recipe.learning_rate)
+    parser.add_argument("--seed", type=int, default=recipe.seed)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (1 helps on a busy CPU)")
     parser.add_argument("--eval-limit", type=int, help="evaluate on the first N held-out only")

@@ -36,17 +36,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference.training.config import TrainConfig
+from inference.training.demo_model import DemoRecipe, build_base
 from inference.training.run import run_training
+
+DEMO = DemoRecipe()  # the SFT stage is the demo model's recipe (steps, lr, batch, warm-up)
 
 
 @dataclass(frozen=True, slots=True)
 class AdaptBenchConfig:
     """Budgets and hyper-parameters of the benchmark (defaults: ~15 minutes of training)."""
 
-    sft_steps: int = 900  # the demo model's recipe: about 9 minutes on 2 quiet cores
+    sft_steps: int = DEMO.steps  # about 9 minutes on 2 quiet cores
     sft_minutes: float = 10.0
-    sft_lr: float = 1e-3
-    sft_batch: int = 32
+    sft_lr: float = DEMO.learning_rate
+    sft_batch: int = DEMO.batch_size
     grpo_minutes: float = 5.0
     grpo_lr: float = 1e-5
     num_generations: int = 8
@@ -95,7 +98,6 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
     ``details``), ``grpo_seconds`` (the control's budget) and ``minutes`` (whole run).
     """
     from inference.evaluate import evaluate
-    from inference.training.demo_model import DemoRecipe, build_base
 
     started = time.monotonic()
     out = Path(out_dir)
@@ -114,7 +116,7 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
     sft_done = _train(TrainConfig(
         model=str(model), output_dir=str(out / "sft"), method="sft", steps=s.sft_steps,
         learning_rate=s.sft_lr, batch_size=s.sft_batch, lr_scheduler_type="cosine",
-        max_minutes=s.sft_minutes, **{**common, "warmup_ratio": 0.05}), stream)
+        max_minutes=s.sft_minutes, **{**common, "warmup_ratio": DEMO.warmup_ratio}), stream)
     sft_model = out / "sft" / "model"
     sft = score(sft_model)
     grpo_done = _train(TrainConfig(
