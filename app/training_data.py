@@ -167,13 +167,26 @@ def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: 
 
 
 def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int = 1000,
-                        size: int = 256, seed: int = 0, **kwargs):
-    """``medmo bench adapt``: phantom benchmark data (reused when already in OUT/data), then
-    :func:`inference.training.adapt_bench.bench_adapt`; returns its dict."""
+                        size: int = 256, seed: int = 0, where: str = "lungs", **kwargs):
+    """``medmo bench adapt``: phantom benchmark data (reused when OUT/data already holds the same
+    benchmark), then :func:`inference.training.adapt_bench.bench_adapt`; returns its dict.
+
+    ``where="body"`` with ``model`` = the demo model (trained on lung nodules) and a small
+    ``train`` is the site scenario: a shifted lesion type and a few hundred corrections.
+    """
     from inference.training.adapt_bench import AdaptBenchConfig, bench_adapt
+    from inference.training.dataset import read_manifest
 
     data = Path(out_dir) / "data"
-    if not (data / "split.json").exists():
-        build_phantom_benchmark(data, train=train, heldout=heldout, size=size, seed=seed)
+    if (data / "split.json").exists():
+        manifest = read_manifest(data)
+        wanted = {"train": train, "validation": heldout}
+        if manifest.get("counts") != wanted or f"{size}x{size}, {where})" not in manifest.get(
+                "description", ""):
+            raise ValueError(f"{data} holds another benchmark ({manifest.get('description')}, "
+                             f"{manifest.get('counts')}); use another --out")
+    else:
+        build_phantom_benchmark(data, train=train, heldout=heldout, size=size, seed=seed,
+                                where=where)
     settings = kwargs.pop("settings", None) or AdaptBenchConfig(seed=seed)
     return bench_adapt(data, Path(out_dir) / "runs", settings=settings, **kwargs)

@@ -31,12 +31,25 @@ def register(sub) -> None:
 
 
 def _register_adapt(targets) -> None:
+    from inference.training.demo_model import DemoRecipe
+
+    demo = DemoRecipe()
     adapt = targets.add_parser(
         "adapt", help="phantom benchmark: SFT -> eval -> GRPO -> eval, beside an equal-time SFT "
         "control (CPU, ~30 min)")
     adapt.add_argument("--json", action="store_true", help="print one JSON object")
     adapt.add_argument("--out", default="", help="work folder (default: a temporary one); "
                        "phantom data in OUT/data is reused")
+    adapt.add_argument("--model", default=None,
+                       help="start from this model folder instead of a random base (e.g. the "
+                            "demo model, for the site scenario)")
+    adapt.add_argument("--where", choices=["lungs", "body"], default="lungs",
+                       help="phantom lesions: lung nodules (the demo model's) or enhancing "
+                            "soft-tissue lesions (a shifted site)")
+    adapt.add_argument("--train", type=int, default=4000, help="training cases")
+    adapt.add_argument("--sft-steps", type=int, default=demo.steps,
+                       help="SFT steps (warm-up + cosine over them)")
+    adapt.add_argument("--sft-lr", type=float, default=demo.learning_rate, help="SFT peak lr")
     adapt.add_argument("--sft-minutes", type=float, default=10.0)
     adapt.add_argument("--grpo-minutes", type=float, default=5.0)
     adapt.add_argument("--heldout", type=int, default=1000,
@@ -54,10 +67,12 @@ def _adapt(args) -> int:
     from app.training_data import run_adapt_benchmark
     from inference.training.adapt_bench import AdaptBenchConfig
 
-    settings = AdaptBenchConfig(sft_minutes=args.sft_minutes, grpo_minutes=args.grpo_minutes,
+    settings = AdaptBenchConfig(sft_steps=args.sft_steps, sft_lr=args.sft_lr,
+                                sft_minutes=args.sft_minutes, grpo_minutes=args.grpo_minutes,
                                 torch_threads=args.threads, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="medmo-bench-adapt-") as scratch:
-        result = run_adapt_benchmark(args.out or scratch, heldout=args.heldout, seed=args.seed,
+        result = run_adapt_benchmark(args.out or scratch, train=args.train, heldout=args.heldout,
+                                     seed=args.seed, where=args.where, model=args.model,
                                      settings=settings, stream=sys.stderr)
     return _emit(result, args.json)
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.training_data import build_phantom_benchmark, phantom_example, workspace_examples
+from app.training_data import (
+    build_phantom_benchmark,
+    phantom_example,
+    run_adapt_benchmark,
+    workspace_examples,
+)
 from app.workspace import ChatMessage, Workspace
 from inference.training.dataset import read_rows, read_split_ids, write_dataset
 from inference.training.rewards import box_reward
@@ -90,6 +95,15 @@ def test_phantom_benchmark_has_a_frozen_heldout_of_200(tmp_path):
         assert 0 <= x0 < x1 <= 1000 and 0 <= y0 < y1 <= 1000
     with pytest.raises(ValueError, match="heldout"):
         build_phantom_benchmark(tmp_path / "x", train=1, heldout=0)
+
+
+def test_bench_adapt_never_reuses_another_benchmarks_data(tmp_path):
+    """A work folder holding lung phantoms must not silently serve a body-lesion run."""
+    build_phantom_benchmark(tmp_path / "out" / "data", train=4, heldout=2, size=64)
+    with pytest.raises(ValueError, match="another benchmark"):
+        run_adapt_benchmark(tmp_path / "out", train=4, heldout=2, size=64, where="body")
+    with pytest.raises(ValueError, match="another benchmark"):
+        run_adapt_benchmark(tmp_path / "out", train=8, heldout=2, size=64)
 
 
 def test_dataset_command(tmp_path, capsys):
