@@ -158,6 +158,11 @@ class ProgressCallback(TrainerCallback):
             control.should_training_stop = True  # a normal end: the stage saves its adapter
             self.time_limited = True
 
+    def on_save(self, args, state, control, **kwargs):
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        self.progress.emit("checkpoint", stage=self.stage, step=state.global_step,
+                           path=str(path))
+
 
 def _agreed(*flags: bool, device: Any = "cpu") -> tuple[bool, ...]:
     """The flags OR-ed over all processes of a distributed run (every rank must stop at the
@@ -171,8 +176,3 @@ def _agreed(*flags: bool, device: Any = "cpu") -> tuple[bool, ...]:
     values = torch.tensor([float(f) for f in flags], device=device)
     dist.all_reduce(values, op=dist.ReduceOp.MAX)
     return tuple(bool(v) for v in values.tolist())
-
-    def on_save(self, args, state, control, **kwargs):
-        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        self.progress.emit("checkpoint", stage=self.stage, step=state.global_step,
-                           path=str(path))

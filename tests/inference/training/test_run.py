@@ -6,6 +6,7 @@ import io
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,12 +51,15 @@ def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model_dir, phanto
     out = tmp_path / "run"
     stream = io.StringIO()
     threads = torch.get_num_threads()
-    code = run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft"),
-                        stream=stream)
+    code = run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft",
+                                save_steps=2), stream=stream)
     assert code == 0, stream.getvalue()[-2000:]
     assert torch.get_num_threads() == threads  # the run's torch_threads=1 is undone
     evs = _check_stream(stream.getvalue(), out, "sft", range(1, 5))
     assert [e["event"] for e in evs][0] == "start" and evs[-1]["event"] == "done"
+    saved = [e for e in evs if e["event"] == "checkpoint"]  # what the tab resumes from
+    assert [e["step"] for e in saved] == [2, 4]
+    assert all(Path(e["path"]).is_dir() for e in saved)
     assert evs[0]["trainable_params"] < evs[0]["total_params"] / 5  # LoRA, not the model
     assert all(e["reward_mean"] is None for e in evs if e["event"] == "log")  # SFT: no reward
     # LoRA B starts at zero: a non-zero B means training changed the adapter
