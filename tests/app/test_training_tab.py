@@ -93,6 +93,25 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     assert "reusing this session's result" in tab.log.toPlainText()
 
 
+def test_sft_then_grpo_runs_both_stages_with_the_forms_sampling_settings(qtbot, make_tab):
+    tab = make_tab(method="sft+grpo", steps=2)
+    assert tab.form.grpo_box.isEnabled()
+    tab.form.generations.setValue(2)
+    tab.form.temperature.setValue(0.8)
+    with qtbot.waitSignal(tab.run_finished, timeout=2 * RUN_MS) as blocker:
+        assert tab.start()
+    assert blocker.args[1] == ""
+    config = load_config(tab.run_dir / CONFIG_NAME)
+    assert config.stages == ("sft", "grpo")
+    assert (config.num_generations, config.temperature) == (2, 0.8)
+    counts = tab.plots.point_counts()
+    assert counts["loss/sft"] == 2 and counts["iou/grpo"] == 2 and counts["reward/grpo"] == 2
+    # reopening the run shows the settings it ran with
+    other = make_tab()
+    assert other.open_run(tab.run_dir)
+    assert other.form.method_value() == "sft+grpo" and other.form.temperature.value() == 0.8
+
+
 def test_a_worse_adapter_needs_an_explicit_override(qtbot, make_tab, tmp_path):
     tab = make_tab()
     panel = tab.evaluation
