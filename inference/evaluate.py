@@ -10,6 +10,8 @@ scored against the row's boxes in 0..1000 coordinates:
 * ``label_accuracy``: share of matched pairs (IoU > 0) whose labels agree (None if no pairs);
 * ``format_valid_rate``: share of answers with usable boxes and no broken box fragments (for a
   row with no true box: no broken fragments);
+* ``image_iou``: the per-image values behind ``mean_iou``, in row order (for paired
+  comparisons of two models on the same split, :func:`paired_difference`);
 * hedging diagnostics: ``hedge_suffix_share`` (share of predicted coordinates ending in the most
   common last two digits; about 0.01-0.05 for honest coordinates) and ``size_ratio_median``
   (median of sqrt(predicted area / true area) over matched pairs).
@@ -88,7 +90,25 @@ def score_answers(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[
         "size_ratio_median": statistics.median(ratios) if ratios else None,
         "predicted_boxes": n_pred,
         "true_boxes": n_true,
+        "image_iou": ious,
     }
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
+    """Mean of the per-image differences ``a - b`` and its standard error.
+
+    Two models scored on the same images differ far less in their paired differences than
+    the spread of either mean suggests, so this is the yardstick for "did it get better".
+
+    >>> paired_difference([0.5, 0.7, 0.9], [0.4, 0.7, 0.8])
+    {'mean': 0.0667, 'se': 0.0333}
+    """
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"need two equally long lists of >= 2 values, got {len(a)} and {len(b)}")
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    mean = sum(diffs) / len(diffs)
+    var = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+    return {"mean": round(mean, 4), "se": round(math.sqrt(var / len(diffs)), 4)}
 
 
 def generate_answers(engine: Any, rows: Sequence[dict[str, Any]], *, batch_size: int = 8,

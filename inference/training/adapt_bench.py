@@ -100,9 +100,11 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
 
     Keys: ``iou_start``, ``iou_sft``, ``iou_grpo``, ``iou_sft_control``, ``hedge_suffix_share``
     and ``size_ratio_median`` (of the GRPO model; the SFT and control values are under
-    ``details``), ``grpo_seconds`` (the control's budget) and ``minutes`` (whole run).
+    ``details``), ``grpo_seconds`` (the control's budget), ``minutes`` (whole run) and
+    ``paired``: mean and standard error of the per-image IoU differences GRPO - SFT,
+    GRPO - control and control - SFT on the same held-out images.
     """
-    from inference.evaluate import evaluate
+    from inference.evaluate import evaluate, paired_difference
 
     started = time.monotonic()
     out = Path(out_dir)
@@ -153,6 +155,10 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
         "grpo_seconds": grpo_done["train_seconds"],
         "heldout": start["n"],
         "minutes": round((time.monotonic() - started) / 60.0, 2),
+        "paired": {name: paired_difference(a["image_iou"], b["image_iou"])
+                   for name, a, b in (("grpo_minus_sft", grpo, sft),
+                                      ("grpo_minus_control", grpo, control),
+                                      ("control_minus_sft", control, sft))},
         "details": {"start": brief(start, None), "sft": brief(sft, sft_done),
                     "grpo": brief(grpo, grpo_done), "sft_control": brief(control, control_done)},
     }

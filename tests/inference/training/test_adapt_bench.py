@@ -33,4 +33,9 @@ def test_chain_and_control_report_every_key(tiny_model_dir, phantom_dataset, tmp
     stages = [json.loads(line)["stage"] for line in stream.getvalue().splitlines()
               if '"stage_done"' in line]
     assert stages == ["sft", "grpo", "sft"]
+    # paired per-image differences agree with the means they come from
+    paired = result["paired"]
+    assert paired["grpo_minus_control"]["mean"] == pytest.approx(
+        result["iou_grpo"] - result["iou_sft_control"], abs=1e-4)
+    assert all(p["se"] >= 0 for p in paired.values())
     json.dumps(result)  # JSON-ready
