@@ -62,8 +62,9 @@ class TrainingForm(QtWidgets.QWidget):
             self.method.addItem(title, value)
         self.method.setToolTip(
             "SFT learns from the corrected boxes themselves. On the phantom benchmarks GRPO has "
-            "not yet beaten SFT given the same time (README, 'What GRPO does here'), and after "
-            "SFT it learns little from the same cases: SFT has memorised them.")
+            "not yet improved a model over its SFT start (README, 'What GRPO does here'): after "
+            "SFT on a few hundred cases it learns little from them (SFT has memorised them), "
+            "though it over-fits less than more SFT does.")
         self.rank = _int_spin(1, 512, 16)
         self.learning_rate = QtWidgets.QLineEdit("1e-4")
         self.steps = _int_spin(1, 1_000_000, 100)
