@@ -162,8 +162,12 @@ def build_phantom_benchmark(out_dir: str | Path, *, train: int = 2000, heldout: 
     training = (phantom_example(base + k, size=size, where=where) for k in range(train))
     held = [phantom_example(base + 500_000 + k, size=size, where=where) for k in range(heldout)]
     return write_dataset(out_dir, training, validation=held,
-                         description=f"synthetic CT phantom lesions ({size}x{size}, {where}); "
-                                     "not patient data")
+                         description=_phantom_description(size, where, seed))
+
+
+def _phantom_description(size: int, where: str, seed: int) -> str:
+    """The manifest description of a phantom benchmark: everything that tells two apart."""
+    return f"synthetic CT phantom lesions ({size}x{size}, {where}, seed {seed}); not patient data"
 
 
 def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int = 1000,
@@ -181,8 +185,8 @@ def run_adapt_benchmark(out_dir: str | Path, *, train: int = 4000, heldout: int 
     if (data / "split.json").exists():
         manifest = read_manifest(data)
         wanted = {"train": train, "validation": heldout}
-        if manifest.get("counts") != wanted or f"{size}x{size}, {where})" not in manifest.get(
-                "description", ""):
+        if (manifest.get("counts") != wanted
+                or manifest.get("description") != _phantom_description(size, where, seed)):
             raise ValueError(f"{data} holds another benchmark ({manifest.get('description')}, "
                              f"{manifest.get('counts')}); use another --out")
     else:

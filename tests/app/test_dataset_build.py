@@ -104,6 +104,8 @@ def test_bench_adapt_never_reuses_another_benchmarks_data(tmp_path):
         run_adapt_benchmark(tmp_path / "out", train=4, heldout=2, size=64, where="body")
     with pytest.raises(ValueError, match="another benchmark"):
         run_adapt_benchmark(tmp_path / "out", train=8, heldout=2, size=64)
+    with pytest.raises(ValueError, match="another benchmark"):
+        run_adapt_benchmark(tmp_path / "out", train=4, heldout=2, size=64, seed=1)
 
 
 def test_dataset_command(tmp_path, capsys):
