@@ -1,28 +1,52 @@
-# The two Quick-start commands: `make demo` and `make test`. Both set everything up first.
+# The two Quick-start commands: `make demo` and `make test`. Both set everything up first, from
+# the lock (requirements.lock: every package at an exact version, with hashes).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_DIR := .cache/demo-study
+SYSTEM_STAMP := $(VENV)/.system-deps-stamp
+# pip's file:// extra indexes on the development machines print one warning per package
+QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint typecheck lock bench system-deps test-vllm
 
-$(STAMP): pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e ".[dev,train,dicom-export]"
-	sh installer/system-deps.sh || echo "warning: dciodvfy/dsrdump missing; the DICOM export tests need them (installer/system-deps.sh)"
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock $(QUIET)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . $(QUIET)
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+# Debian/Ubuntu: Qt's xcb libraries, Xvfb, the DICOM validators and Orthanc (tests). Elsewhere
+# it names what to install and fails (the tests need them).
+$(SYSTEM_STAMP): installer/system-deps.sh $(STAMP)
+	sh installer/system-deps.sh all
+	touch $(SYSTEM_STAMP)
+
+system-deps: $(SYSTEM_STAMP)
+
 demo: $(STAMP)
+	sh installer/system-deps.sh qt
 	$(BIN)/medmo view --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m pip check
 
-test: lint
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint $(SYSTEM_STAMP)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/pytest -q --doctest-modules --ignore=app/__main__.py viewer inference app tests
+
+# Regenerate the lock from pyproject's ranges (+ lock-constraints.txt), then `make test`.
+# To bump one package: make lock UPGRADE="-P transformers==5.23.1"
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) $(STAMP)
+	$(BIN)/pip-compile -q --resolver=backtracking --generate-hashes --allow-unsafe --strip-extras \
+	    --extra dev --extra train --extra dicom-export --extra pacs --extra serve \
+	    -c lock-constraints.txt $(UPGRADE) -o requirements.lock pyproject.toml $(QUIET)
 
 bench: $(STAMP)
 	$(BIN)/medmo bench viewer --json

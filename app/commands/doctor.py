@@ -15,11 +15,47 @@ def register(sub) -> None:
     parser.set_defaults(func=run)
 
 
+def install_checks():
+    """The installation itself: can Qt open a window here, and is the Python environment the
+    locked one (no drifted or missing package, every requirement satisfied)."""
+    from app.environment import (
+        MAIN_STACK,
+        drift,
+        find_lock,
+        installed_versions,
+        pip_check,
+        read_lock,
+    )
+    from app.qt_check import headless, platform_problem
+    from inference.doctor import Check
+
+    problem = platform_problem()
+    yield Check("display", ("INFO" if headless() else "FAIL") if problem else "PASS",
+                problem or "Qt can open a window here (or an offscreen platform is set)")
+    installed = installed_versions()
+    lock = find_lock()
+    if lock is None:
+        yield Check("packages", "INFO", "no requirements.lock beside this installation: "
+                    "versions not compared")
+    else:
+        drifted = drift(read_lock(lock.read_text()), installed)
+        stack = ", ".join(f"{n} {installed.get(n, 'missing')}" for n in MAIN_STACK)
+        yield Check("packages", "FAIL" if drifted else "PASS",
+                    (f"{len(drifted)} differ from {lock.name}: "
+                     + "; ".join(map(str, drifted[:8])) + ". Fix: make test (reinstalls "
+                     "from the lock)") if drifted else f"as locked: {stack}")
+    ok, text = pip_check()
+    yield Check("pip check", "PASS" if ok else "FAIL",
+                "every requirement satisfied" if ok else text.replace("\n", "; ")[:400])
+
+
 def run(args) -> int:
+    import itertools
+
     from inference.doctor import run_checks
 
     checks = []
-    for check in run_checks():
+    for check in itertools.chain(install_checks(), run_checks()):
         checks.append(check)
         if not args.json:
             print(f"{check.status:<4}  {check.name:<22} {check.detail}")

@@ -45,6 +45,13 @@ def ensure_demo_study() -> Path:
 
 
 def run(args) -> int:
+    from app.qt_check import platform_problem
+
+    problem = platform_problem()
+    if problem:  # before Qt starts: Qt itself would abort with a core dump
+        print(f"medmo view: {problem}", file=sys.stderr)
+        return 2
+
     paths = list(args.paths)
     if args.demo:
         # The series files only: ground_truth.json beside them is for tests and benchmarks.
@@ -88,8 +95,16 @@ def run(args) -> int:
         if window is not None and win.state.series is not None:
             win.state.set_window(window.width, window.level, name=window.name)
         if args.screenshot:
-            QtCore.QTimer.singleShot(300, lambda: (win.grab().save(args.screenshot),
-                                                   win.close()))
+            QtCore.QTimer.singleShot(300, save_screenshot)
+
+    def save_screenshot() -> None:
+        saved = win.grab().save(args.screenshot)
+        series = win.result.all_series if win.result is not None else []
+        shown = (f"slice {win.state.slice_index + 1}/{win.state.n_slices} shown"
+                 if win.state.series is not None else "no slice shown")
+        print(f"screenshot {'saved' if saved else 'NOT saved'}: {args.screenshot} "
+              f"({len(series)} series listed; {shown})", flush=True)
+        win.close()
 
     if paths:
         win.open_paths(paths)

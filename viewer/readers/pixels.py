@@ -112,7 +112,12 @@ def decode_frame(
     from pydicom.pixels import apply_color_lut, pixel_array
 
     ds = (cache or DecodeCache()).dataset(header.path)
-    array = pixel_array(ds, index=frame if header.frames > 1 else None)
+    try:
+        array = pixel_array(ds, index=frame if header.frames > 1 else None)
+    except (RuntimeError, NotImplementedError):
+        if ds.file_meta.get("TransferSyntaxUID") not in GDCM_ONLY:
+            raise
+        array = gdcm_frame(header.path, frame)  # pydicom's plugins refuse these
     if header.photometric == "PALETTE COLOR":
         array = apply_color_lut(array, ds)
         out[...] = _to_uint8(array, 16 if array.dtype != np.uint8 else 8)
@@ -120,6 +125,46 @@ def decode_frame(
         out[...] = _to_uint8(array, header.bits_stored)
     else:
         _to_grey(array, header, frame, out)
+
+
+# JPEG Extended (process 2 & 4): 12-bit samples are common in older CT/MR archives. pydicom's
+# plugins refuse them (pylibjpeg and Pillow decode 8-bit only; pydicom's GDCM plugin declines
+# 12-bit), while GDCM's own reader decodes them, including files with the malformed scan
+# header some old encoders wrote (pydicom's JPEG-lossy.dcm).
+GDCM_ONLY = ("1.2.840.10008.1.2.4.51",)
+_GDCM_DTYPES = {"UINT8": np.uint8, "INT8": np.int8, "UINT16": np.uint16, "INT16": np.int16,
+                "UINT32": np.uint32, "INT32": np.int32}
+
+
+def gdcm_frame(path: str, frame: int) -> np.ndarray:
+    """Frame ``frame`` of a file decoded by GDCM's own reader (stored values, greyscale).
+
+    Raises RuntimeError when GDCM is missing or cannot decode the file.
+    """
+    try:
+        import gdcm
+    except ImportError as exc:
+        raise RuntimeError("cannot decode JPEG Extended 12-bit without python-gdcm") from exc
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(path))
+    if not reader.Read():
+        raise RuntimeError("GDCM could not read the pixel data")
+    image = reader.GetImage()
+    pixel_format = image.GetPixelFormat()
+    dtype = _GDCM_DTYPES.get(pixel_format.GetScalarTypeAsString())
+    if dtype is None or pixel_format.GetSamplesPerPixel() != 1:
+        raise RuntimeError(f"GDCM decoded an unsupported pixel format "
+                           f"({pixel_format.GetScalarTypeAsString()}, "
+                           f"{pixel_format.GetSamplesPerPixel()} samples)")
+    dims = [int(d) for d in image.GetDimensions()]
+    columns, rows = dims[0], dims[1]
+    frames = dims[2] if len(dims) > 2 else 1
+    data = image.GetBuffer().encode("utf-8", "surrogateescape")  # SWIG hands char* as str
+    expected = columns * rows * frames * np.dtype(dtype).itemsize
+    if len(data) != expected or not 0 <= frame < frames:
+        raise RuntimeError(f"GDCM returned {len(data)} bytes, expected {expected}")
+    return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(
+        frames, rows, columns)[frame]
 
 
 def _to_grey(raw: np.ndarray, header: DicomHeader, frame: int, out: np.ndarray) -> None:
