@@ -1,12 +1,15 @@
 # The two Quick-start commands: `make demo` and `make test`. Both set everything up first, from
 # the lock (requirements.lock: every package at an exact version, with hashes).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_STAMP := $(VENV)/.system-deps-stamp
 # pip's file:// extra indexes on the development machines print one warning per package
-QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+# (a failing pip still fails the recipe: pipefail)
+QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: demo test lint typecheck lock bench system-deps test-vllm
 
