@@ -24,7 +24,7 @@ import torch
 from inference.boxes import norm_to_pixel, parse_boxes
 from inference.frames import to_model_image
 from inference.generation import stream_generate
-from inference.prompts import TASKS, build_messages, render_prompt
+from inference.prompts import TASK_FIELD, TASKS, build_messages, task_instruction
 from inference.runtime import EngineConfig, load_model
 from inference.types import (
     Answer,
@@ -36,9 +36,7 @@ from inference.types import (
     Turn,
 )
 
-# The placeholder each task's main text fills (see resources/prompts/README.md).
-TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
-              "ground": "finding", "classify": "labels", "summarize": "text"}
+__all__ = ["BOX_TASKS", "TASK_FIELD", "Engine"]
 BOX_TASKS = ("localize", "ground")
 
 
@@ -61,16 +59,20 @@ class Engine:
         # random-weights model in memory. Everything else loads through from_pretrained.
         self.model, self.processor, self.info = loaded or load_model(config)
         self.min_pixels, self.max_pixels, self.factor = _pixel_bounds(self.processor, config)
+        # a model folder may say how many earlier chat turns it was trained to read (the demo
+        # model: none; it answers each question about the image alone)
+        self.history_turns = history_turns(config.model)
         self.adapters: dict[str, str] = {}  # name -> folder
         self.active_adapter: str | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ prompts and inputs
     def task_prompt(self, task: str, text: str) -> str:
-        """The instruction for ``task`` with the user's ``text`` in its main placeholder."""
+        """The instruction for ``task`` given the user's ``text``: put into the template's
+        placeholder, or replacing a default instruction (:func:`inference.prompts.task_instruction`)."""
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-        return render_prompt(task, search=self.prompt_dirs, **{TASK_FIELD[task]: text})
+        return task_instruction(task, text, search=self.prompt_dirs)
 
     def render_chat(self, messages: list[dict]) -> str:
         """The exact chat text the model is given (before image tokens are expanded)."""
@@ -129,8 +131,8 @@ class Engine:
         cancel = cancel or threading.Event()
         instruction = self.task_prompt(task, prompt)
         images, geometry = self._prepare(frames)
-        messages = build_messages(instruction, n_images=len(images), history=history,
-                                  images=images)
+        messages = build_messages(instruction, n_images=len(images),
+                                  history=self._history(history), images=images)
         chat = self.render_chat(messages)
         with self._lock, self._oom_guard():
             inputs = self._inputs([chat], images)
@@ -173,14 +175,30 @@ class Engine:
         """
         if task not in BOX_TASKS:
             raise ValueError(f"localize runs box tasks {BOX_TASKS}, got {task!r}")
+        return self.ask_each(frames, [prompt] * len(frames), task=task, history=history,
+                             cancel=cancel, max_new_tokens=max_new_tokens,
+                             min_new_tokens=min_new_tokens)
+
+    def ask_each(
+        self, frames: Sequence[Any], prompts: Sequence[str], *, task: str = "vqa",
+        history: Sequence[Turn] = (), cancel: threading.Event | None = None,
+        max_new_tokens: int | None = None, min_new_tokens: int | None = None,
+    ) -> Answer:
+        """Each frame with its own text (same task), all in ONE left-padded ``generate`` call:
+        ``Answer.texts[k]`` answers ``prompts[k]`` about ``frames[k]`` (evaluation asks a batch
+        of different questions this way). Boxes map to their own frame.
+        """
         if not frames:
-            raise ValueError("localize needs at least one frame")
+            raise ValueError("ask_each needs at least one frame")
+        if len(prompts) != len(frames):
+            raise ValueError(f"{len(prompts)} prompts for {len(frames)} frames")
         start = time.perf_counter()
         cancel = cancel or threading.Event()
-        instruction = self.task_prompt(task, prompt)
         images, geometry = self._prepare(frames)
-        chats = [self.render_chat(build_messages(instruction, n_images=1, history=history,
-                                                 images=[image])) for image in images]
+        chats = [self.render_chat(build_messages(self.task_prompt(task, text), n_images=1,
+                                                 history=self._history(history),
+                                                 images=[image]))
+                 for text, image in zip(prompts, images, strict=True)]
         from transformers import StoppingCriteriaList
 
         from inference.generation import FirstTokenClock, StopOnEvent
@@ -211,6 +229,11 @@ class Engine:
             adapter=self.active_adapter, texts=tuple(texts), geometry=tuple(geometry),
             dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chats[0],
         )
+
+    def _history(self, history: Sequence[Turn]) -> Sequence[Turn]:
+        if self.history_turns is None:
+            return history
+        return tuple(history)[-self.history_turns:] if self.history_turns > 0 else ()
 
     @staticmethod
     def _boxes(texts: list[str], geometry: list[FrameGeometry], *, per_frame: bool
@@ -313,6 +336,26 @@ class _OomGuard:
             "the GPU ran out of memory while generating; caches were emptied and the model is "
             "still loaded. Try fewer slices, a smaller max_pixels, a shorter answer, or 4-bit."
         ) from exc
+
+
+HINTS_FILE = "medmo.json"
+
+
+def history_turns(model: str) -> int | None:
+    """How many earlier chat turns the model at ``model`` reads, from its folder's
+    ``medmo.json`` (``{"history_turns": N}``); None (no limit) when it does not say.
+
+    >>> history_turns("MBZUAI/MedMO-8B") is None
+    True
+    """
+    import json
+
+    path = Path(model).expanduser() / HINTS_FILE
+    try:
+        value = json.loads(path.read_text()).get("history_turns")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value >= 0 else None
 
 
 def _pixel_bounds(processor: Any, config: EngineConfig) -> tuple[int, int, int]:

@@ -27,9 +27,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from inference.boxes import parse_boxes
+from inference.prompts import TASKS
+from inference.task_scores import score_tasks
 from inference.training.rewards import format_score, iou, match, mean_matched_iou
 
 IOU_HIT = 0.5
+BOX_TASKS = ("localize", "ground")
 
 
 def _coords(boxes: Sequence[Any]) -> list[tuple[float, float, float, float]]:
@@ -113,7 +116,9 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float
 
 def generate_answers(engine: Any, rows: Sequence[dict[str, Any]], *, batch_size: int = 8,
                      max_new_tokens: int | None = None) -> tuple[list[str], int]:
-    """Greedy answers for ``rows`` through ``engine.localize``, ``batch_size`` images per call.
+    """Greedy answers for ``rows``, ``batch_size`` images per ``generate`` call: box-task rows
+    through ``engine.localize`` (one call per task and text, as the app's Localise), the
+    others through ``engine.ask_each`` (each row its own question).
 
     Returns the texts and how many rows' stored prompt differs from what the engine renders
     today (a site edited the template after building the dataset).
@@ -125,15 +130,21 @@ def generate_answers(engine: Any, rows: Sequence[dict[str, Any]], *, batch_size:
     groups: dict[tuple[str, str], list[int]] = {}
     for k, row in enumerate(rows):
         task, question = row.get("task", "localize"), row.get("question", "")
-        if task not in ("localize", "ground"):
-            raise ValueError(f"row {row.get('id')}: evaluation scores box tasks, got {task!r}")
-        groups.setdefault((task, question), []).append(k)
+        if task not in TASKS:
+            raise ValueError(f"row {row.get('id')}: unknown task {task!r}")
+        key = (task, question) if task in BOX_TASKS else (task, "")
+        groups.setdefault(key, []).append(k)
         mismatched += engine.task_prompt(task, question) != row["prompt"]
     for (task, question), indices in groups.items():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start:start + batch_size]
-            answer = engine.localize([rows[k]["image"] for k in chunk], question, task=task,
-                                     max_new_tokens=max_new_tokens)
+            frames = [rows[k]["image"] for k in chunk]
+            if task in BOX_TASKS:
+                answer = engine.localize(frames, question, task=task,
+                                         max_new_tokens=max_new_tokens)
+            else:
+                answer = engine.ask_each(frames, [rows[k].get("question", "") for k in chunk],
+                                         task=task, max_new_tokens=max_new_tokens)
             for k, text in zip(chunk, answer.texts, strict=True):
                 texts[k] = text
     return texts, mismatched
@@ -184,7 +195,28 @@ def _evaluate(model: str, dataset: str, *, adapter: str | None, split: str, batc
     finally:
         if own:
             engine.close()
-    metrics = score_answers(texts, rows)
     return {"model": model, "adapter": adapter, "dataset": str(dataset), "split": split,
-            **metrics, "prompt_mismatch": mismatched, "batch_size": batch_size,
+            **score_rows(texts, rows), "prompt_mismatch": mismatched, "batch_size": batch_size,
             "seconds": round(time.perf_counter() - start, 3)}
+
+
+def score_rows(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Box metrics (:func:`score_answers`) over plain box rows (no ``truth``: corrections,
+    the phantom benchmark), and per-task metrics (:func:`inference.task_scores.score_tasks`)
+    under ``tasks`` for the others (the demo model's held-out set; a site's report edits and
+    answered questions, scored against their text). ``answers`` keeps the texts in row
+    order."""
+    plain = [k for k, row in enumerate(rows)
+             if row.get("task", "localize") in BOX_TASKS
+             and (not row.get("truth") or row.get("truth") == "{}")]
+    out: dict[str, Any] = {"n": len(rows)}
+    if plain:
+        out.update(score_answers([texts[k] for k in plain], [rows[k] for k in plain]))
+        out["n"] = len(rows)
+    rich = [k for k in range(len(rows)) if k not in set(plain)]
+    if rich:
+        out["tasks"] = score_tasks([texts[k] for k in rich], [rows[k] for k in rich])
+        if not plain:
+            out["format_valid_rate"] = out["tasks"]["format_valid_rate"]
+    out["answers"] = list(texts)
+    return out

@@ -3,11 +3,20 @@
 Templates live in ``resources/prompts/TASK.txt`` (``string.Template`` syntax, ``$name``). Folders
 named in ``MEDMO_PROMPTS_DIR`` (or passed as ``search``) are searched first, so a site overrides a
 template by dropping a file of the same name there.
+
+How the user's text meets a template (:func:`task_instruction`): a template that holds the
+task's placeholder (``$question`` for vqa, ``$finding`` for ground, ``$labels`` for classify,
+``$text`` for summarize) gets the text put there; a template without it (the bundled localize
+and report ones) is the task's *default instruction*, and text the user typed REPLACES it, so
+"Detect and localize all abnormalities in this image." is never sent twice. Empty text keeps the
+default. For ground and classify, text that is itself an instruction (a question, a sentence, or
+a request such as "Where is the mass?") replaces the template too, instead of being put inside it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import string
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +24,12 @@ from pathlib import Path
 from inference.types import Turn
 
 TASKS: tuple[str, ...] = ("vqa", "report", "localize", "ground", "classify", "summarize")
+# The placeholder each task's main text fills (see resources/prompts/README.md).
+TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
+              "ground": "finding", "classify": "labels", "summarize": "text"}
+_REQUEST = re.compile(
+    r"^(where|what|which|how|is|are|can|could|would|please|find|locate|show|mark|draw|box|"
+    r"point|give|detect|identify|outline|highlight|classify|tell|label)\b", re.IGNORECASE)
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "prompts"
 ENV_VAR = "MEDMO_PROMPTS_DIR"
 
@@ -51,6 +66,40 @@ def render_prompt(task: str, *, search: Sequence[str | Path] = (), **values: str
     except KeyError as exc:
         raise ValueError(f"prompt template {task!r} needs a value for {exc.args[0]!r}") from None
     return text.strip()
+
+
+def is_instruction(text: str) -> bool:
+    """Whether ``text`` reads as a whole instruction rather than a name or a list.
+
+    >>> is_instruction("Where is the mass?"), is_instruction("nodule"), is_instruction("a, b")
+    (True, False, False)
+    """
+    stripped = text.strip()
+    return stripped.endswith(("?", ".", "!")) or bool(_REQUEST.match(stripped))
+
+
+def task_instruction(task: str, text: str, *, search: Sequence[str | Path] = ()) -> str:
+    """The instruction sent for ``task`` when the user typed ``text`` (see the module docstring).
+
+    >>> task_instruction("localize", "Detect and localize all abnormalities in this image.")
+    'Detect and localize all abnormalities in this image.'
+    >>> task_instruction("localize", "").startswith("Detect and localize all abnormalities")
+    True
+    >>> task_instruction("ground", "nodule").startswith("Locate the nodule in this image")
+    True
+    >>> task_instruction("ground", "Where is the mass?")
+    'Where is the mass?'
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}")
+    field = TASK_FIELD[task]
+    text = text.strip()
+    template = load_template(task, search=search)
+    names = {m.group("named") or m.group("braced") for m in template.pattern.finditer(
+        template.template)}
+    if text and (field not in names or (task in ("ground", "classify") and is_instruction(text))):
+        return text
+    return render_prompt(task, search=search, **{field: text})
 
 
 def build_messages(

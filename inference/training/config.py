@@ -57,6 +57,11 @@ class TrainConfig:
     other); on a quiet machine compare 1 and the core count.
     ``batch_size`` counts sequences per optimiser step and device; for GRPO it counts
     completions and must be a multiple of ``num_generations``.
+    ``balance_lengths`` (SFT, with ``gradient_accumulation_steps`` > 1): each optimiser step
+    still takes a random draw of rows, but splits it into micro-batches of similar length
+    (transformers' batch-rebalance sampler): with reports beside one-word answers, padding every
+    row to the longest in a random batch roughly doubles a step's cost. (Sorting the whole
+    dataset by length instead feeds the model one task after another, and it forgets.)
     """
 
     model: str
@@ -96,6 +101,7 @@ class TrainConfig:
     dataloader_workers: int = 0
     max_minutes: float | None = None
     torch_threads: int | None = None
+    balance_lengths: bool = False
 
     def __post_init__(self) -> None:
         for name in ("model", "dataset", "output_dir"):

@@ -10,10 +10,12 @@ Layout of a dataset folder ``OUT``::
     OUT/validation/<id>.png
 
 Each row: ``id``, ``file_name``, ``prompt`` (the instruction given with the image), ``answer``
-(the target text in MedMO's format, ``label <box>[[x0, y0, x1, y1]]</box>``), ``boxes``
+(the target text: for box tasks MedMO's format, ``label <box>[[x0, y0, x1, y1]]</box>``; for
+reports and questions the text to learn, see :mod:`inference.answer_formats`), ``boxes``
 (``[x0, y0, x1, y1]`` normalised 0..1000), ``labels`` (one per box), ``report`` (edited report
-text, ``""`` when none), ``source`` (JSON provenance, no patient identifiers), and ``task`` /
-``question`` (what ``prompt`` was rendered from).
+text, ``""`` when none), ``source`` (JSON provenance, no patient identifiers), ``task`` /
+``question`` (what ``prompt`` was rendered from) and ``truth`` (JSON: what evaluation scores the
+answer against beyond the boxes; ``{}`` for plain box rows).
 
 The folder loads as ``load_dataset("imagefolder", data_dir=OUT)`` (splits ``train`` and
 ``validation``, an ``image`` column) or ``load_dataset("json", data_files=...)``. PNG is
@@ -29,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +73,12 @@ class Example:
     task, question
         The engine task and the user's text that ``prompt`` was rendered from (evaluation
         re-asks through the engine with them).
+    target
+        The answer text to learn, for tasks whose answer is not the boxes alone (a report, an
+        answered question); ``""``: the boxes in MedMO's format (:func:`target_text`).
+    truth
+        What evaluation scores the answer against beyond the boxes (e.g. the findings a report
+        should state, a question's type); JSON-serialisable.
     """
 
     id: str
@@ -82,6 +90,8 @@ class Example:
     source: dict[str, Any] = field(default_factory=dict)
     task: str = "localize"
     question: str = ""
+    target: str = ""
+    truth: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -104,7 +114,7 @@ class Example:
 
     @property
     def answer(self) -> str:
-        return target_text(self.boxes_norm, self.labels)
+        return self.target or target_text(self.boxes_norm, self.labels)
 
 
 def target_text(boxes_norm: Sequence[Sequence[float]], labels: Sequence[str]) -> str:
@@ -163,7 +173,7 @@ def _row(example: Example) -> dict[str, Any]:
             "answer": example.answer, "boxes": [list(b) for b in example.boxes_norm],
             "labels": list(example.labels), "report": example.report,
             "source": json.dumps(example.source, sort_keys=True), "task": example.task,
-            "question": example.question}
+            "question": example.question, "truth": json.dumps(example.truth, sort_keys=True)}
 
 
 def _write_split(folder: Path, examples: Sequence[Example]) -> None:
@@ -276,16 +286,23 @@ def read_split_ids(path: str | Path) -> list[str]:
 
 def read_rows(path: str | Path, split: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Rows of one split with ``image`` (a PIL RGB image) and ``image_path`` added."""
+    return list(iter_rows(path, split, limit=limit))
+
+
+def iter_rows(path: str | Path, split: str, *, limit: int | None = None
+              ) -> Iterator[dict[str, Any]]:
+    """:func:`read_rows` one row at a time (a training set of thousands of images need not be
+    in memory at once)."""
     from PIL import Image
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     read_manifest(path)
     folder = Path(path) / split
-    rows = []
+    count = 0
     with (folder / "metadata.jsonl").open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
-            if limit is not None and len(rows) >= limit:
+            if limit is not None and count >= limit:
                 break
             try:
                 row = json.loads(line)
@@ -295,5 +312,20 @@ def read_rows(path: str | Path, split: str, *, limit: int | None = None) -> list
             with Image.open(image_path) as im:
                 row["image"] = im.convert("RGB")
             row["image_path"] = str(image_path)
-            rows.append(row)
-    return rows
+            count += 1
+            yield row
+
+
+def task_counts(path: str | Path, split: str = "train") -> dict[str, int]:
+    """How many rows of each task a split holds (box corrections, report edits, answered
+    questions...), read from its metadata without loading images."""
+    counts: dict[str, int] = {}
+    try:
+        with (Path(path) / split / "metadata.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    task = json.loads(line).get("task", "localize")
+                    counts[task] = counts.get(task, 0) + 1
+    except (OSError, ValueError):
+        return {}
+    return counts

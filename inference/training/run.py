@@ -77,28 +77,46 @@ def _load(config: TrainConfig, init_adapter: Path | None) -> tuple[Any, Any]:
     return model, processor
 
 
-def _rows(config: TrainConfig, stage: str) -> Any:
-    """The training split as a datasets.Dataset in the shape TRL's VLM paths expect."""
-    from datasets import Dataset
+BOX_TASKS = ("localize", "ground")
+
+
+def _rows(config: TrainConfig, stage: str, tokenizer: Any = None) -> Any:
+    """The training split as a datasets.Dataset in the shape TRL's VLM paths expect.
+
+    GRPO's rewards score boxes, so its stage keeps the box-task rows (localize, ground) only;
+    SFT learns every row. With a tokenizer, SFT rows carry ``length`` (prompt + answer tokens)
+    for length-balanced micro-batches.
+    """
+    from datasets import Dataset, concatenate_datasets
 
     from inference.frames import to_model_image
-    from inference.training.dataset import read_rows
+    from inference.training.dataset import iter_rows
 
-    rows = read_rows(config.dataset, "train", limit=config.max_train_samples)
-    if not rows:
-        raise TrainingError(f"dataset {config.dataset} has no training rows")
-    out = []
-    for row in rows:
+    parts, chunk = [], []
+    for row in iter_rows(config.dataset, "train", limit=config.max_train_samples):
+        if stage == "grpo" and row.get("task", "localize") not in BOX_TASKS:
+            continue
         image, _ = to_model_image(row["image"])  # the exact resize the engine does
         prompt = [{"role": "user", "content": [{"type": "image"},
                                                {"type": "text", "text": row["prompt"]}]}]
         if stage == "sft":
-            out.append({"prompt": prompt, "images": [image], "completion": [
-                {"role": "assistant", "content": [{"type": "text", "text": row["answer"]}]}]})
+            item = {"prompt": prompt, "images": [image], "completion": [
+                {"role": "assistant", "content": [{"type": "text", "text": row["answer"]}]}]}
+            if tokenizer is not None:
+                item["length"] = len(tokenizer(row["prompt"] + row["answer"])["input_ids"])
         else:
-            out.append({"prompt": prompt, "image": image, "boxes": row["boxes"],
-                        "labels": row["labels"]})
-    return Dataset.from_list(out)
+            item = {"prompt": prompt, "image": image, "boxes": row["boxes"],
+                    "labels": row["labels"]}
+        chunk.append(item)
+        if len(chunk) == 512:  # images are stored encoded: memory stays small
+            parts.append(Dataset.from_list(chunk))
+            chunk = []
+    if chunk:
+        parts.append(Dataset.from_list(chunk))
+    if not parts:
+        kind = "box-task (localize/ground) " if stage == "grpo" else ""
+        raise TrainingError(f"dataset {config.dataset} has no {kind}training rows")
+    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
 
 
 def _common_args(config: TrainConfig, stage: str, stage_dir: Path) -> dict[str, Any]:
@@ -117,6 +135,8 @@ def _common_args(config: TrainConfig, stage: str, stage_dir: Path) -> dict[str, 
         bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda,
         gradient_checkpointing=False, dataloader_num_workers=config.dataloader_workers,
         remove_unused_columns=False,
+        train_sampling_strategy=("batch_rebalance" if config.balance_lengths and stage == "sft"
+                                 else "random"),
     )
 
 
@@ -129,7 +149,7 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
         peft_config = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
                                  lora_dropout=config.lora_dropout,
                                  target_modules=list(config.lora_targets), task_type="CAUSAL_LM")
-    dataset = _rows(config, stage)
+    dataset = _rows(config, stage, processor.tokenizer if config.balance_lengths else None)
     common = _common_args(config, stage, stage_dir)
     if stage == "sft":
         from trl import SFTConfig, SFTTrainer

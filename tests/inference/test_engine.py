@@ -85,6 +85,26 @@ def test_history_is_in_the_prompt(engine, frames):
     assert chat.endswith("<|im_start|>assistant\n")
 
 
+def test_a_model_trained_on_single_questions_gets_no_history(tiny_model_dir, tmp_path, frames):
+    """The demo model's folder says it reads no earlier turns (medmo.json): the app's chat
+    context must not reach it, or it sees text it was never trained on."""
+    import json
+    import shutil
+
+    folder = tmp_path / "single-turn"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "medmo.json").write_text(json.dumps({"history_turns": 0}))
+    eng = Engine(EngineConfig(model=str(folder), device="cpu", max_new_tokens=2))
+    try:
+        history = [Turn("user", "Is the liver enlarged?"), Turn("assistant", "No.")]
+        chat = eng.ask(frames[:1], "And the spleen?", history=history).prompt_text
+        assert "liver" not in chat and "And the spleen?" in chat
+        batch = eng.ask_each(frames[:2], ["a?", "b?"], history=history)
+        assert "liver" not in batch.prompt_text
+    finally:
+        eng.close()
+
+
 def test_cancel_mid_stream_stops_early(engine, frames):
     full = engine.ask(frames[:1], "Describe.", max_new_tokens=120)
     cancel = threading.Event()
@@ -108,6 +128,18 @@ def test_batched_localisation_equals_sequential_with_mixed_sizes(engine, frames)
     assert [(g.width, g.height) for g in batched.geometry] == [(128, 128), (484, 300), (512, 512)]
     assert [(g.model_width, g.model_height) for g in batched.geometry] == [
         (256, 256), (480, 288), (512, 512)]
+
+
+def test_each_frame_with_its_own_question_batched_equals_asking_one_by_one(engine, frames):
+    """Evaluation asks a batch of different questions this way: it must answer what the app's
+    one-frame ask answers."""
+    questions = ["How many lesions are there?", "Is there a mass?", "Describe this image."]
+    batched = engine.ask_each(frames, questions, task="vqa", max_new_tokens=12)
+    alone = [engine.ask([f], q, task="vqa", max_new_tokens=12).text
+             for f, q in zip(frames, questions, strict=True)]
+    assert list(batched.texts) == alone
+    with pytest.raises(ValueError, match="2 prompts for 3 frames"):
+        engine.ask_each(frames, questions[:2])
 
 
 def test_stream_of_box_task_over_several_frames_runs_batched(engine, frames):
