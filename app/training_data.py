@@ -1,8 +1,18 @@
 """Training examples from the radiologists' corrections, and the phantom benchmark.
 
 :func:`workspace_examples` turns a workspace into :class:`inference.training.dataset.Example`
-rows: one per *corrected frame*, i.e. a frame with at least one finding the radiologist
-reviewed (accepted, moved, resized, relabelled, deleted or added). On that frame:
+rows of three kinds:
+
+* **box corrections** (task of the prompt, usually ``localize``): one row per *corrected
+  frame*, i.e. a frame with at least one finding the radiologist reviewed (accepted, moved,
+  resized, relabelled, deleted or added);
+* **report edits** (task ``report``): an AI draft the radiologist edited; the target is the
+  edited text, the image the one frame the draft was written from;
+* **answered questions** (task of the question, e.g. ``vqa``): a model answer the radiologist
+  confirmed or corrected (:meth:`app.workspace.Workspace.review_answer`); the target is their
+  answer.
+
+On a box-correction frame:
 
 * the image is the one stored with the answer, exactly as it was sent to the model;
 * the prompt is the instruction the engine rendered for the user's request;
@@ -11,7 +21,9 @@ reviewed (accepted, moved, resized, relabelled, deleted or added). On that frame
   left untouched stand as the model gave them (the radiologist saw them and kept them);
 * the report is the study's latest report text when the radiologist edited it.
 
-Frames that cannot be used (no stored image) are returned with a reason, never dropped silently.
+Report edits and answers take the prompt the user gave for them, rendered as the engine does.
+What cannot be used (no stored image, a draft from several frames) is returned with a reason,
+never dropped silently.
 
 :func:`phantom_examples` draws the synthetic benchmark (256 x 256 phantom slices with one lesion
 of known box) with the viewer's phantom and windowing code.
@@ -25,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from app.workspace import ChatMessage, Workspace
-from inference.engine import TASK_FIELD
-from inference.prompts import TASKS, render_prompt
+from inference.prompts import TASKS, task_instruction
 from inference.training.dataset import Example, stable_id
 from viewer.annotations import Finding
+from viewer.report import ReportDraft
 
 DEFAULT_TASK = "localize"
 
@@ -46,10 +58,12 @@ def instruction(task: str, text: str) -> str:
 
     >>> instruction("vqa", "Is there a nodule?")
     'Is there a nodule?'
+    >>> instruction("localize", "Find the lesions.")
+    'Find the lesions.'
     """
     if task not in TASKS:
         return text
-    return render_prompt(task, **{TASK_FIELD[task]: text})
+    return task_instruction(task, text)
 
 
 def _frame_key(finding: Finding) -> tuple[str, int]:
@@ -114,7 +128,89 @@ def workspace_examples(workspace: Workspace) -> WorkspaceExamples:
                 source={"study_uid": study_uid, "series_uid": key[0], "frame_index": key[1],
                         "corrections": kinds, "image_sha256": digest},
                 task=task, question=text))
+        for found in (_report_examples(workspace, study_uid, messages),
+                      _answer_examples(workspace, study_uid, messages)):
+            examples.extend(found[0])
+            skipped.extend(found[1])
     return WorkspaceExamples(tuple(examples), tuple(skipped))
+
+
+Sent = tuple[np.ndarray, ChatMessage, ChatMessage | None]
+
+
+def _single_frame(workspace: Workspace, messages: list[ChatMessage], answer_id: str
+                  ) -> tuple[Sent | None, str]:
+    """(image, answer, the user's prompt before it) of a one-frame answer, or why not."""
+    pos = next((k for k, m in enumerate(messages) if m.id == answer_id), None)
+    if pos is None:
+        return None, "its model answer is not in the chat"
+    answer = messages[pos]
+    if len(answer.sent_images) != 1:
+        return None, f"written from {len(answer.sent_images)} frames; training rows hold one image"
+    try:
+        image = workspace.get_image(answer.sent_images[0])
+    except KeyError as exc:
+        return None, str(exc)
+    prompt = next((messages[j] for j in range(pos - 1, -1, -1) if messages[j].role == "user"),
+                  None)
+    return (image, answer, prompt), ""
+
+
+def _text_example(kind: str, study_uid: str, found: Sent, task: str, target: str,
+                  report: str = "") -> Example:
+    image, answer, prompt = found
+    text = prompt.text if prompt else ""
+    frame = answer.frames[0]
+    return Example(
+        id=stable_id(study_uid, kind, answer.id), image=image, prompt=instruction(task, text),
+        task=task, question=text, target=target, report=report,
+        source={"study_uid": study_uid, "series_uid": frame.series_uid,
+                "frame_index": frame.frame_index, "kind": kind, "answer_id": answer.id,
+                "image_sha256": answer.sent_images[0]})
+
+
+def _report_examples(workspace: Workspace, study_uid: str, messages: list[ChatMessage]
+                     ) -> tuple[list[Example], list[tuple[str, str]]]:
+    """One row per AI draft the radiologist edited (the latest edit of each draft)."""
+    examples, skipped = [], []
+    latest: dict[str, ReportDraft] = {}
+    for report in workspace.reports(study_uid):
+        if not report.ai_text or report.text.strip() == report.ai_text.strip():
+            continue  # written by hand, or an AI draft left as it was: nothing to learn
+        if not report.answer_id:
+            skipped.append((f"study ...{study_uid[-8:]} report ...{report.id[-8:]}",
+                            "the edited draft names no model answer, so no image to learn from"))
+            continue
+        latest[report.answer_id] = report
+    for answer_id, report in sorted(latest.items()):
+        what = f"study ...{study_uid[-8:]} report ...{answer_id[-8:]}"
+        found, reason = _single_frame(workspace, messages, answer_id)
+        if found is None:
+            skipped.append((what, reason))
+            continue
+        examples.append(_text_example("report_edit", study_uid, found, "report",
+                                      report.text, report.text))
+    return examples, skipped
+
+
+def _answer_examples(workspace: Workspace, study_uid: str, messages: list[ChatMessage]
+                     ) -> tuple[list[Example], list[tuple[str, str]]]:
+    """One row per answer the radiologist confirmed or corrected (box answers are learnt from
+    their box corrections instead)."""
+    examples, skipped = [], []
+    for answer_id, text in sorted(workspace.answer_reviews(study_uid).items()):
+        what = f"study ...{study_uid[-8:]} answer ...{answer_id[-8:]}"
+        found, reason = _single_frame(workspace, messages, answer_id)
+        if found is None:
+            skipped.append((what, reason))
+            continue
+        prompt = found[2]
+        task = prompt.task if prompt and prompt.task else "vqa"
+        if task in ("localize", "ground"):
+            skipped.append((what, "a box answer: its box corrections are its training rows"))
+            continue
+        examples.append(_text_example("answer_review", study_uid, found, task, text))
+    return examples, skipped
 
 
 def _norm(box, width: int, height: int) -> tuple[float, float, float, float]:

@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE TABLE IF NOT EXISTS reports (
     study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (study_uid, id));
+CREATE TABLE IF NOT EXISTS answer_reviews (
+    study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (study_uid, id));
 """
 
 
@@ -268,6 +271,22 @@ class Workspace:
 
     def messages(self, study_uid: str) -> list[ChatMessage]:
         return [ChatMessage.from_dict(d) for d in self._rows("messages", study_uid)]
+
+    def review_answer(self, study_uid: str, answer_id: str, text: str) -> None:
+        """Keep the radiologist's answer to a question the model answered (``answer_id``: the
+        assistant message): the model's text when confirmed, their own when corrected. It
+        becomes a training row of the question's task (:mod:`app.training_data`)."""
+        if not text.strip():
+            raise ValueError("a reviewed answer needs text")
+        data = {"answer_id": answer_id, "text": text,
+                "time": datetime.now(UTC).isoformat(timespec="seconds")}
+        with self._tx() as db:
+            db.execute("INSERT INTO answer_reviews VALUES (?,?,?) ON CONFLICT(study_uid, id) "
+                       "DO UPDATE SET data=excluded.data", (study_uid, answer_id, json.dumps(data)))
+
+    def answer_reviews(self, study_uid: str) -> dict[str, str]:
+        """answer id -> the radiologist's answer text, for the study's reviewed answers."""
+        return {d["answer_id"]: d["text"] for d in self._rows("answer_reviews", study_uid)}
 
     # ----------------------------------------------------------- sent images
     def put_image(self, pixels: np.ndarray) -> str:

@@ -1,9 +1,12 @@
-"""``medmo dataset build WORKSPACE OUT`` and ``medmo dataset phantom OUT``: training datasets.
+"""``medmo dataset build WORKSPACE OUT``, ``medmo dataset phantom OUT`` and
+``medmo dataset demo OUT``: training datasets.
 
-``build`` turns the radiologists' corrections in a workspace into a dataset folder (JSONL + PNG,
-see :mod:`inference.training.dataset`); run it again on the same OUT to add new cases to the
-training split while the validation split stays frozen. ``phantom`` writes the synthetic
-phantom benchmark (training cases + a frozen held-out set). Both print a JSON summary.
+``build`` turns the radiologists' work in a workspace into a dataset folder (JSONL + PNG, see
+:mod:`inference.training.dataset`): box corrections, edited AI report drafts and answered
+questions, each a row of its task; run it again on the same OUT to add new cases to the training
+split while the validation split stays frozen. ``phantom`` writes the one-lesion phantom
+benchmark (``medmo bench adapt``'s); ``demo`` the demo model's multi-task data
+(:mod:`app.demo_data`). Each prints a JSON summary (``tasks``: training rows per task).
 """
 
 from __future__ import annotations
@@ -27,19 +30,32 @@ def register(sub) -> None:
     phantom.add_argument("--heldout", type=int, default=200)
     phantom.add_argument("--size", type=int, default=256)
     phantom.add_argument("--seed", type=int, default=0)
+    demo = actions.add_parser("demo", help="the demo model's multi-task phantom dataset")
+    demo.add_argument("out", metavar="OUT")
+    demo.add_argument("--train", type=int, default=12000)
+    demo.add_argument("--heldout", type=int, default=150)
+    demo.add_argument("--size", type=int, default=256)
+    demo.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from app.training_data import build_phantom_benchmark, workspace_examples
     from app.workspace import Workspace, WorkspaceError
-    from inference.training.dataset import DatasetError, write_dataset
+    from inference.training.dataset import DatasetError, task_counts, write_dataset
 
     try:
-        if args.dataset_action == "phantom":
-            report = build_phantom_benchmark(args.out, train=args.train, heldout=args.heldout,
-                                             size=args.size, seed=args.seed)
-            print(json.dumps(report.to_dict()))
+        if args.dataset_action in ("phantom", "demo"):
+            if args.dataset_action == "phantom":
+                report = build_phantom_benchmark(args.out, train=args.train,
+                                                 heldout=args.heldout, size=args.size,
+                                                 seed=args.seed)
+            else:
+                from app.demo_data import build_demo_benchmark
+
+                report = build_demo_benchmark(args.out, train=args.train, heldout=args.heldout,
+                                              size=args.size, seed=args.seed)
+            print(json.dumps({**report.to_dict(), "tasks": task_counts(args.out)}))
             return 0
         from pathlib import Path
 
@@ -50,12 +66,14 @@ def run(args) -> int:
         for where, reason in built.skipped:
             print(f"medmo dataset: skipped {where}: {reason}", file=sys.stderr)
         if not built.examples:
-            raise DatasetError("the workspace holds no corrected frames yet: review some boxes "
-                               "(accept, move, resize, delete, add or relabel) first")
+            raise DatasetError("the workspace holds no corrections yet: review some boxes "
+                               "(accept, move, resize, delete, add or relabel), edit an AI "
+                               "report draft or answer a question first")
         report = write_dataset(args.out, built.examples,
                                validation_fraction=args.validation_fraction, seed=args.seed)
     except (ValueError, OSError, WorkspaceError) as exc:
         print(f"medmo dataset: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({**report.to_dict(), "skipped": len(built.skipped)}))
+    print(json.dumps({**report.to_dict(), "skipped": len(built.skipped),
+                      "tasks": task_counts(args.out)}))
     return 0

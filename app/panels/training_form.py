@@ -61,7 +61,9 @@ class TrainingForm(QtWidgets.QWidget):
         for title, value in METHODS:
             self.method.addItem(title, value)
         self.method.setToolTip(
-            "SFT learns from the corrected boxes themselves. On the phantom benchmarks GRPO has "
+            "SFT learns from the corrected boxes themselves, and from edited report drafts and "
+            "answered questions. GRPO's rewards score boxes, so it trains on the box rows only. "
+            "On the phantom benchmarks GRPO has "
             "not yet improved a model over its SFT start (README, 'What GRPO does here'): after "
             "SFT on a few hundred cases it learns little from them (SFT has memorised them), "
             "though it over-fits less than more SFT does.")

@@ -16,7 +16,13 @@ METRICS = (
     ("f1_at_0_5", "F1 @ IoU 0.5"),
     ("label_accuracy", "Label accuracy"),
     ("format_valid_rate", "Format-valid rate"),
+    ("report_f1", "Report finding F1"),
+    ("vqa_accuracy", "Question accuracy"),
 )
+# where each metric sits in a multi-task result (``medmo eval`` on rows of several tasks)
+TASK_METRICS = {"mean_iou": ("localize", "mean_iou"), "f1_at_0_5": ("localize", "f1_at_0_5"),
+                "label_accuracy": ("localize", "kind_accuracy"), "report_f1": ("report", "f1"),
+                "vqa_accuracy": ("vqa", "accuracy")}
 ALIASES = {
     "mean_iou": ("mean_iou", "iou"),
     "f1_at_0_5": ("f1_at_0_5", "f1_at_05", "f1@0.5", "f1_iou_0_5", "f1_50", "f1"),
@@ -30,10 +36,18 @@ def metric(result: dict[str, Any], key: str) -> float | None:
 
     >>> metric({"f1_at_05": 0.25}, "f1_at_0_5"), metric({}, "mean_iou")
     (0.25, None)
+    >>> metric({"tasks": {"report": {"f1": 0.5}}}, "report_f1")
+    0.5
     """
     holder = result.get("metrics") if isinstance(result.get("metrics"), dict) else result
     for name in ALIASES.get(key, (key,)):
         value = holder.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    tasks = holder.get("tasks")
+    if isinstance(tasks, dict) and key in TASK_METRICS:
+        task, name = TASK_METRICS[key]
+        value = (tasks.get(task) or {}).get(name)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     return None
@@ -67,7 +81,8 @@ def compare(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list
 
 
 def not_worse(rows: list[ComparisonRow], *, tolerance: float = 0.0) -> tuple[bool, str]:
-    """Whether the adapter is at least as good as the base on mean IoU and F1 @ 0.5, and why not.
+    """Whether the adapter is at least as good as the base on mean IoU and F1 @ 0.5 (and on
+    report finding F1 and question accuracy where both were measured), and why not.
 
     >>> not_worse(compare({"mean_iou": 0.2, "f1_at_0_5": 0.1}, {"mean_iou": 0.3, "f1_at_0_5": 0.1}))
     (True, '')
@@ -76,15 +91,20 @@ def not_worse(rows: list[ComparisonRow], *, tolerance: float = 0.0) -> tuple[boo
     >>> not_worse(compare(None, {"mean_iou": 0.2}))
     (False, 'Mean IoU was not measured before and after')
     """
+    text_only = all(r.before is None and r.after is None for r in rows
+                    if r.key in ("mean_iou", "f1_at_0_5"))
     for row in rows:
-        if row.key not in ("mean_iou", "f1_at_0_5"):
+        if row.key not in ("mean_iou", "f1_at_0_5", "report_f1", "vqa_accuracy"):
             continue
-        if row.key == "f1_at_0_5" and row.before is None and row.after is None:
-            continue  # an eval without F1 decides on IoU alone
+        optional = row.key in ("f1_at_0_5", "report_f1", "vqa_accuracy") or text_only
+        if optional and row.before is None and row.after is None:
+            continue  # an eval without F1 decides on IoU alone; text tasks where measured
         if row.delta is None:
             return False, f"{row.title} was not measured before and after"
         if row.delta < -tolerance:
             return False, f"{row.title} fell from {row.before:.3f} to {row.after:.3f}"
+    if not any(r.delta is not None for r in rows if r.key != "format_valid_rate"):
+        return False, "nothing was measured before and after"
     return True, ""
 
 
@@ -219,6 +239,12 @@ def dataset_summary(path: str | Path) -> tuple[str, dict[str, Any] | None]:
         text += f" \u2014 {manifest['description']}"
     if not rows:
         return text + " (no training rows yet)", None
+    from inference.training.dataset import task_counts
+
+    tasks = task_counts(path)
+    if tasks and set(tasks) != {"localize"}:
+        text += " \u2014 training rows by task: " + ", ".join(
+            f"{n} {task}" for task, n in sorted(tasks.items(), key=lambda kv: -kv[1]))
     width, height = rows[0]["image"].size
     return text, {"rows": height, "cols": width, "prompt_chars": len(rows[0].get("prompt", "")),
                   "answer_chars": len(rows[0].get("answer", ""))}
@@ -261,10 +287,13 @@ def eval_line(result: dict[str, Any]) -> str:
     'mean IoU 0.250, F1 @ IoU 0.5 0.500, label accuracy n/a, format-valid 1.000 (8 images, 3.2 s)'
     """
     names = {"mean_iou": "mean IoU", "f1_at_0_5": "F1 @ IoU 0.5",
-             "label_accuracy": "label accuracy", "format_valid_rate": "format-valid"}
+             "label_accuracy": "label accuracy", "format_valid_rate": "format-valid",
+             "report_f1": "report F1", "vqa_accuracy": "question accuracy"}
     parts = []
     for key, _ in METRICS:
         value = metric(result, key)
+        if value is None and key in ("report_f1", "vqa_accuracy"):
+            continue  # a box-only dataset: no text tasks to speak of
         name = names[key]
         parts.append(f"{name} {'n/a' if value is None else f'{value:.3f}'}")
     extra = [f"{result['n']} images" if "n" in result else "",

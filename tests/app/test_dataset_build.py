@@ -54,10 +54,12 @@ def test_corrected_frames_become_examples(tmp_path):
     ws, sent = _workspace(tmp_path)
     built = workspace_examples(ws)
     assert len(built.examples) == 1  # frame 1: nothing reviewed; frame 2: no stored image
-    assert len(built.skipped) == 1 and "no stored image" in built.skipped[0][1]
+    reasons = sorted(reason for _, reason in built.skipped)
+    assert len(reasons) == 2 and "no stored image" in reasons[0]
+    assert "names no model answer" in reasons[1]  # the edited draft has no answer behind it
     ex = built.examples[0]
     assert np.array_equal(ex.image, sent[0])  # exactly the image sent
-    assert "Detect and localize" in ex.prompt and "look at the lungs" in ex.prompt
+    assert ex.prompt == "look at the lungs"  # the user's text replaced the default instruction
     # moved box at its corrected place, deleted one gone, untouched one kept, added one in
     assert sorted(zip(ex.labels, ex.boxes_norm, strict=True)) == sorted([
         ("nodule", (150.0, 200.0, 250.0, 300.0)),
@@ -125,8 +127,9 @@ def test_dataset_command(tmp_path, capsys):
     assert main(["dataset", "build", str(tmp_path / "ws"), str(tmp_path / "out")]) == 0
     out = capsys.readouterr()
     summary = json.loads(out.out)
-    assert (summary["train"], summary["validation"], summary["skipped"]) == (1, 1, 1)
-    assert "no stored image" in out.err
+    assert (summary["train"], summary["validation"], summary["skipped"]) == (1, 1, 2)
+    assert summary["tasks"] == {"localize": 1}
+    assert "no stored image" in out.err and "names no model answer" in out.err
     assert main(["dataset", "build", str(tmp_path / "nothing"), str(tmp_path / "o2")]) == 2
     assert "holds no workspace" in capsys.readouterr().err
     assert main(["dataset", "phantom", str(tmp_path / "ph"), "--train", "3", "--heldout", "2",
@@ -156,3 +159,60 @@ def test_a_workspace_dataset_trains(tmp_path):
     stream = io.StringIO()
     assert run_training(config, stream=stream) == 0, stream.getvalue()[-1500:]
     assert (tmp_path / "run" / "adapter" / "adapter_config.json").exists()
+
+
+def test_report_edits_and_answered_questions_become_rows_of_their_tasks(tmp_path):
+    """Issue 15, deliverable 6: an edited AI draft is a report row (target: the edited text),
+    an answer the radiologist corrected or confirmed a row of its question's task; both go
+    through `medmo dataset build` beside box corrections, and what cannot be used says why."""
+    from app.cli import main
+    from inference.training.dataset import read_rows
+
+    ws = Workspace(tmp_path / "ws")
+    image = np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)
+    digest = ws.put_image(image)
+    frame = FrameLocation(SERIES, 7, "1.2.3.4.5.7")
+
+    def exchange(text, task, answer):
+        ws.add_message(ChatMessage(STUDY, "user", text, (frame,), task=task,
+                                   sent_images=(digest,)))
+        reply = ChatMessage(STUDY, "assistant", answer, (frame,), model_id="m", task=task,
+                            sent_images=(digest,))
+        ws.add_message(reply)
+        return reply
+
+    drafted = exchange("", "report", "Findings: Cyst, 20 mm, right upper zone.")
+    report = ReportDraft(STUDY, drafted.text, model_id="m", answer_id=drafted.id)
+    report.set_text("Findings: Cyst, 24 mm, right upper zone, anterior.\nImpression: Cyst.")
+    ws.save_report(report)
+    untouched = exchange("", "report", "Findings: No focal abnormality.")
+    ws.save_report(ReportDraft(STUDY, untouched.text, model_id="m", answer_id=untouched.id))
+    asked = exchange("How many lesions are there?", "vqa", "2 findings.")
+    ws.review_answer(STUDY, asked.id, "1 finding.")  # corrected
+    boxed = exchange("", "localize", "cyst <box>[[1, 2, 3, 4]]</box>")
+    ws.review_answer(STUDY, boxed.id, "cyst <box>[[1, 2, 3, 4]]</box>")
+
+    built = workspace_examples(ws)
+    by_task = {ex.task: ex for ex in built.examples}
+    assert set(by_task) == {"report", "vqa"}  # the untouched draft teaches nothing
+    rep = by_task["report"]
+    assert rep.answer == report.text and np.array_equal(rep.image, image)
+    assert rep.prompt.startswith("Generate a detailed radiology report")  # quick action text
+    assert rep.source["kind"] == "report_edit" and rep.boxes_norm == ()
+    vqa = by_task["vqa"]
+    assert (vqa.prompt, vqa.answer) == ("How many lesions are there?", "1 finding.")
+    assert [reason for _, reason in built.skipped] == [
+        "a box answer: its box corrections are its training rows"]
+
+    out = tmp_path / "ds"
+    ws.close()
+    assert main(["dataset", "build", str(tmp_path / "ws"), str(out)]) == 0
+    rows = read_rows(out, "train") + read_rows(out, "validation")
+    assert sorted(r["task"] for r in rows) == ["report", "vqa"]
+    assert {r["answer"] for r in rows} == {report.text, "1 finding."}
+    # the Fine-tuning tab says what the dataset teaches
+    from app.panels.training_state import dataset_summary
+
+    (train_row,) = read_rows(out, "train")
+    text, _ = dataset_summary(out)
+    assert f"training rows by task: 1 {train_row['task']}" in text
