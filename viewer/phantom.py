@@ -13,6 +13,7 @@ Boxes are in pixel-edge coordinates of their slice: a box ``(x0, y0, x1, y1)`` c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -64,6 +65,15 @@ def smooth_noise(shape: tuple[int, int], scale: int, rng: np.random.Generator) -
     return top * (1 - fy) + bottom * fy
 
 
+@lru_cache(maxsize=8)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates of a ``size`` x ``size`` slice (cached, read-only)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
+
+
 def _ellipse(yy, xx, cy, cx, ry, rx) -> np.ndarray:
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
 
@@ -77,7 +87,7 @@ def lung_masks(size: int, z_frac: float = 0.5) -> tuple[np.ndarray, np.ndarray, 
     >>> bool(lungs[30, 18]), bool(lungs[2, 2]), bool((lungs & spine).any())
     (True, False, False)
     """
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy, xx = _grid(size)
     body = _ellipse(yy, xx, 0.52 * size, 0.5 * size, 0.30 * size, 0.42 * size)
     scale = _lung_scale(z_frac)  # lungs shrink toward the apex and base
     ry, rx = 0.20 * size * scale, 0.13 * size * scale
@@ -92,7 +102,7 @@ def draw_slice(
     size: int, z_frac: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Background anatomy of one axial slice (no lesions), float32 HU."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy, xx = _grid(size)
     body, lungs, spine = lung_masks(size, z_frac)
     image = np.full((size, size), AIR_HU, dtype=np.float32)
     inner = _ellipse(yy, xx, 0.52 * size, 0.5 * size, 0.27 * size, 0.39 * size)
@@ -118,7 +128,7 @@ def lesion_mask(lesion: Lesion, size: int, z: float) -> np.ndarray:
     if abs(dz) > 1.0:
         return np.zeros((size, size), dtype=bool)
     shrink = float(np.sqrt(1.0 - dz * dz))
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy, xx = _grid(size)
     return _ellipse(yy, xx, lesion.y, lesion.x, lesion.ry * shrink + 1e-6, lesion.rx * shrink + 1e-6)
 
 

@@ -31,9 +31,8 @@ def register(sub) -> None:
 
 
 def _register_adapt(targets) -> None:
-    from inference.training.demo_model import DemoRecipe
+    from inference.training.adapt_bench import DEMO as demo
 
-    demo = DemoRecipe()
     adapt = targets.add_parser(
         "adapt", help="phantom benchmark: SFT -> eval -> GRPO -> eval, beside an equal-time SFT "
         "control (CPU, ~30 min)")

@@ -17,10 +17,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from app.demo_data import slice_texts
     from viewer.demo import write_demo_study
 
     try:
-        out = write_demo_study(args.out_dir, slices=args.slices, size=args.size, seed=args.seed)
+        out = write_demo_study(args.out_dir, slices=args.slices, size=args.size, seed=args.seed,
+                               slice_texts=slice_texts)
     except (ValueError, OSError) as exc:
         print(f"medmo demo-study: {exc}", file=sys.stderr)
         return 2

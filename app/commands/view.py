@@ -34,13 +34,22 @@ def demo_dir() -> Path:
 
 
 def ensure_demo_study() -> Path:
-    """Write the demo study into the cache unless it is already there; return its folder."""
+    """Write the demo study into the cache unless it is already there; return its folder.
+
+    A study cached by an older version (one lesion kind, no ``ground_truth_slices.json``) is
+    replaced: its files are removed first, so two series never mix in the folder.
+    """
     folder = demo_dir()
-    if not (folder / "ground_truth.json").is_file():
+    if not (folder / "ground_truth_slices.json").is_file():
+        from app.demo_data import slice_texts
         from viewer.demo import write_demo_study
 
+        if (folder / "ground_truth.json").is_file():  # an older demo study: ours to replace
+            for old in folder.glob("IM[0-9][0-9][0-9][0-9][0-9].dcm"):
+                old.unlink()
+            (folder / "ground_truth.json").unlink()
         print(f"writing the demo study to {folder} ...", file=sys.stderr)
-        write_demo_study(folder)
+        write_demo_study(folder, slice_texts=slice_texts)
     return folder
 
 

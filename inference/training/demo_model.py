@@ -25,19 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-CARD = """# MedMO Viewer demo model (synthetic phantoms, NOT FOR CLINICAL USE)
-
-A {params:.2f} M-parameter model with the Qwen3-VL architecture, trained from random weights by
-`medmo train-demo-model` on {train} synthetic CT phantom slices ({size} x {size}, one soft-tissue
-lesion each, windowed W{window_w:g}/L{window_l:g}) to answer
-`lesion <box>[[x0, y0, x1, y1]]</box>` in 0..1000 coordinates.
-
-It has never seen a patient image. It exists so that a new user sees boxes on the demo study
-without downloading anything. Do not use it on real studies, and never for diagnosis.
-
-Held-out ({heldout} phantom images, greedy): mean IoU {mean_iou}, F1@0.5 {f1}, format-valid
-rate {fmt}. Steps {steps}, seed {seed}, lr {lr}, batch {batch}.
-"""
+EVAL_TOKENS = 256  # a four-finding report is about 170 tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +47,16 @@ class DemoRecipe:
     batch_size: int = 32
     warmup_ratio: float = 0.05
     seed: int = 0
+    train_images: int = 12000
+    accumulation: int = 4  # micro-batches per step, each of rows of similar length
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if name not in ("learning_rate", "warmup_ratio", "seed") and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if self.batch_size % self.accumulation:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of accumulation "
+                             f"({self.accumulation})")
         if self.head_dim % 8:
             raise ValueError(f"head_dim must be a multiple of 8 (mrope sections), got "
                              f"{self.head_dim}")
@@ -74,16 +67,34 @@ class DemoRecipe:
 
 
 def _corpus() -> list[str]:
-    """Text the demo tokenizer learns merges from: every bundled prompt template (so the
-    instruction costs a few tokens, not ~130 bytes-level ones) and the answer format."""
+    """Text the demo tokenizer learns merges from: every bundled prompt template and every
+    phrasing of :mod:`inference.paraphrases` (so an instruction costs a few tokens, not ~130
+    byte-level ones) and answers in every format of :mod:`inference.answer_formats`."""
+    import random
+
+    from inference import answer_formats as af
+    from inference.paraphrases import GROUND_QUERIES, HELDOUT, LABEL_LISTS, TRAIN
     from inference.prompts import TASKS, load_template
     from inference.tiny import _CORPUS
 
     texts = [_CORPUS]
     for task in TASKS:
         texts.append(load_template(task).template.replace("$", ""))
-    texts.append("lesion <box>[[123, 456, 789, 1000]]</box> No abnormality found.")
-    return texts * 8
+    for table in (TRAIN, HELDOUT):
+        texts.extend(p for items in table.values() for p in items)
+    texts.extend(GROUND_QUERIES + LABEL_LISTS)
+    rng = random.Random(0)
+    for _ in range(60):  # answers about random findings (the tokenizer only needs the words)
+        facts = [af.Fact(rng.choice(af.KINDS), (rng.randrange(500), rng.randrange(500),
+                                                rng.randrange(500, 1000), rng.randrange(500, 1000)),
+                         rng.choice(af.SIDES), rng.choice(af.ZONES),
+                         rng.choice(("anterior", "posterior")), rng.randrange(8, 60))
+                 for _ in range(rng.randrange(5))]
+        texts += [af.localize_answer(facts), af.report_answer(facts), af.class_label(facts)]
+        texts += [af.question_answer(q, facts, zone=rng.choice(af.ZONES), side="left",
+                                     kind="nodule", window=rng.choice(("lung", "soft-tissue")))
+                  for q in af.QUESTION_TYPES]
+    return texts * 4
 
 
 def train_tokenizer(vocab_size: int = 1024):
@@ -169,32 +180,42 @@ def build_base(out_dir: str | Path, recipe: DemoRecipe = DemoRecipe()) -> tuple[
 def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                      recipe: DemoRecipe = DemoRecipe(), eval_limit: int | None = None,
                      stream: TextIO | None = None, device: str = "auto",
-                     image_size: int = 256, window: tuple[float, float] = (400.0, 40.0),
-                     torch_threads: int | None = None) -> dict[str, Any]:
-    """Build the base, train it on ``dataset`` (a phantom benchmark folder), evaluate it on the
-    frozen held-out split and write ``OUT/model`` with its card. Returns the summary dict.
+                     image_size: int = 256, torch_threads: int | None = None,
+                     previous: str | None = None, data_seconds: float = 0.0) -> dict[str, Any]:
+    """Build the base, train it on ``dataset`` (the demo world's data, see
+    :mod:`app.demo_data`), evaluate it on the frozen held-out split and write ``OUT/model``
+    with its card. ``previous`` (a model folder) is evaluated on the same split for the card's
+    comparison column. Returns the summary dict (also ``OUT/model/DEMO_MODEL.json``).
 
     Raises RuntimeError when training fails (its error event's message).
     """
+    import time
+
     from inference.evaluate import evaluate
     from inference.training.config import TrainConfig
     from inference.training.dataset import read_manifest
+    from inference.training.demo_card import floors_met, write_card
     from inference.training.run import run_training
 
     out = Path(out_dir)
     manifest = read_manifest(dataset)
+    started = time.perf_counter()
     base, params = build_base(out / "base", recipe)
     config = TrainConfig(model=str(base), dataset=str(dataset), output_dir=str(out / "run"),
                          method="sft", steps=recipe.steps, learning_rate=recipe.learning_rate,
-                         batch_size=recipe.batch_size, warmup_ratio=recipe.warmup_ratio,
+                         batch_size=recipe.batch_size // recipe.accumulation,
+                         warmup_ratio=recipe.warmup_ratio,
                          lr_scheduler_type="cosine", lora_rank=0, seed=recipe.seed,
                          save_steps=max(50, recipe.steps // 10), device=device,
-                         torch_threads=torch_threads)
+                         torch_threads=torch_threads, balance_lengths=True,
+                         logging_steps=min(10, recipe.steps),
+                         gradient_accumulation_steps=recipe.accumulation)
     code = run_training(config, stream=io.StringIO() if stream is None else stream)
     if code != 0:
         lines = (out / "run" / "progress.jsonl").read_text().strip().splitlines()
         raise RuntimeError(f"demo model training failed (exit {code}): "
                            f"{lines[-1] if lines else 'no progress written'}")
+    trained = time.perf_counter()
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
@@ -202,19 +223,47 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
     for extra in ("training_args.bin", "done.json"):
         (model_dir / extra).unlink(missing_ok=True)
     _cap_image_size(model_dir, image_size)
-    metrics = evaluate(str(model_dir), str(dataset), limit=eval_limit, batch_size=16,
-                       max_new_tokens=32, device=device, torch_threads=torch_threads)
-    summary = {"recipe": asdict(recipe), "params": params, "dataset": manifest,
-               "heldout": metrics, "not_for_clinical_use": True}
+    write_engine_hints(model_dir)
+    common = dict(limit=eval_limit, batch_size=16, max_new_tokens=EVAL_TOKENS, device=device,
+                  torch_threads=torch_threads)
+    metrics = evaluate(str(model_dir), str(dataset), **common)
+    evaluated = time.perf_counter()
+    answers = metrics.pop("answers")
+    (model_dir / "heldout_answers.json").write_text(json.dumps(answers, indent=0))
+    summary: dict[str, Any] = {
+        "recipe": asdict(recipe), "params": params, "dataset": manifest,
+        "image_size": image_size, "heldout": metrics,
+        "heldout_slices": len({a for a in _heldout_slices(dataset, eval_limit)}),
+        "floors_met": floors_met(metrics), "not_for_clinical_use": True,
+        "timing": {"data_minutes": data_seconds / 60,
+                   "train_minutes": (trained - started) / 60,
+                   "eval_minutes": (evaluated - trained) / 60,
+                   "total_minutes": (data_seconds + evaluated - started) / 60,
+                   "threads": torch_threads}}
+    if previous:
+        old = evaluate(previous, str(dataset), **common)
+        old.pop("answers")
+        summary["previous"] = old
     (model_dir / "DEMO_MODEL.json").write_text(json.dumps(summary, indent=1))
-    counts = manifest.get("counts", {})
-    (model_dir / "MODEL_CARD.md").write_text(CARD.format(
-        params=params / 1e6, train=counts.get("train", "?"), size=image_size,
-        window_w=window[0], window_l=window[1], heldout=metrics["n"],
-        mean_iou=f"{metrics['mean_iou']:.3f}",
-        f1=f"{metrics['f1_at_0_5']:.3f}", fmt=f"{metrics['format_valid_rate']:.3f}",
-        steps=recipe.steps, seed=recipe.seed, lr=recipe.learning_rate, batch=recipe.batch_size))
+    write_card(model_dir, summary)
     return summary
+
+
+def _heldout_slices(dataset: str | Path, limit: int | None) -> list[str]:
+    """The phantom seeds behind the held-out rows (several tasks are asked per slice)."""
+    from inference.training.dataset import read_split_ids
+
+    ids = read_split_ids(dataset)[:limit] if limit else read_split_ids(dataset)
+    return [i.rsplit("-", 1)[0] for i in ids]
+
+
+def write_engine_hints(model_dir: Path) -> None:
+    """``medmo.json``: the demo model was trained on single questions about one image, so the
+    engine gives it no earlier chat turns (the app otherwise sends the study's last turns as
+    context, text it has never seen; see :func:`inference.engine.history_turns`)."""
+    from inference.engine import HINTS_FILE
+
+    (model_dir / HINTS_FILE).write_text(json.dumps({"history_turns": 0}, indent=1) + "\n")
 
 
 def _cap_image_size(model_dir: Path, image_size: int) -> None:

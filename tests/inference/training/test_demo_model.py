@@ -12,7 +12,7 @@ from inference.training.demo_model import DemoRecipe, build_base, train_demo_mod
 def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
     a, params = build_base(tmp_path / "a", DemoRecipe(seed=3))
     b, _ = build_base(tmp_path / "b", DemoRecipe(seed=3))
-    assert 1.0e6 < params < 2.0e6  # the ~1.4 M recipe, not the 0.3 M test model
+    assert 1.0e6 < params < 8.0e6  # the 2-8 M range, not the 0.3 M test model
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
     config = json.loads((a / "config.json").read_text())
@@ -24,22 +24,35 @@ def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
 
     tokenizer = AutoProcessor.from_pretrained(a).tokenizer
     assert len(tokenizer(render_prompt("localize", question=""))["input_ids"]) < 80
+    # and the answer formats: a report sentence costs its digits plus a few word tokens
+    sentence = ("Findings: Solid nodule <box>[[254, 441, 309, 508]]</box>, 23 mm, right lower "
+                "zone, posterior.")
+    assert len(tokenizer(sentence)["input_ids"]) < 45
     assert config["image_token_id"] == tokenizer.convert_tokens_to_ids("<|image_pad|>")
 
 
-def test_a_short_demo_training_writes_a_labelled_loadable_model(phantom_dataset, tmp_path):
+def test_a_short_demo_training_writes_a_labelled_loadable_model(tmp_path):
+    from app.demo_data import HELDOUT_TASKS, build_demo_benchmark
+
+    data = tmp_path / "data"
+    build_demo_benchmark(data, train=12, heldout=1, size=64)
     recipe = DemoRecipe(steps=2, batch_size=4)
-    summary = train_demo_model(tmp_path / "demo", phantom_dataset, recipe=recipe, eval_limit=4,
-                               device="cpu", image_size=64, torch_threads=1)
+    summary = train_demo_model(tmp_path / "demo", data, recipe=recipe, device="cpu",
+                               image_size=64, torch_threads=1, data_seconds=1.0)
     model = tmp_path / "demo" / "model"
     card = (model / "MODEL_CARD.md").read_text()
     assert "NOT FOR CLINICAL USE" in card and "synthetic" in card
+    assert "| localisation F1 @ IoU 0.5 (all findings) |" in card and ">= 0.8" in card
     saved = json.loads((model / "DEMO_MODEL.json").read_text())
-    assert saved["not_for_clinical_use"] and saved["heldout"]["n"] == 4
+    assert saved["not_for_clinical_use"] and saved["heldout"]["n"] == len(HELDOUT_TASKS)
+    assert set(saved["heldout"]["tasks"]) >= {"localize", "ground", "report", "vqa", "classify"}
+    assert saved["heldout_slices"] == 1 and saved["timing"]["total_minutes"] > 0
+    assert saved["floors_met"]["localize.f1_at_0_5"] is False  # two steps learn nothing
+    assert len(json.loads((model / "heldout_answers.json").read_text())) == len(HELDOUT_TASKS)
     assert saved["recipe"]["steps"] == 2 and summary["params"] == saved["params"]
     progress = [json.loads(line) for line in
                 (tmp_path / "demo" / "run" / "progress.jsonl").read_text().splitlines()]
-    assert [e["step"] for e in progress if e["event"] == "log"] == [1, 2]
+    assert [e["step"] for e in progress if e["event"] == "log"] == [2]
     # the trained weights differ from the random base: training happened
     base = load_file(str(tmp_path / "demo" / "base" / "model.safetensors"))
     trained = load_file(str(model / "model.safetensors"))

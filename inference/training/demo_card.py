@@ -1,0 +1,108 @@
+"""The demo model's card: what it is, what it answers and how well, beside the issue's floors
+and the previous model's scores on the same held-out set (:func:`write_card`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# (task, metric key in evaluate()["tasks"][task], title, floor or None)
+SCORES: tuple[tuple[str, str, str, float | None], ...] = (
+    ("localize", "f1_at_0_5", "localisation F1 @ IoU 0.5 (all findings)", 0.8),
+    ("localize", "matched_iou", "localisation mean IoU of matches", None),
+    ("localize", "kind_accuracy", "localisation kind accuracy (matches)", None),
+    ("localize", "normal_correct", "localisation: normal slices with no box", None),
+    ("ground", "mean_iou", "grounding mean IoU", 0.6),
+    ("ground", "absent_correct", "grounding: absent finding, no box", None),
+    ("vqa", "accuracy", "question accuracy (exact match)", 0.85),
+    ("vqa", "accuracy_all", "question accuracy incl. Describe", None),
+    ("report", "f1", "report finding F1 (kind+side+zone, size within 20 %)", 0.75),
+    ("report", "precision", "report finding precision", None),
+    ("report", "recall", "report finding recall", None),
+    ("report", "normal_correct", "normal slices reported normal", 0.9),
+    ("classify", "accuracy", "classification accuracy", None),
+)
+
+CARD = """# MedMO Viewer demo model (synthetic phantoms, NOT FOR CLINICAL USE)
+
+A {params:.2f} M-parameter model with the Qwen3-VL architecture, trained from random weights by
+`medmo train-demo-model` on {train} synthetic chest-CT phantom slices ({size} x {size}, 350 mm
+field of view, soft-tissue W400/L40 and lung W1500/L-600 windows). Each slice shows 0 to 4
+findings of five kinds (solid nodule, mass, calcified nodule, thin-walled cyst, pleural
+effusion) in the upper, middle or lower zone of either lung. It answers every task of MedMO
+Viewer in fixed formats (see `inference/answer_formats.py`): localise every finding with its
+kind, ground a named finding, draft a report (Findings with kind, box, size in mm, side, zone;
+Impression), answer questions (count, presence by side/zone/kind, kind by side, largest
+finding, level, Describe) and classify the slice.
+
+It has never seen a patient image. It exists so that a new user sees the whole workflow on the
+demo study without downloading anything. Do not use it on real studies, and never for
+diagnosis.
+
+## Held-out scores
+
+{heldout_n} held-out phantom slices (seeds never trained on), every task asked on each with
+phrasings kept for evaluation only, greedy, through the same `Engine` the app uses.
+
+| task metric | this model | floor (issue 15) | previous demo model |
+|---|---|---|---|
+{rows}
+
+Format-valid rate over all answers: {fmt}.
+
+## Recipe
+
+Steps {steps}, batch {batch}, peak lr {lr} (warm-up + cosine), seed {seed}, full fine-tune by
+SFT, rows batched by length. {timing}
+"""
+
+
+def _value(metrics: dict[str, Any] | None, task: str, key: str) -> float | None:
+    if not metrics:
+        return None
+    value = ((metrics.get("tasks") or {}).get(task) or {}).get(key)
+    return value if isinstance(value, int | float) else None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def score_rows(metrics: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """The card's table rows (markdown).
+
+    >>> m = {"tasks": {"vqa": {"accuracy": 0.9}}}
+    >>> [r for r in score_rows(m).splitlines() if r.startswith("| question accuracy (")]
+    ['| question accuracy (exact match) | 0.900 | >= 0.85 | n/a |']
+    """
+    lines = []
+    for task, key, title, floor in SCORES:
+        lines.append(f"| {title} | {_fmt(_value(metrics, task, key))} | "
+                     f"{'' if floor is None else f'>= {floor}'} | "
+                     f"{_fmt(_value(previous, task, key))} |")
+    return "\n".join(lines)
+
+
+def floors_met(metrics: dict[str, Any]) -> dict[str, bool]:
+    """Each floor of the issue: met or not (a metric not measured is not met)."""
+    return {f"{task}.{key}": (v := _value(metrics, task, key)) is not None and v >= floor
+            for task, key, _, floor in SCORES if floor is not None}
+
+
+def write_card(model_dir: Path, summary: dict[str, Any]) -> None:
+    """``MODEL_CARD.md`` from a :func:`~inference.training.demo_model.train_demo_model`
+    summary (recipe, params, dataset counts, held-out metrics, optional previous model's)."""
+    recipe, heldout = summary["recipe"], summary["heldout"]
+    counts = summary["dataset"].get("counts", {})
+    timing = summary.get("timing") or {}
+    text = (f"Built in {timing['total_minutes']:.1f} minutes ({timing['data_minutes']:.1f} for "
+            f"the data, {timing['train_minutes']:.1f} training, {timing['eval_minutes']:.1f} "
+            f"evaluating) on {timing.get('threads') or 'all'} CPU thread(s)."
+            if "total_minutes" in timing else "")
+    (model_dir / "MODEL_CARD.md").write_text(CARD.format(
+        params=summary["params"] / 1e6, train=counts.get("train", "?"),
+        size=summary.get("image_size", 256), heldout_n=summary.get("heldout_slices", "?"),
+        rows=score_rows(heldout, summary.get("previous")),
+        fmt=_fmt(heldout.get("format_valid_rate")), steps=recipe["steps"],
+        batch=recipe["batch_size"], lr=recipe["learning_rate"], seed=recipe["seed"],
+        timing=text))
