@@ -25,6 +25,24 @@ def test_demo_is_generated_once_into_the_cache(tmp_path, monkeypatch):
     assert files[0].stat().st_mtime_ns == stamp  # not rewritten
 
 
+def test_an_older_cached_demo_study_is_replaced_not_mixed(tmp_path, monkeypatch):
+    """A cache written by the one-lesion version has no ground_truth_slices.json: its files go,
+    so the folder never holds two series (the new study comes with its reference texts)."""
+    import json
+
+    monkeypatch.setenv("MEDMO_CACHE", str(tmp_path))
+    old = tmp_path / "demo-study"
+    old.mkdir()
+    (old / "ground_truth.json").write_text("[]")
+    (old / "IM00150.dcm").write_bytes(b"old series")
+    (old / "notes.txt").write_text("the user's own file")
+    folder = ensure_demo_study()
+    assert not (folder / "IM00150.dcm").exists() and (folder / "notes.txt").exists()
+    assert len(list(folder.glob("IM*.dcm"))) == 100
+    slices = json.loads((folder / "ground_truth_slices.json").read_text())
+    assert slices[0]["report"].startswith("Findings: ") and slices[0]["qa"]
+
+
 def test_view_demo_opens_the_window_and_shows_the_phantom(tmp_path):
     from viewer.demo import write_demo_study
 
