@@ -35,6 +35,8 @@ def register(sub) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (1 helps on a busy CPU)")
     parser.add_argument("--eval-limit", type=int, help="evaluate on the first N held-out rows")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run in OUT from its last checkpoint")
     parser.add_argument("--previous", metavar="DIR",
                         help="also score this model on the held-out set (the card compares)")
     parser.set_defaults(func=run)
@@ -55,8 +57,9 @@ def run(args) -> int:
         recipe = replace(DemoRecipe(), steps=args.steps, learning_rate=args.lr,
                          batch_size=args.batch_size, seed=args.seed,
                          train_images=args.train_images)
-        if (out / "run").exists():
-            raise ValueError(f"{out / 'run'} exists: remove it (or choose a new OUT) to retrain")
+        if (out / "run").exists() and not args.resume:
+            raise ValueError(f"{out / 'run'} exists: pass --resume to continue it, or remove it "
+                             "(or choose a new OUT) to retrain")
         start = time.perf_counter()
         if (data / "split.json").exists():
             read_manifest(data)  # reuse the same phantoms (reproducible, and saves time)
@@ -66,7 +69,8 @@ def run(args) -> int:
         summary = train_demo_model(out, data, recipe=recipe, eval_limit=args.eval_limit,
                                    stream=sys.stdout, device=args.device, image_size=args.size,
                                    torch_threads=args.threads, previous=args.previous,
-                                   data_seconds=time.perf_counter() - start)
+                                   data_seconds=time.perf_counter() - start,
+                                   resume=args.resume)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"medmo train-demo-model: {exc}", file=sys.stderr)
         return 2

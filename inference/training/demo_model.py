@@ -181,11 +181,14 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                      recipe: DemoRecipe = DemoRecipe(), eval_limit: int | None = None,
                      stream: TextIO | None = None, device: str = "auto",
                      image_size: int = 256, torch_threads: int | None = None,
-                     previous: str | None = None, data_seconds: float = 0.0) -> dict[str, Any]:
+                     previous: str | None = None, data_seconds: float = 0.0,
+                     resume: bool = False) -> dict[str, Any]:
     """Build the base, train it on ``dataset`` (the demo world's data, see
     :mod:`app.demo_data`), evaluate it on the frozen held-out split and write ``OUT/model``
     with its card. ``previous`` (a model folder) is evaluated on the same split for the card's
-    comparison column. Returns the summary dict (also ``OUT/model/DEMO_MODEL.json``).
+    comparison column. ``resume`` continues an interrupted run from its last checkpoint
+    (the base is rebuilt identically: same seed). Returns the summary dict (also
+    ``OUT/model/DEMO_MODEL.json``).
 
     Raises RuntimeError when training fails (its error event's message).
     """
@@ -210,7 +213,8 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                          torch_threads=torch_threads, balance_lengths=True,
                          logging_steps=min(10, recipe.steps),
                          gradient_accumulation_steps=recipe.accumulation)
-    code = run_training(config, stream=io.StringIO() if stream is None else stream)
+    code = run_training(config, resume=resume,
+                        stream=io.StringIO() if stream is None else stream)
     if code != 0:
         lines = (out / "run" / "progress.jsonl").read_text().strip().splitlines()
         raise RuntimeError(f"demo model training failed (exit {code}): "
