@@ -1,22 +1,40 @@
-"""The bundled demo model (resources/demo-model, trained on synthetic phantoms by
-`medmo train-demo-model`) is what `medmo ask` uses with no --model, and on the demo study its
-boxes land on the lesions of ground_truth.json: what a new user sees after `make demo`."""
+"""The bundled demo model (resources/demo-model, trained on the demo world's phantoms by
+`medmo train-demo-model`) is what `medmo ask` uses with no --model, and on the demo study it
+answers every task in its format, its boxes on the findings of ground_truth.json: what a new
+user sees after `make demo`."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.cli import main
+from inference import answer_formats as af
+from inference.boxes import parse_boxes
 from inference.models import DEMO_MODEL_DIR, default_model
-from viewer.demo import write_demo_study
+from inference.training.rewards import iou, match
 
 
-def _iou(a: tuple, b: tuple) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The study `make demo` opens (written by the same command), and its truth by slice."""
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo-study", str(out)]) == 0
+    by_slice: dict[int, list[dict]] = {}
+    for t in json.loads((out / "ground_truth.json").read_text()):
+        by_slice.setdefault(t["slice"], []).append(t)
+    return out, by_slice
+
+
+def _ask(capsys, study, slices, task, prompt):
+    args = ["ask", str(study), "--task", task, "--prompt", prompt, "--json"]
+    for k in slices:
+        args += ["--slice", str(k)]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "bundled demo model" in err and "NOT for clinical use" in err
+    return json.loads(out)
 
 
 def test_demo_model_is_bundled_and_labelled_not_for_clinical_use():
@@ -25,28 +43,45 @@ def test_demo_model_is_bundled_and_labelled_not_for_clinical_use():
     assert "NOT FOR CLINICAL USE" in card and "synthetic" in card
     recipe = json.loads((DEMO_MODEL_DIR / "DEMO_MODEL.json").read_text())
     assert recipe["not_for_clinical_use"] is True
+    assert set(recipe["heldout"]["tasks"]) >= {"localize", "ground", "report", "vqa", "classify"}
+    assert recipe["timing"]["total_minutes"] > 0
 
 
-def test_ask_without_model_localises_the_demo_lesions(tmp_path, capsys):
-    study = write_demo_study(tmp_path / "demo")  # the same study `make demo` opens
-    truth = json.loads((study / "ground_truth.json").read_text())
-    by_slice: dict[int, list[tuple]] = {}
-    for t in truth:
-        by_slice.setdefault(t["slice"], []).append((t["x0"], t["y0"], t["x1"], t["y1"]))
-    # slices whose largest lesion is at least 40 px across, four of them spread over the range
-    big = sorted(k for k, boxes in by_slice.items()
-                 if max(b[2] - b[0] for b in boxes) >= 40)
-    chosen = [big[i * (len(big) - 1) // 3] for i in range(4)]
-    args = ["ask", str(study), "--task", "localize", "--prompt", "", "--json"]
+def test_ask_without_model_localises_every_finding_of_the_demo_slices(demo, capsys):
+    study, by_slice = demo
+    # slices with two to four findings, spread over the study (every zone)
+    busy = sorted(k for k, found in by_slice.items() if len(found) >= 2)
+    chosen = [busy[i * (len(busy) - 1) // 5] for i in range(6)]
+    answer = _ask(capsys, study, chosen, "localize",
+                  "Detect and localize all abnormalities in this image.")  # MedMO's README
+    hits = n_pred = n_true = 0
     for k in chosen:
-        args += ["--slice", str(k)]
+        pred = [b for b in answer["boxes"] if b["slice"] == k]
+        true = by_slice[k]
+        n_pred, n_true = n_pred + len(pred), n_true + len(true)
+        scores = [[iou((p["x0"], p["y0"], p["x1"], p["y1"]),
+                       (t["x0"], t["y0"], t["x1"], t["y1"])) for t in true] for p in pred]
+        hits += sum(scores[r][c] >= 0.5 for r, c in match(scores)) if pred else 0
+        assert {p["label"] for p in pred} <= set(af.KINDS)
+    f1 = 2 * hits / (n_pred + n_true)
+    assert f1 >= 0.6, f"F1@0.5 {f1:.2f} over slices {chosen}: {answer['text']}"
 
-    assert main(args) == 0
-    out, err = capsys.readouterr()
-    assert "bundled demo model" in err and "NOT for clinical use" in err
-    answer = json.loads(out)
-    assert answer["model"] and answer["boxes"]
-    best = {k: max((_iou((b["x0"], b["y0"], b["x1"], b["y1"]), t) for b in answer["boxes"]
-                    if b["slice"] == k for t in by_slice[k]), default=0.0) for k in chosen}
-    hits = [k for k, value in best.items() if value >= 0.5]
-    assert len(hits) >= 3, f"best IoU per lesion slice: {best}"
+
+def test_every_task_answers_in_its_format_on_the_demo_study(demo, capsys):
+    study, by_slice = demo
+    k = max(by_slice, key=lambda s: (len(by_slice[s]), -s))  # a slice with the most findings
+    report = _ask(capsys, study, [k], "report", "")["text"]
+    parsed = af.parse_report(report)
+    assert parsed.well_formed and parsed.findings, report
+    assert parse_boxes(report).boxes  # its finding sentences carry their boxes
+    describe = _ask(capsys, study, [k], "vqa",
+                    "Describe this image: modality, anatomy and any abnormal findings.")["text"]
+    assert describe.startswith("Axial chest CT, ") and " zone, " in describe, describe
+    count = _ask(capsys, study, [k], "vqa", "How many lesions are there?")["text"]
+    assert af.normalise_answer(count).endswith("findings"), count
+    grounded = _ask(capsys, study, [k], "ground", by_slice[k][0]["kind"])
+    assert grounded["boxes"] and grounded["boxes"][0]["label"] == by_slice[k][0]["kind"]
+    label = _ask(capsys, study, [k], "classify", ", ".join(af.CLASS_LABELS))["text"]
+    assert af.normalise_answer(label) in af.CLASS_LABELS, label
+    normal = next(s for s in range(100) if s not in by_slice)
+    assert _ask(capsys, study, [normal], "localize", "")["boxes"] == []
