@@ -9,6 +9,8 @@ writes OUT/model with MODEL_CARD.md ("synthetic phantoms, not for clinical use")
 DEMO_MODEL.json (recipe, timing, per-task scores) and heldout_answers.json. ``--previous DIR``
 scores another model (e.g. the shipped one, before replacing it) on the same held-out set for
 the card. It is a long run (see DemoRecipe for the time it took): start it on a quiet machine.
+``--resume`` continues an interrupted run from its last checkpoint; ``--ship [DEST]`` then copies
+OUT/model into resources/demo-model (see :mod:`inference.training.demo_ship`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,26 @@ def register(sub) -> None:
                         help="continue an interrupted run in OUT from its last checkpoint")
     parser.add_argument("--previous", metavar="DIR",
                         help="also score this model on the held-out set (the card compares)")
+    parser.add_argument("--ship", nargs="?", const="", metavar="DEST",
+                        help="train nothing: copy the finished OUT/model into the bundled "
+                             "resources/demo-model (or DEST), checked (files, <= 30 MB, card) "
+                             "and with a resumed run's build time counted over its sessions")
     parser.set_defaults(func=run)
+
+
+def ship(args) -> int:
+    from inference.training.demo_card import score_rows
+    from inference.training.demo_ship import ShipError, ship_demo_model
+
+    try:
+        summary = ship_demo_model(args.out, args.ship or None)
+    except (ShipError, OSError) as exc:
+        print(f"medmo train-demo-model --ship: {exc}", file=sys.stderr)
+        return 2
+    print(score_rows(summary["heldout"], summary.get("previous")))
+    print(json.dumps({"event": "shipped", "timing": summary["timing"],
+                      "floors_met": summary["floors_met"]}))
+    return 0
 
 
 def run(args) -> int:
@@ -51,6 +72,8 @@ def run(args) -> int:
     from inference.training.dataset import read_manifest
     from inference.training.demo_model import DemoRecipe, train_demo_model
 
+    if args.ship is not None:
+        return ship(args)
     out = Path(args.out)
     data = out / "data"
     try:

@@ -99,6 +99,14 @@ def write_card(model_dir: Path, summary: dict[str, Any]) -> None:
             f"the data, {timing['train_minutes']:.1f} training, {timing['eval_minutes']:.1f} "
             f"evaluating) on {timing.get('threads') or 'all'} CPU thread(s)."
             if "total_minutes" in timing else "")
+    sessions = timing.get("sessions") or []
+    if len(sessions) > 1:  # counted by inference.training.demo_ship over a resumed run
+        text += (f" Training ran in {len(sessions)} sessions, resumed from a checkpoint after "
+                 "an interruption (" + "; ".join(
+                     f"steps {s['from_step']}-{s['last_step']}: {s['minutes']:.1f} min"
+                     for s in sessions) + "); the training and total minutes add them all, "
+                 "re-done steps included, but not the earlier sessions' data building and "
+                 "start-up before their first step (not timed).")
     (model_dir / "MODEL_CARD.md").write_text(CARD.format(
         params=summary["params"] / 1e6, train=counts.get("train", "?"),
         size=summary.get("image_size", 256), heldout_n=summary.get("heldout_slices", "?"),

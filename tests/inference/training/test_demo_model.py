@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from safetensors.torch import load_file
 
+from inference.training.demo_card import write_card
 from inference.training.demo_model import DemoRecipe, build_base, train_demo_model
+from inference.training.demo_ship import (
+    SHIP_FILES,
+    ShipError,
+    _count_sessions,
+    check_demo_model,
+    ship_demo_model,
+)
 
 
 def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
@@ -73,3 +82,41 @@ def test_a_short_demo_training_writes_a_labelled_loadable_model(tmp_path):
         assert (geometry.model_width, geometry.model_height) == (256, 256)
     finally:
         engine.close()
+    # shipping copies what the app loads, the card and the scores; the run stays as it was
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / "stale.bin").write_text("the previous model's")
+    shipped = ship_demo_model(tmp_path / "demo", bundled)
+    assert sorted(p.name for p in bundled.iterdir()) == sorted(SHIP_FILES)
+    assert shipped["heldout"] == saved["heldout"] and "sessions" not in shipped["timing"]
+    assert json.loads((bundled / "medmo.json").read_text()) == {"history_turns": 0}
+    assert (model / "heldout_answers.json").is_file()
+    with pytest.raises(ShipError, match="over the 0.5 MB"):
+        check_demo_model(bundled, limit_mb=0.5)
+    (model / "MODEL_CARD.md").write_text("a card that forgot the warning")
+    with pytest.raises(ShipError, match="NOT FOR CLINICAL USE"):
+        ship_demo_model(tmp_path / "demo", bundled)
+    assert "NOT FOR CLINICAL USE" in (bundled / "MODEL_CARD.md").read_text()  # kept as it was
+
+
+def test_a_resumed_runs_card_counts_every_session(tmp_path):
+    """The process that finishes a resumed run timed only itself: shipping adds the sessions
+    before it (their start events in progress.jsonl, as run_training writes them)."""
+    events = [{"event": "start", "time": 1000.0, "resume_from": None},
+              {"event": "log", "time": 1600.0, "step": 470},
+              {"event": "start", "time": 2000.0, "resume_from": "OUT/run/sft/checkpoint-400"},
+              {"event": "log", "time": 5000.0, "step": 2000}]
+    progress = tmp_path / "progress.jsonl"
+    progress.write_text("".join(json.dumps(e) + "\n" for e in events))
+    summary = {"recipe": {"steps": 2000, "batch_size": 32, "learning_rate": 1e-3, "seed": 0},
+               "params": 1.66e6, "dataset": {"counts": {"train": 12000}}, "heldout": {},
+               "timing": {"data_minutes": 0.0, "train_minutes": 52.0, "eval_minutes": 20.0,
+                          "total_minutes": 72.0, "threads": 1}}
+    _count_sessions(summary, progress)
+    _count_sessions(summary, progress)  # counted once
+    assert summary["timing"]["train_minutes"] == 62.0
+    assert summary["timing"]["total_minutes"] == 82.0
+    write_card(tmp_path, summary)
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "Built in 82.0 minutes" in card and "2 sessions" in card
+    assert "steps 0-470: 10.0 min; steps 400-2000: 50.0 min" in card
