@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from inference.boxes import norm_to_pixel, parse_boxes
+from inference.boxes import answer_boxes
 from inference.frames import to_model_image
 from inference.generation import stream_generate
 from inference.prompts import TASKS, build_messages, render_prompt
@@ -31,7 +31,6 @@ from inference.types import (
     EngineError,
     EngineOutOfMemoryError,
     FrameGeometry,
-    PixelBox,
     Timings,
     Turn,
 )
@@ -145,7 +144,7 @@ class Engine:
                     chunks.append(item)
                     yield item
         text = "".join(chunks)
-        boxes, dropped = self._boxes([text], geometry, per_frame=len(geometry) == 1)
+        boxes, dropped = answer_boxes([text], [(g.width, g.height) for g in geometry])
         yield Answer(
             text=text, boxes=boxes, timings=_timings(start, stats), model=self.config.model,
             adapter=self.active_adapter, texts=(text,), geometry=tuple(geometry),
@@ -168,7 +167,7 @@ class Engine:
     ) -> Answer:
         """One prompt per frame, all frames in ONE left-padded ``generate`` call.
 
-        Boxes come back in pixel coordinates of each original frame (``PixelBox.frame`` is the
+        Boxes come back in pixel coordinates of each original frame (``FrameBox.frame`` is the
         index in ``frames``).
         """
         if task not in BOX_TASKS:
@@ -200,7 +199,7 @@ class Engine:
         texts = self.processor.batch_decode(new, skip_special_tokens=True)
         pad = self.processor.tokenizer.pad_token_id
         n_new = int((new != pad).sum()) if pad is not None else int(new.numel())
-        boxes, dropped = self._boxes(texts, geometry, per_frame=True)
+        boxes, dropped = answer_boxes(texts, [(g.width, g.height) for g in geometry])
         first = clock.first_token_time or end
         steps = new.shape[1]
         rate = (steps - 1) * len(frames) / (end - first) if steps > 1 and end > first else 0.0
@@ -211,22 +210,6 @@ class Engine:
             adapter=self.active_adapter, texts=tuple(texts), geometry=tuple(geometry),
             dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chats[0],
         )
-
-    @staticmethod
-    def _boxes(texts: list[str], geometry: list[FrameGeometry], *, per_frame: bool
-               ) -> tuple[tuple[PixelBox, ...], int]:
-        boxes: list[PixelBox] = []
-        dropped = 0
-        for k, text in enumerate(texts):
-            parsed = parse_boxes(text)
-            dropped += parsed.dropped
-            if not per_frame:  # several images in one message: a box names no frame
-                dropped += len(parsed.boxes)
-                continue
-            geo = geometry[k]
-            boxes.extend(norm_to_pixel(b, width=geo.width, height=geo.height, frame=k)
-                         for b in parsed.boxes)
-        return tuple(boxes), dropped
 
     def _oom_guard(self):
         return _OomGuard(self.model)

@@ -179,8 +179,8 @@ def _ask(args, series, slices, frames, *, study=None) -> int:
 
 
 def _record(args, study, series, slices, frames, answer, engine) -> int:
-    """--workspace: store the answer as the viewer does (app.controller.record_headless)."""
-    from app.controller import record_headless
+    """--workspace: store the answer as the viewer does (app.session.study_record.record_headless)."""
+    from app.session.study_record import record_headless
     from app.workspace import WorkspaceError
     from viewer.windowing import parse_window
 

@@ -1,9 +1,8 @@
 """The model panel: choose a MedMO variant, a local checkpoint folder or an adapter, see the
 memory estimate, load/unload with progress. Says plainly how to get a model when none is here.
 
-Emits ``load_requested(LoadRequest)`` and ``unload_requested()``; the main window forwards
-them to the engine worker and reports back with :meth:`ModelPanel.set_stage`,
-:meth:`set_loaded`, :meth:`set_failed` and :meth:`set_unloaded`.
+It takes the session's :class:`~app.session.engine.EngineState` in ``__init__``: Load and
+Unload are calls on it, and the panel draws what it reports (stage, loaded, failed, unloaded).
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from app.engine_worker import LoadRequest
+from app.session.engine import EngineState, LoadedModel, LoadRequest
+from viewer.qt.listening import Subscriptions
 
 NO_MODEL_HELP = (
     "No MedMO model is on this machine yet. Studies open and read normally; to ask the model:\n"
@@ -56,11 +56,11 @@ def estimate_text(model: str) -> str:
 
 
 class ModelPanel(QtWidgets.QWidget):
-    load_requested = QtCore.Signal(object)
-    unload_requested = QtCore.Signal()
+    """Choose and load the model of an :class:`EngineState`; shows its progress."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, engine: EngineState, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.engine = engine
         self.choice = QtWidgets.QComboBox()
         self.choice.setEditable(True)
         self.choice.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
@@ -80,7 +80,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.load_button.clicked.connect(self._load)
         self.unload_button = QtWidgets.QPushButton("Unload")
         self.unload_button.setEnabled(False)
-        self.unload_button.clicked.connect(self.unload_requested.emit)
+        self.unload_button.clicked.connect(engine.unload)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -115,6 +115,12 @@ class ModelPanel(QtWidgets.QWidget):
         layout.addWidget(self.help)
         layout.addStretch(1)
         self.refresh_models()
+        self._subscriptions = Subscriptions([
+            (engine.stage, self.set_stage), (engine.loaded, self.set_loaded),
+            (engine.load_failed, self.set_failed), (engine.unloaded, self.set_unloaded)])
+
+    def disconnect_model(self) -> None:
+        self._subscriptions.drop()
 
     # ------------------------------------------------------------------ choices
     def refresh_models(self, folders=()) -> None:
@@ -195,7 +201,7 @@ class ModelPanel(QtWidgets.QWidget):
         except ValueError as exc:
             self.set_failed(str(exc))
             return
-        self.load_requested.emit(request)
+        self.engine.load(request)
 
     def set_stage(self, text: str) -> None:
         self.progress.setRange(0, 0)  # busy: from_pretrained reports no fraction
@@ -203,14 +209,13 @@ class ModelPanel(QtWidgets.QWidget):
         self.load_button.setEnabled(False)
         self.unload_button.setEnabled(False)
 
-    def set_loaded(self, info: dict) -> None:
+    def set_loaded(self, model: LoadedModel) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        tiny = " RANDOM test model: answers are meaningless." if _is_tiny(info["model"]) else ""
-        adapter = f" + adapter {info['adapter']}" if info.get("adapter") else ""
-        self.status.setText(f"Loaded {info['model']}{adapter} on {info.get('device', '?')} "
-                            f"({info.get('dtype', '?')}) in {info.get('seconds', 0):.1f} s."
-                            + tiny)
+        tiny = " RANDOM test model: answers are meaningless." if _is_tiny(model.model) else ""
+        adapter = f" + adapter {model.adapter}" if model.adapter else ""
+        self.status.setText(f"Loaded {model.model}{adapter} on {model.device or '?'} "
+                            f"({model.dtype or '?'}) in {model.seconds:.1f} s." + tiny)
         self.load_button.setEnabled(True)
         self.unload_button.setEnabled(True)
 

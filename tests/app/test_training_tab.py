@@ -10,18 +10,17 @@ import pytest
 
 from app.panels.training import CONFIG_NAME, TrainingTab
 from inference.training.config import load_config
-from tests.app.training_fixtures import tab_phantom_dataset, tab_tiny_model  # noqa: F401
 
 RUN_MS = 150_000
 
 
 @pytest.fixture
-def make_tab(qtbot, tmp_path, tab_tiny_model, tab_phantom_dataset):  # noqa: F811
+def make_tab(qtbot, tmp_path, tiny_model, phantom_dataset):
     tabs = []
 
     def make(**settings) -> TrainingTab:
-        tab = TrainingTab(runs_dir=tmp_path / "runs", model=str(tab_tiny_model),
-                          dataset=str(tab_phantom_dataset))
+        tab = TrainingTab(runs_dir=tmp_path / "runs", model=str(tiny_model),
+                          dataset=str(phantom_dataset))
         qtbot.addWidget(tab)
         form = tab.form
         form.set_method(settings.get("method", "sft"))
@@ -166,7 +165,7 @@ def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, mak
 
 
 def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, tmp_path,
-                                                               tab_tiny_model):  # noqa: F811
+                                                               tiny_model):
     tab = make_tab(steps=2)
     tab.form.model.setEditText(str(tmp_path / "missing-model"))
     assert "no estimate" in tab.form.estimate.text()
@@ -180,7 +179,7 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     assert not tab.evaluation.use_button.isEnabled()
 
     # a child killed mid-run (as the OOM killer would) is reported too; the tab goes on
-    tab.form.model.setEditText(str(tab_tiny_model))
+    tab.form.model.setEditText(str(tiny_model))
     tab.form.steps.setValue(200)
     assert tab.start()
     qtbot.waitUntil(lambda: tab.progress.step >= 1, timeout=RUN_MS)
@@ -204,10 +203,10 @@ def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab)
 
 
 def test_a_failing_evaluation_is_shown_and_choosing_then_needs_confirmation(
-        qtbot, make_tab, tmp_path, tab_phantom_dataset):  # noqa: F811
+        qtbot, make_tab, tmp_path, phantom_dataset):
     tab = make_tab()
     panel = tab.evaluation
-    panel.set_run(str(tmp_path / "no-model"), str(tab_phantom_dataset), str(tmp_path / "ad"))
+    panel.set_run(str(tmp_path / "no-model"), str(phantom_dataset), str(tmp_path / "ad"))
     with qtbot.waitSignal(panel.busy_changed, timeout=RUN_MS,
                           check_params_cb=lambda busy: not busy):
         assert panel.evaluate()

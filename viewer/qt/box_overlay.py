@@ -4,11 +4,11 @@ Use
 ---
 ::
 
-    overlay = BoxOverlay(slice_view, annotations, state)          # draws and listens at once
-    panel = FindingsPanel(annotations, state, selection=overlay.selection)
+    findings = StudyFindings()                                    # the session's part
+    overlay = BoxOverlay(slice_view, findings, state)             # draws and listens at once
     toolbar.addAction(overlay.box_mode_action)                    # also: undo_action,
                                                                   # redo_action, show_deleted_action
-    overlay.set_annotations(other_study_annotations)              # when the study changes
+    findings.set_annotations(study_annotations)                   # the overlay follows
 
 Drawing: model predictions dashed amber tagged ``AI`` (solid ``AI ✓`` once accepted); the
 radiologist's own and corrected boxes solid cyan; deleted predictions hidden, or dotted grey
@@ -21,7 +21,8 @@ Gestures (native plane, window mode; in ruler mode the ruler wins): left press o
 it and a drag moves it; a drag on a handle of the selected box resizes it; a press elsewhere
 clears the selection and drags window/level as before. B toggles box mode (left-drag draws a new
 box, then asks for its label, default "finding"); Escape leaves box mode or clears the
-selection. Double-click (or F2) relabels. A or Enter accepts the selected AI box. Delete removes
+selection. Box mode is ``ViewState.mode == "box"``, so the menu, the keys and the view agree.
+Double-click (or F2) relabels. A or Enter accepts the selected AI box. Delete removes
 the selected box. Ctrl+Z undoes, Ctrl+Shift+Z / Ctrl+Y redo. Every gesture is ONE edit on the
 :class:`~viewer.annotations.AnnotationSet` (a drag is previewed on screen, committed on release),
 and edits snap to whole image pixels.
@@ -39,9 +40,11 @@ from viewer.annotations import (
     PixelBox,
     measure_box,
 )
-from viewer.qt.boxes.captions import caption, style_kind, tooltip
-from viewer.qt.boxes.editing import Drag, big_enough, keep_inside, resized, snap_delta, snap_point
-from viewer.qt.boxes.items import (
+from viewer.boxes.captions import caption, style_kind, tooltip
+from viewer.boxes.editing import Drag, big_enough, keep_inside, resized, snap_delta, snap_point
+from viewer.boxes.mapping import DisplayRect, box_on_plane, is_native, rect_to_box
+from viewer.findings import StudyFindings
+from viewer.qt.box_items import (
     HANDLE_PX,
     HANDLES,
     BoxItem,
@@ -49,8 +52,7 @@ from viewer.qt.boxes.items import (
     handle_cursor,
     handle_point,
 )
-from viewer.qt.boxes.mapping import DisplayRect, box_on_plane, is_native, rect_to_box
-from viewer.qt.boxes.selection import FindingSelection
+from viewer.qt.listening import Subscriptions
 from viewer.viewstate import ViewState
 
 Qt = QtCore.Qt
@@ -59,22 +61,21 @@ _EPS = 1e-6
 
 
 class BoxOverlay(QtCore.QObject):
-    """Boxes of an :class:`AnnotationSet` over a :class:`~viewer.qt.slice_view.SliceView`."""
+    """The findings of a :class:`~viewer.findings.StudyFindings` over a
+    :class:`~viewer.qt.slice_view.SliceView`, following it when another study opens."""
 
-    box_mode_changed = QtCore.Signal(bool)
-
-    def __init__(self, slice_view, annotations: AnnotationSet, state: ViewState, *,
-                 selection: FindingSelection | None = None) -> None:
+    def __init__(self, slice_view, findings: StudyFindings, state: ViewState) -> None:
         super().__init__(slice_view)
         self.view = slice_view
         self.state = state
-        self.selection = selection if selection is not None else FindingSelection()
+        self.findings = findings
+        self.selection = findings.selection
         self.annotations: AnnotationSet | None = None
         self.items: dict[str, BoxItem] = {}
+        self._shown: set[str] = set()  # ids of the boxes on screen
         self._drag: Drag | None = None
         self._preview: BoxItem | None = None  # the box being drawn
         self._by_frame: dict[tuple[str, int], list[str]] | None = None  # rebuilt after edits
-        self._box_mode = False
         self._make_actions()
         viewport = slice_view.canvas.viewport()
         self._mode_label = QtWidgets.QLabel("BOX: drag to draw, Esc to stop", viewport)
@@ -82,60 +83,51 @@ class BoxOverlay(QtCore.QObject):
                                        " font-size: 11px; padding: 1px 4px; }")
         self._mode_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._mode_label.hide()
-        self._connections = [
+        self._subscriptions = Subscriptions([
             (state.series_changed, self._on_view_changed),
             (state.plane_changed, self._on_view_changed),
             (state.slice_changed, self._on_slice), (state.mode_changed, self._on_mode),
             (self.selection.selected_changed, self._on_selected),
             (self.selection.show_deleted_changed, self._on_view_changed),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+            (findings.annotations_changed, self._attach),
+        ])
         slice_view.input_tools.append(self)
         slice_view.destroyed.connect(self.disconnect_model)
-        self.set_annotations(annotations)
+        self._attach(findings.annotations)
 
     # ---- public API -----------------------------------------------------------------
-    def set_annotations(self, annotations: AnnotationSet) -> None:
-        """Show another study's findings (drops the old items and the selection)."""
+    def _attach(self, annotations: AnnotationSet | None) -> None:
+        """Show another study's findings (drops the old items)."""
         if self.annotations is not None:
-            self.annotations.finding_changed.disconnect(self._on_finding)
-            self.annotations.history_changed.disconnect(self._on_history)
+            self.annotations.finding_changed.disconnect(self._on_finding, missing_ok=True)
+            self.annotations.history_changed.disconnect(self._on_history, missing_ok=True)
         for item in self.items.values():
             item.remove()
         self.items = {}
-        self._shown: set[str] = set()  # ids of the boxes on screen
+        self._shown = set()
         self._drag = None
         self.annotations = annotations
         self._by_frame = None
-        annotations.finding_changed.connect(self._on_finding)
-        annotations.history_changed.connect(self._on_history)
-        self.selection.select(None)
-        self._on_history(annotations.can_undo, annotations.can_redo)
+        if annotations is not None:
+            annotations.finding_changed.connect(self._on_finding)
+            annotations.history_changed.connect(self._on_history)
+            self._on_history(annotations.can_undo, annotations.can_redo)
+        else:
+            self._on_history(False, False)
         self._sync_all()
 
     @property
     def box_mode(self) -> bool:
-        """Whether a left-drag draws a new box."""
-        return self._box_mode
+        """Whether a left-drag draws a new box (``ViewState.mode == "box"``)."""
+        return self.state.mode == "box"
 
     def set_box_mode(self, on: bool) -> None:
         """Turn box drawing on or off; refused (stays off) where boxes cannot be drawn."""
-        on = bool(on) and self.state.series is not None and is_native(self.state.geometry)
-        if on and self.state.mode != "window":
+        if on and self.state.can_draw_boxes:
+            self.state.mode = "box"
+        elif not on and self.state.mode == "box":
             self.state.mode = "window"
-        if on == self._box_mode:
-            self.box_mode_action.setChecked(on)  # a refused toggle unticks the action
-            return
-        self._box_mode = on
-        self.box_mode_action.setChecked(on)
-        self._mode_label.setVisible(on)
-        if on:
-            self._mode_label.adjustSize()
-            viewport = self.view.canvas.viewport()
-            self._mode_label.move((viewport.width() - self._mode_label.width()) // 2, 30)
-        self._set_cursor(Qt.CursorShape.CrossCursor if on else None)
-        self.box_mode_changed.emit(on)
+        self.box_mode_action.setChecked(self.box_mode)  # a refused toggle unticks the action
 
     def undo(self) -> None:
         if self.annotations is not None and self.annotations.can_undo:
@@ -152,9 +144,7 @@ class BoxOverlay(QtCore.QObject):
 
     def disconnect_model(self, *_args) -> None:
         """Stop listening (the view is closing)."""
-        for signal, slot in self._connections:
-            signal.disconnect(slot, missing_ok=True)
-        self._connections = []
+        self._subscriptions.drop()
         if self.annotations is not None:
             self.annotations.finding_changed.disconnect(self._on_finding, missing_ok=True)
             self.annotations.history_changed.disconnect(self._on_history, missing_ok=True)
@@ -197,8 +187,6 @@ class BoxOverlay(QtCore.QObject):
     def _on_view_changed(self, *_args) -> None:
         self._drag = None
         self.show_deleted_action.setChecked(self.selection.show_deleted)
-        if not is_native(self.state.geometry) and self._box_mode:
-            self.set_box_mode(False)
         self._sync_all()
         self._drop_unseen_selection()
 
@@ -229,8 +217,15 @@ class BoxOverlay(QtCore.QObject):
         self._sync_all()
 
     def _on_mode(self, mode: str) -> None:
-        if mode != "window":
-            self.set_box_mode(False)
+        on = mode == "box"
+        self._drag = None
+        self.box_mode_action.setChecked(on)
+        self._mode_label.setVisible(on)
+        if on:
+            self._mode_label.adjustSize()
+            viewport = self.view.canvas.viewport()
+            self._mode_label.move((viewport.width() - self._mode_label.width()) // 2, 30)
+        self._set_cursor(None)
 
     def _sync_all(self) -> None:
         if self.annotations is None:
@@ -239,7 +234,9 @@ class BoxOverlay(QtCore.QObject):
             self._sync(finding.id)
 
     def _sync(self, finding_id: str) -> None:
-        finding = self.annotations[finding_id]
+        finding = self.annotations.get(finding_id) if self.annotations is not None else None
+        if finding is None:
+            return
         rect = self._rect_of(finding)
         item = self.items.get(finding_id)
         if rect is None:
@@ -252,7 +249,8 @@ class BoxOverlay(QtCore.QObject):
             item = self.items[finding_id] = BoxItem(self.view.view_box)
         series = self.state.series
         shown = finding.shown
-        size = measure_box(shown.box, series.volume, shown.frame.frame_index)
+        size = measure_box(shown.box, series.volume if series is not None else None,
+                           shown.frame.frame_index)
         native = is_native(self.state.geometry)
         item.show(rect, style=style_kind(finding), text=caption(finding, size) if native else "",
                   tip=tooltip(finding, size),
@@ -289,7 +287,7 @@ class BoxOverlay(QtCore.QObject):
     # ---- input (called by SliceView, see its input_tools) ---------------------------
     def _editable(self) -> bool:
         return (self.annotations is not None and self.state.series is not None
-                and is_native(self.state.geometry) and self.state.mode == "window")
+                and is_native(self.state.geometry) and self.state.mode in ("window", "box"))
 
     def _mm(self, event) -> QtCore.QPointF:
         return self.view.view_mm(event.position())
@@ -303,7 +301,7 @@ class BoxOverlay(QtCore.QObject):
         tol_x, tol_y = self._tolerance_mm()
         selected = self.selection.selected
         item = self.items.get(selected) if selected else None
-        if item is not None and item.visible and item.style != "deleted":
+        if item is not None and item.visible and item.style != "deleted" and item.rect:
             for name in HANDLES:
                 hx, hy = handle_point(item.rect, name)
                 if abs(point.x() - hx) <= tol_x and abs(point.y() - hy) <= tol_y:
@@ -311,18 +309,20 @@ class BoxOverlay(QtCore.QObject):
         inside = []
         for fid, item in self.items.items():
             r = item.rect
-            if item.visible and item.style != "deleted" and \
+            if r is not None and item.visible and item.style != "deleted" and \
                     r.x0_mm - tol_x / 2 <= point.x() <= r.x1_mm + tol_x / 2 and \
                     r.y0_mm - tol_y / 2 <= point.y() <= r.y1_mm + tol_y / 2:
                 inside.append(((r.x1_mm - r.x0_mm) * (r.y1_mm - r.y0_mm), fid))
         return ("box", min(inside)[1]) if inside else None  # the smallest: nested boxes
 
     def mouse_press(self, event) -> bool:
-        if event.button() != Qt.MouseButton.LeftButton or not self._editable():
+        geometry = self.state.geometry
+        if event.button() != Qt.MouseButton.LeftButton or not self._editable() or \
+                geometry is None:
             return False
         point = self._mm(event)
-        if self._box_mode:
-            x_mm, y_mm = snap_point(point.x(), point.y(), self.state.geometry)
+        if self.box_mode:
+            x_mm, y_mm = snap_point(point.x(), point.y(), geometry)
             rect = DisplayRect(x_mm, y_mm, x_mm, y_mm)
             self._drag = Drag("draw", "", (x_mm, y_mm), rect, (1, 1), rect)
             return True
@@ -331,13 +331,13 @@ class BoxOverlay(QtCore.QObject):
             self.selection.select(None)
             return False
         kind, name = hit
-        if kind == "handle":
-            fid = self.selection.selected
-            self._drag = Drag("resize", fid, (point.x(), point.y()), self.items[fid].rect,
-                              HANDLES[name])
-        else:
-            self.selection.select(name)
-            self._drag = Drag("move", name, (point.x(), point.y()), self.items[name].rect)
+        fid = self.selection.selected if kind == "handle" else name
+        rect0 = self.items[fid].rect if fid else None
+        if fid is None or rect0 is None:
+            return False
+        self.selection.select(fid)
+        self._drag = (Drag("resize", fid, (point.x(), point.y()), rect0, HANDLES[name])
+                      if kind == "handle" else Drag("move", fid, (point.x(), point.y()), rect0))
         return True
 
     def mouse_move(self, event) -> None:
@@ -345,6 +345,8 @@ class BoxOverlay(QtCore.QObject):
         if drag is None:
             return
         point, geometry = self._mm(event), self.state.geometry
+        if geometry is None:
+            return
         if drag.kind == "move":
             x0_mm, y0_mm = drag.start_mm
             dx, dy = snap_delta(point.x() - x0_mm, point.y() - y0_mm, geometry)
@@ -364,6 +366,8 @@ class BoxOverlay(QtCore.QObject):
             return
         rect = drag.rect
         geometry, k = self.state.geometry, self.state.slice_index
+        if geometry is None:
+            return
         if drag.kind == "draw":
             if rect is not None and big_enough(rect, geometry):
                 self._add_box(rect_to_box(rect, geometry, k))
@@ -372,7 +376,10 @@ class BoxOverlay(QtCore.QObject):
             self._sync(drag.finding_id)
             return
         before, after = rect_to_box(drag.rect0, geometry, k), rect_to_box(rect, geometry, k)
-        current = self.annotations[drag.finding_id].current.box
+        live = self.annotations[drag.finding_id].current
+        if live is None:  # deleted meanwhile (undo during a drag)
+            return
+        current = live.box
         if drag.kind == "move":  # whole pixels by construction: drop float noise
             dx, dy = round(after.x0 - before.x0), round(after.y0 - before.y0)
             if dx or dy:
@@ -389,7 +396,7 @@ class BoxOverlay(QtCore.QObject):
 
     def mouse_double_click(self, event) -> bool:
         if event.button() != Qt.MouseButton.LeftButton or not self._editable() or \
-                self._box_mode:
+                self.box_mode:
             return False
         hit = self._hit(self._mm(event))
         if hit is None or hit[0] != "box":
@@ -400,7 +407,7 @@ class BoxOverlay(QtCore.QObject):
 
     def hover(self, event) -> None:
         shape = None
-        if self._editable() and not self._box_mode:
+        if self._editable() and not self.box_mode:
             hit = self._hit(self._mm(event))
             if hit is not None:
                 shape = handle_cursor(hit[1]) if hit[0] == "handle" else \
@@ -420,10 +427,10 @@ class BoxOverlay(QtCore.QObject):
         if ctrl or shift or self.annotations is None:
             return False  # Shift+A/C/S are planes
         if key == Qt.Key.Key_B and self._editable():
-            self.set_box_mode(not self._box_mode)
+            self.set_box_mode(not self.box_mode)
             return True
-        if key == Qt.Key.Key_Escape and (self._box_mode or self.selection.selected):
-            if self._box_mode:
+        if key == Qt.Key.Key_Escape and (self.box_mode or self.selection.selected):
+            if self.box_mode:
                 self.set_box_mode(False)
             else:
                 self.selection.select(None)
@@ -451,11 +458,14 @@ class BoxOverlay(QtCore.QObject):
 
     def relabel_selected(self) -> None:
         finding = self._selected_live()
-        if finding is None:
+        if finding is None or finding.current is None:
             return
         label = self.ask_label("Relabel box", finding.current.label)
         finding = self._selected_live()  # the dialog ran an event loop
-        if label is not None and finding is not None and label != finding.current.label:
+        if label is None or finding is None or finding.current is None or \
+                self.annotations is None:
+            return
+        if label != finding.current.label:
             self.annotations.relabel(finding.id, label)
 
     def _add_box(self, box) -> None:
@@ -474,7 +484,9 @@ class BoxOverlay(QtCore.QObject):
     def _selected_live(self) -> Finding | None:
         """The selected finding if it is a live box editable on screen now."""
         fid = self.selection.selected
-        finding = self.annotations.get(fid) if fid and self.annotations else None
+        if fid is None or self.annotations is None:
+            return None
+        finding = self.annotations.get(fid)
         if finding is None or finding.deleted or not self._editable() or \
                 self.displayed_rect(fid) is None:
             return None
@@ -491,7 +503,7 @@ class BoxOverlay(QtCore.QObject):
 
     def _set_cursor(self, shape) -> None:
         if shape is None:
-            shape = (Qt.CursorShape.CrossCursor if self._box_mode or self.state.mode == "ruler"
+            shape = (Qt.CursorShape.CrossCursor if self.state.mode in ("box", "ruler")
                      else Qt.CursorShape.ArrowCursor)
         if self.view.canvas.cursor().shape() != shape:
             self.view.canvas.setCursor(shape)

@@ -184,12 +184,13 @@ class RulerItems:
 
     def update(self, state: ViewState) -> None:
         geometry, series = state.geometry, state.series
-        shown = []
-        if geometry is not None and series is not None:
-            shown = [r for r in state.rulers if r.plane == geometry.plane
-                     and r.slice_k == state.slice_index]
         self.texts = []
+        shown = [] if geometry is None or series is None else [
+            r for r in state.rulers if r.plane == geometry.plane
+            and r.slice_k == state.slice_index]
         for i, ruler in enumerate(shown):
+            if geometry is None or series is None:  # pragma: no cover - shown is empty then
+                break
             ends = ruler_endpoints_mm(ruler, geometry)
             if ends is None:
                 continue

@@ -13,7 +13,7 @@ from typing import Literal
 from psygnal import Signal
 
 Mode = Literal["current", "range", "keys"]
-MODES: tuple[str, ...] = ("current", "range", "keys")
+SEND_MODES: tuple[str, ...] = ("current", "range", "keys")
 MAX_FRAMES = 16  # more frames than this in one question is almost surely a mistake
 
 
@@ -51,8 +51,8 @@ class FrameSelection:
 
     @mode.setter
     def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"selection mode must be one of {MODES}, got {value!r}")
+        if value not in SEND_MODES:
+            raise ValueError(f"selection mode must be one of {SEND_MODES}, got {value!r}")
         if value != self._mode:
             self._mode = value  # type: ignore[assignment]
             self.changed.emit()
@@ -120,7 +120,7 @@ class FrameSelection:
         >>> s.set_range(8, 12); s.frames("1.2", 7, n_frames=10)
         Traceback (most recent call last):
         ...
-        viewer.selection.SelectionError: the range 9-13 runs past the series' 10 slices
+        viewer.frame_selection.SelectionError: the range 9-13 runs past the series' 10 slices
         """
         if self._mode == "current":
             out = [current]
@@ -152,7 +152,7 @@ def frames_to_send(selection: FrameSelection, *, series_uid: str, plane: str, na
     ...                current=3, n_frames=9)
     Traceback (most recent call last):
     ...
-    viewer.selection.SelectionError: only axial frames (as acquired) can be sent; the coronal view is a reformat: switch back to axial
+    viewer.frame_selection.SelectionError: only axial frames (as acquired) can be sent; the coronal view is a reformat: switch back to axial
     """
     if plane != native:
         raise SelectionError(f"only {native} frames (as acquired) can be sent; the {plane} view "

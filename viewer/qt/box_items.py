@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from viewer.qt.boxes.mapping import DisplayRect
+from viewer.boxes.mapping import DisplayRect
 
 Qt = QtCore.Qt
 COLOURS = {"ai": "#ffb000", "ai_accepted": "#ffb000", "user": "#00e5ff", "deleted": "#a0a0a0"}

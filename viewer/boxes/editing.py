@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from viewer.qt.boxes.mapping import DisplayRect, clamp_rect
+from viewer.boxes.mapping import DisplayRect, clamp_rect
 from viewer.reformat import PlaneGeometry
 
 _EPS = 1e-6

@@ -1,12 +1,13 @@
-"""One study's reading session: workspace, findings, report draft, chat, and the frames sent.
+"""One study's record: its findings, report draft and chat in the workspace, and the frames
+sent.
 
-:class:`StudySession` is the only place where the model's answers become viewer annotations:
-:meth:`StudySession.prepare` windows the chosen native frames exactly as they are on screen
-and remembers where each came from (series, frame index, SOP instance, frame number, pixel
-grid); :meth:`StudySession.finish` parses the answer's boxes with :mod:`inference.boxes`,
-maps them from 0..1000 to pixels of the frame they belong to, and records everything through
-:func:`app.recording.record_answer` (the same path ``medmo ask --workspace`` uses). The
-session holds no Qt: it emits psygnal events that panels listen to.
+:class:`StudyRecord` is where the model's answers become viewer annotations and chat history:
+:meth:`StudyRecord.prepare` windows the chosen native frames exactly as they are on screen and
+remembers where each came from (series, frame index, SOP instance, frame number, pixel grid);
+:meth:`StudyRecord.finish` stores the engine's final Answer through
+:func:`app.recording.record_answer` (the same path ``medmo ask --workspace`` uses): its boxes
+are already parsed and in pixels of each frame, nothing is parsed again here. No Qt: it emits
+psygnal events the session's parts listen to.
 
 Persistence: findings are autosaved as they change, the report after every edit, chat turns
 as they complete (all committed SQLite transactions; see :mod:`app.workspace`).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,10 +26,10 @@ import numpy as np
 from psygnal import Signal
 
 from app.audit import AuditLog, PhiGuard
-from app.recording import Recorded, clip_box, record_answer
+from app.recording import Recorded, record_answer
 from app.workspace import ChatMessage, Workspace
 from viewer.annotations import FrameLocation
-from viewer.report import ReportDraft
+from viewer.report import ReportDraft, Sentence
 from viewer.study import Series, Study
 from viewer.windowing import apply_window
 
@@ -38,17 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 6  # earlier chat turns given to the model (text only)
 
-# Quick actions: button text -> (engine task, the user's text for the task template). The
-# localise and report templates already say what to do, so those send no extra text: the model
-# gets exactly the task prompt (what the demo model and site adapters are trained on), and the
-# chat shows the task's title instead.
-QUICK_ACTIONS: dict[str, tuple[str, str]] = {
-    "Localise abnormalities": ("localize", ""),
-    "Draft report": ("report", ""),
-    "Describe": ("vqa", "Describe this image: modality, anatomy and any abnormal findings."),
-}
-TASK_TITLES = {"localize": "Localise all abnormalities", "report": "Draft a radiology report"}
-
 
 def default_workspace_dir() -> Path:
     """``${MEDMO_WORKSPACE:-~/.local/share/medmo/workspace}``."""
@@ -56,17 +46,6 @@ def default_workspace_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".local" / "share" / "medmo" / "workspace"
-
-
-def model_display_name(model_id: str) -> str:
-    """What the UI calls a model: a hub id as is, a checkpoint folder by its last part.
-
-    >>> model_display_name("MBZUAI/MedMO-8B"), model_display_name("/tmp/x/tiny-random-test-model")
-    ('MBZUAI/MedMO-8B', 'tiny-random-test-model')
-    """
-    if model_id.startswith(("/", "~", ".")) or "\\" in model_id or model_id.count("/") > 1:
-        return Path(model_id.rstrip("/\\")).name or model_id
-    return model_id
 
 
 @dataclass(frozen=True)
@@ -113,32 +92,7 @@ def sent_frames(series: Series, frame_indices: Sequence[int], *, width: float, l
     return locations, images
 
 
-def answer_boxes(answer: Answer, sizes_px: Sequence[tuple[int, int]]):
-    """The answer's boxes in pixels of the frames sent: each text parsed by
-    :func:`inference.boxes.parse_boxes`, mapped by :func:`inference.boxes.norm_to_pixel`.
-
-    Per-frame texts (batched localisation, or one frame) give boxes on their frame; one text
-    about several frames names no frame, so its boxes are dropped (and counted).
-    Returns ``(boxes, dropped)``.
-    """
-    from inference.boxes import norm_to_pixel, parse_boxes
-
-    texts = answer.texts or (answer.text,)
-    per_frame = len(texts) == len(sizes_px)
-    boxes, dropped = [], 0
-    for k, text in enumerate(texts):
-        parsed = parse_boxes(text)
-        dropped += parsed.dropped
-        if not per_frame:
-            dropped += len(parsed.boxes)
-            continue
-        width, height = sizes_px[k]
-        boxes.extend(norm_to_pixel(b, width=width, height=height, frame=k)
-                     for b in parsed.boxes)
-    return tuple(boxes), dropped
-
-
-class StudySession:
+class StudyRecord:
     """Everything the reader does on one study, persisted as it happens.
 
     Events
@@ -196,12 +150,13 @@ class StudySession:
 
     def finish(self, prepared: PreparedAsk, answer: Answer, *, weights_path: str | None = None,
                adapter_path: str | None = None) -> Recorded:
-        """Store a finished (or stopped) answer: boxes parsed and mapped to their frames,
-        added to the study's findings as model predictions, chat and audit written; a
+        """Store a finished (or stopped) answer: its boxes (final, in pixels of the frames
+        sent) added to the study's findings as model predictions, chat and audit written; a
         report task's text becomes the new AI DRAFT report, with its sentences tied to the
         boxes they contain."""
-        boxes, dropped = answer_boxes(answer, prepared.sizes_px)
-        answer = replace(answer, boxes=boxes, dropped_boxes=dropped)
+        if len(answer.geometry) not in (0, len(prepared.sent)):
+            raise ValueError(f"the answer is about {len(answer.geometry)} frames, "
+                             f"{len(prepared.sent)} were sent")
         done = record_answer(
             self.workspace, self.audit, study_uid=self.uid, frames=prepared.locations,
             sent=prepared.sent, prompt=prepared.prompt, answer=answer,
@@ -212,8 +167,9 @@ class StudySession:
             self._new_report(answer, done, prepared)
         self.messages_changed.emit()
         self.recorded.emit(done)
-        if dropped:
-            log.info("answer %s: %d unusable box fragment(s) dropped", done.answer.id, dropped)
+        if answer.dropped_boxes:
+            log.info("answer %s: %d unusable box fragment(s) dropped", done.answer.id,
+                     answer.dropped_boxes)
         return done
 
     def answer_of(self, finding_id: str) -> ChatMessage | None:
@@ -229,26 +185,19 @@ class StudySession:
             log.info("a signed report exists; the new AI draft is kept beside it")
         self._set_report(ReportDraft(self.uid, answer.text, model_id=answer.model or "model",
                                      answer_id=done.answer.id))
-        if len(prepared.sent) == 1:
-            self._link_model_boxes(done, prepared.sizes_px[0])
+        self._link_model_boxes(answer, done)
 
-    def _link_model_boxes(self, done: Recorded, size_px: tuple[int, int]) -> None:
-        """Tie each sentence holding a box tag to the finding made from that box."""
-        from inference.boxes import norm_to_pixel, parse_boxes
-
+    def _link_model_boxes(self, answer: Answer, done: Recorded) -> None:
+        """Tie each sentence that writes a box to the finding made from that box (the
+        engine's parse says where each box was written; nothing is parsed again)."""
         report = self.report
         if report is None:
             return
-        width, height = size_px
-        made = [(fid, self.annotations[fid].prediction) for fid in done.finding_ids]
-        for sentence in report.sentences():
-            for nbox in parse_boxes(sentence.text).boxes:
-                pbox = norm_to_pixel(nbox, width=width, height=height)
-                clipped = clip_box(pbox.x0, pbox.y0, pbox.x1, pbox.y1, width=width,
-                                   height=height)
-                for fid, pred in made:
-                    if clipped is not None and pred is not None and pred.box == clipped:
-                        report.link(sentence.id, fid)
+        sentences = report.sentences()
+        for box, fid in zip(answer.boxes, done.box_findings, strict=True):
+            sentence = _sentence_holding(sentences, box.span[0]) if fid else None
+            if sentence is not None and fid is not None:
+                report.link(sentence.id, fid)
 
     def new_report(self, text: str = "") -> ReportDraft:
         """Start a report the radiologist writes (no model text)."""
@@ -273,18 +222,23 @@ class StudySession:
             self._stop_report = None
 
 
+def _sentence_holding(sentences: list[Sentence], offset: int) -> Sentence | None:
+    """The sentence whose span holds character ``offset`` of the text."""
+    return next((s for s in sentences if s.start <= offset < s.end), None)
+
+
 def record_headless(workspace_dir: str | Path, study: Study, series: Series,
                     frame_indices: Sequence[int], sent: Sequence[np.ndarray],
                     windows: Sequence[tuple[float, float]], *, prompt: str, task: str,
                     answer: Answer, weights_path: str | None = None,
                     adapter_path: str | None = None) -> Recorded:
     """``medmo ask --workspace``: store an answer exactly as the GUI does (same
-    :meth:`StudySession.finish`), in the workspace at ``workspace_dir``."""
+    :meth:`StudyRecord.finish`), in the workspace at ``workspace_dir``."""
     guard = PhiGuard()
     guard.add_patient(study.patient_name, study.patient_id)
     with Workspace(workspace_dir) as workspace:
         audit = AuditLog(Path(workspace_dir) / "audit", guard=guard)
-        session = StudySession(study, workspace, audit)
+        session = StudyRecord(study, workspace, audit)
         try:
             prepared = PreparedAsk(series.uid, frame_locations(series, frame_indices),
                                    tuple(np.ascontiguousarray(a) for a in sent),

@@ -1,5 +1,4 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
-"""StudySession: frames sent as shown, answers' boxes mapped back to their slice, everything
+"""StudyRecord: frames sent as shown, answers' boxes stored on their slice, everything
 persisted and restored from the workspace (no Qt)."""
 
 from __future__ import annotations
@@ -10,16 +9,9 @@ import numpy as np
 import pytest
 
 from app.audit import AuditLog, frame_sha256
-from app.controller import StudySession
+from app.session.study_record import StudyRecord
 from app.workspace import Workspace
-from inference.types import Answer
-from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
-    demo_folder,
-    demo_result,
-    ground_truth,
-    medmo_answer_text,
-    tiny_model,
-)
+from tests.app.helpers import fixture_answer, ground_truth, medmo_answer_text
 from viewer.windowing import apply_window
 
 FIXTURE_MODEL = "fixture-text (not model output)"
@@ -28,7 +20,7 @@ FIXTURE_MODEL = "fixture-text (not model output)"
 @pytest.fixture
 def session(demo_result, tmp_path):
     ws = Workspace(tmp_path / "ws")
-    s = StudySession(demo_result.studies[0], ws, AuditLog(tmp_path / "ws" / "audit"))
+    s = StudyRecord(demo_result.studies[0], ws, AuditLog(tmp_path / "ws" / "audit"))
     yield s
     s.close()
     ws.close()
@@ -69,7 +61,7 @@ def test_prepare_refuses_bad_input(session):
 def test_medmo_boxes_land_on_their_slice_and_survive_reopening(session, demo_folder, tmp_path):
     """The answer text is a FIXTURE built from ground_truth.json in MedMO's box format, not
     model output (the tiny random model never writes boxes); it goes through the same
-    StudySession.finish the GUI calls with a finished engine answer."""
+    StudyRecord.finish the GUI calls with a finished engine answer."""
     truth = ground_truth(demo_folder)
     k = _lesion_slice(truth)
     expected = [t for t in truth if t["slice"] == k]
@@ -77,7 +69,8 @@ def test_medmo_boxes_land_on_their_slice_and_survive_reopening(session, demo_fol
     prepared = session.prepare(series, [k], window=(400, 40), prompt="Localise",
                                task="localize")
     text = medmo_answer_text(truth, k, width=256, height=256)
-    done = session.finish(prepared, Answer(text=text, texts=(text,), model=FIXTURE_MODEL))
+    done = session.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                   model=FIXTURE_MODEL))
 
     assert len(done.finding_ids) == len(expected) and not done.refused
     on_slice = session.annotations.on_frame(series.uid, k)
@@ -111,8 +104,8 @@ def test_batched_localisation_boxes_go_to_each_frame(session):
     series = session.study.series[0]
     prepared = session.prepare(series, [2, 7], window=(400, 40), prompt="", task="localize")
     texts = ("a <box>[[0, 0, 500, 500]]</box>", "b <box>[[500, 500, 1000, 1000]]</box>")
-    done = session.finish(prepared, Answer(text="\n".join(texts), texts=texts,
-                                           model=FIXTURE_MODEL))
+    done = session.finish(prepared, fixture_answer(texts, prepared.sizes_px,
+                                                   model=FIXTURE_MODEL))
     placed = {session.annotations[f].prediction.label:
               (session.annotations[f].prediction.frame.frame_index,
                session.annotations[f].prediction.box.x0) for f in done.finding_ids}
@@ -123,7 +116,8 @@ def test_one_text_about_several_frames_names_no_frame(session):
     series = session.study.series[0]
     prepared = session.prepare(series, [2, 3], window=(400, 40), prompt="Describe")
     text = "mass <box>[[1, 2, 30, 40]]</box>"
-    done = session.finish(prepared, Answer(text=text, texts=(text,), model=FIXTURE_MODEL))
+    done = session.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                   model=FIXTURE_MODEL))
     assert done.finding_ids == () and len(session.annotations) == 0
 
 
@@ -138,7 +132,8 @@ def test_report_answer_becomes_ai_draft_with_sentence_box_links(session, demo_fo
     text = f"Findings:\nThere is a {boxes} in the lungs. No pleural effusion.\nImpression: lesions."
     seen = []
     session.report_changed.connect(seen.append)
-    done = session.finish(prepared, Answer(text=text, texts=(text,), model=FIXTURE_MODEL))
+    done = session.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                   model=FIXTURE_MODEL))
     report = session.report
     assert seen == [report] and report.is_ai_draft and report.model_id == FIXTURE_MODEL
     linked = [s for s in report.sentences() if report.findings_for(s.id)]
@@ -148,7 +143,7 @@ def test_report_answer_becomes_ai_draft_with_sentence_box_links(session, demo_fo
         assert [s.id for s in report.sentences_for(fid)] == [linked[0].id]
 
     report.set_text(report.text.replace("No pleural effusion.", "Small left effusion."))
-    reopened = StudySession(demo_result.studies[0], session.workspace, session.audit)
+    reopened = StudyRecord(demo_result.studies[0], session.workspace, session.audit)
     try:
         assert reopened.report.text == report.text and reopened.report.is_ai_draft
         assert reopened.report.ai_text == text

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
 """Answer boxes in the real window: drawn over their slice, listed, corrected with undo,
 autosaved, restored on reopen."""
 
@@ -6,39 +5,33 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
-from inference.types import Answer
-from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
-    demo_folder,
-    ground_truth,
-    medmo_answer_text,
-    open_demo,
-    reading_window,
-)
+from tests.app.helpers import fixture_answer, ground_truth, medmo_answer_text, open_demo
 
 
-def test_answer_boxes_are_drawn_listed_corrected_and_restored(reading_window, demo_folder,
+def test_answer_boxes_are_drawn_listed_corrected_and_restored(make_window, demo_folder,
                                                               qtbot, tmp_path):
     """The localisation text is a FIXTURE built from ground_truth.json in MedMO's box format
     (not model output: the tiny random model writes no boxes), fed through the controller
     method that handles every finished engine answer."""
     workspace = tmp_path / "ws"
-    win = reading_window(workspace)
+    win = make_window(workspace)
     open_demo(win, demo_folder, qtbot)
     truth = ground_truth(demo_folder)
     k = truth[0]["slice"]
     other = (k + 1) % win.state.series.volume.n_frames
-    session = win.reading.session
+    session = win.session.record
     prepared = session.prepare(win.state.series, [k], window=win.state.window, prompt="",
                                task="localize")
     text = medmo_answer_text(truth, k, width=256, height=256)
-    done = session.finish(prepared, Answer(text=text, texts=(text,), model="fixture-text"))
+    done = session.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                   model="fixture-text"))
     expected = [t for t in truth if t["slice"] == k]
     assert len(done.finding_ids) == len(expected)
 
-    overlay, findings = win.reading.overlay, win.reading.findings
+    overlay, findings = win.overlay, win.panels.findings
     win.state.slice_index = other
     assert all(overlay.displayed_rect(f) is None for f in done.finding_ids)
-    win.reading.chat.history.anchorClicked.emit(QtCore.QUrl(f"frame:{win.state.series.uid}/{k}"))
+    win.panels.chat.history.anchorClicked.emit(QtCore.QUrl(f"frame:{win.state.series.uid}/{k}"))
     assert win.state.slice_index == k
     assert all(overlay.displayed_rect(f) is not None for f in done.finding_ids)
     assert findings.table.rowCount() == len(expected)
@@ -46,10 +39,10 @@ def test_answer_boxes_are_drawn_listed_corrected_and_restored(reading_window, de
     assert row["Origin"] == "AI" and "mm" in row["Size"]
 
     # a selected box says which answer produced it
-    win.reading.select_finding(done.finding_ids[0])
-    assert win.statusBar().currentMessage() == win.reading.provenance(done.finding_ids[0])
+    win.session.findings.selection.select(done.finding_ids[0])
+    assert win.statusBar().currentMessage() == win.session.provenance(done.finding_ids[0])
     assert "fixture-text" in win.statusBar().currentMessage()
-    assert win.reading.provenance(done.finding_ids[0]).startswith("AI box from fixture-text")
+    assert win.session.provenance(done.finding_ids[0]).startswith("AI box from fixture-text")
 
     # correct: move one box 5 px right, delete another if there is one; undo the last edit
     fid = done.finding_ids[0]
@@ -64,12 +57,12 @@ def test_answer_boxes_are_drawn_listed_corrected_and_restored(reading_window, de
     assert overlay.displayed_rect(done.finding_ids[1]) is not None
     win.close()
 
-    again = reading_window(workspace)
+    again = make_window(workspace)
     open_demo(again, demo_folder, qtbot)
-    restored = again.reading.session.annotations
+    restored = again.session.record.annotations
     assert restored[fid].current.box.x0 == before.x0 + 5 and restored[fid].kind == "moved"
     assert restored[fid].prediction.box == before
     assert {f.id for f in restored} == set(done.finding_ids)
     again.state.slice_index = k
-    assert again.reading.overlay.displayed_rect(fid) is not None
-    assert again.reading.findings.table.rowCount() == len(expected)
+    assert again.overlay.displayed_rect(fid) is not None
+    assert again.panels.findings.table.rowCount() == len(expected)

@@ -1,32 +1,10 @@
-"""Slice-view fixtures: a real SliceView on a synthetic series, closed after the test."""
+"""Real mouse and wheel events sent to a SliceView's viewport (helpers of the Qt tests)."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from tests.viewer.qt.synthetic import ct_series, study_of
 from viewer.qt.slice_view import SliceView
-from viewer.viewstate import ViewState
-
-
-@pytest.fixture
-def make_view(qtbot):
-    """make_view(series=None, size=(600, 500)) -> (state, view), shown offscreen."""
-
-    def make(series=None, size=(600, 500)):
-        series = series if series is not None else ct_series()
-        state = ViewState()
-        view = SliceView(state)
-        qtbot.addWidget(view)
-        view.resize(*size)
-        view.show()
-        qtbot.waitExposed(view)
-        state.set_series(series, study=study_of(series))
-        QtWidgets.QApplication.processEvents()
-        return state, view
-
-    return make
 
 
 def mouse(view: SliceView, kind: str, pos: QtCore.QPoint, button=QtCore.Qt.MouseButton.NoButton,

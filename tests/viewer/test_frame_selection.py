@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from viewer.selection import MAX_FRAMES, FrameSelection, SelectionError, frames_to_send
+from viewer.frame_selection import MAX_FRAMES, FrameSelection, SelectionError, frames_to_send
 
 
 def test_current_slice_follows_the_view():
