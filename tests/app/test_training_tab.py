@@ -39,7 +39,7 @@ def make_tab(qtbot, tmp_path, tiny_model, phantom_dataset):
 def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     tab = make_tab(steps=4)
     assert "GiB" in tab.form.estimate.text()  # the tiny model's config.json is read
-    assert "16 train, 6 validation" in tab.form.dataset_info.text()
+    assert "16 train, 8 validation" in tab.form.dataset_info.text()  # the shared phantom set
     chosen, rolled = [], []
     tab.adapter_chosen.connect(chosen.append)
     tab.rolled_back.connect(lambda: rolled.append(True))
