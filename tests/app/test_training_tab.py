@@ -57,10 +57,10 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     log = tab.log.toPlainText()
     assert "sft step 4/4" in log and "$ medmo eval" in log
     assert tab.progress.adapter == str(tab.run_dir / "adapter")
-    # both evaluations came from real `medmo eval` runs on the 6 frozen validation images
+    # both evaluations came from real `medmo eval` runs on the 8 frozen validation images
     panel = tab.evaluation
     for result in (panel.before, panel.after):
-        assert result["n"] == 6 and result["split"] == "validation"
+        assert result["n"] == 8 and result["split"] == "validation"
     assert panel.after["adapter"] == tab.progress.adapter and panel.before["adapter"] is None
     cells = [[panel.table.item(r, c).text() for c in range(3)] for r in range(4)]
     assert cells[0][0] == f"{panel.before['mean_iou']:.3f}"
