@@ -98,7 +98,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay = BoxOverlay(self.view, session.findings, self.state)
         self.panels = _Panels(
             findings=FindingsPanel(session.findings, self.state),
-            chat=ChatPanel(session.conversation, session.frames),
+            chat=ChatPanel(session.conversation, session.frames, session.findings),
             report=ReportPanel(session.report, session.findings, self.state),
             model=ModelPanel(session.engine),
             training=TrainingTab(runs_dir=session.workspace_dir.parent / "runs"))

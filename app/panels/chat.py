@@ -13,9 +13,10 @@ import html
 
 from PySide6 import QtCore, QtWidgets
 
-from app.session.conversation import QUICK_ACTIONS, TASK_TITLES, Conversation
+from app.session.conversation import QUICK_ACTIONS, TASK_TITLES, Conversation, box_markup
 from app.session.engine import model_display_name
 from app.workspace import ChatMessage
+from viewer.findings import StudyFindings
 from viewer.frame_selection import MAX_FRAMES, FrameSelection
 from viewer.qt.listening import Subscriptions
 
@@ -26,10 +27,12 @@ class ChatPanel(QtWidgets.QWidget):
     """The chat of a :class:`Conversation`, sending what a :class:`FrameSelection` names."""
 
     def __init__(self, conversation: Conversation, selection: FrameSelection,
+                 findings: StudyFindings | None = None,
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.conversation = conversation
         self.selection = selection
+        self.findings = findings  # box links select the box (None: links go to the slice)
         self._streaming = False
 
         self.notice = QtWidgets.QLabel("")
@@ -223,11 +226,13 @@ class ChatPanel(QtWidgets.QWidget):
         return self.live.toPlainText()
 
     def _on_link(self, url: QtCore.QUrl) -> None:
-        if url.scheme() != "frame":
+        target, _, index = url.path().rpartition("/")
+        if not target or not index.isdigit():
             return
-        series_uid, _, index = url.path().rpartition("/")
-        if series_uid and index.isdigit():
-            self.conversation.go_to_frame(series_uid, int(index))
+        if url.scheme() == "frame":
+            self.conversation.go_to_frame(target, int(index))
+        elif url.scheme() == "box" and self.findings is not None:
+            self.conversation.go_to_box(target, int(index), self.findings)
 
 
 def _frames_html(message: ChatMessage) -> str:
@@ -236,9 +241,26 @@ def _frames_html(message: ChatMessage) -> str:
     return ", ".join(links)
 
 
+def _text_html(message: ChatMessage) -> str:
+    """The message text, its box markup turned into links to the boxes it made."""
+    if message.role == "user" or not message.box_spans:
+        shown = message.text or (TASK_TITLES.get(message.task, "")
+                                 if message.role == "user" else "")
+        return html.escape(shown).replace("\n", "<br>")
+    parts = []
+    for piece, boxes in box_markup(message.text, message.box_spans):
+        if not boxes:
+            parts.append(html.escape(piece).replace("\n", "<br>"))
+            continue
+        links = [f"<a href='box:{message.id}/{k}' title='{html.escape(message.boxes[k].label)}'"
+                 f" style='color:#b36b00'>[box {k + 1}: {html.escape(message.boxes[k].label)}]"
+                 "</a>" for k in boxes]
+        parts.append(" ".join(links))
+    return "".join(parts)
+
+
 def _message_html(message: ChatMessage) -> str:
-    shown = message.text or (TASK_TITLES.get(message.task, "") if message.role == "user" else "")
-    text = html.escape(shown).replace("\n", "<br>")
+    text = _text_html(message)
     frames = _frames_html(message)
     if message.role == "user":
         head = f"<b>You</b> <span style='color:#666'>({frames})</span>" if frames else "<b>You</b>"

@@ -21,6 +21,7 @@ from psygnal import Signal
 from app.session.engine import EngineBusy, EngineState
 from app.session.study_record import PreparedAsk, StudyRecord
 from app.workspace import ChatMessage, WorkspaceError
+from viewer.findings import StudyFindings, go_to_finding
 from viewer.frame_selection import FrameSelection, SelectionError, frames_to_send
 from viewer.reformat import native_plane
 from viewer.viewstate import ViewState
@@ -40,6 +41,34 @@ QUICK_ACTIONS: dict[str, tuple[str, str]] = {
     "Describe": ("vqa", "Describe this image: modality, anatomy and any abnormal findings."),
 }
 TASK_TITLES = {"localize": "Localise all abnormalities", "report": "Draft a radiology report"}
+
+
+def box_markup(text: str, spans: tuple[tuple[int, int], ...]
+               ) -> list[tuple[str, tuple[int, ...]]]:
+    """``text`` cut into plain pieces and box markup: ``(piece, box indexes)``, where the
+    indexes name the boxes written by that markup (``()`` for plain text). ``spans[k]`` is
+    where box ``k`` was written (several boxes may share one ``<box>`` tag).
+
+    >>> t = "nodule <box>[[1, 2, 3, 4], [5, 6, 7, 8]]</box> and cyst <box>[[9, 9, 9, 99]]</box>."
+    >>> [(piece[:8], boxes) for piece, boxes in box_markup(t, ((7, 46), (7, 46), (56, 82)))]
+    [('nodule ', ()), ('<box>[[1', (0, 1)), (' and cys', ()), ('<box>[[9', (2,)), ('.', ())]
+    """
+    by_span: dict[tuple[int, int], list[int]] = {}
+    for k, span in enumerate(spans):
+        if 0 <= span[0] < span[1] <= len(text):
+            by_span.setdefault(span, []).append(k)
+    out: list[tuple[str, tuple[int, ...]]] = []
+    cursor = 0
+    for (start, end), boxes in sorted(by_span.items()):
+        if start < cursor:  # overlapping spans: keep the first
+            continue
+        if start > cursor:
+            out.append((text[cursor:start], ()))
+        out.append((text[start:end], tuple(boxes)))
+        cursor = end
+    if cursor < len(text):
+        out.append((text[cursor:], ()))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +159,20 @@ class Conversation:
     def go_to_frame(self, series_uid: str, frame_index: int) -> bool:
         """A slice link in the chat: bring that native frame on screen."""
         return self.view.show_frame(series_uid, frame_index)
+
+    def finding_of_box(self, message_id: str, index: int) -> str | None:
+        """The finding made from box ``index`` of an answer (None once it is gone)."""
+        record = self.record
+        message = next((m for m in self.messages if m.id == message_id), None)
+        if record is None or message is None or not 0 <= index < len(message.boxes):
+            return None
+        box = message.boxes[index]
+        return next((f.id for f in record.annotations if f.prediction == box), None)
+
+    def go_to_box(self, message_id: str, index: int, findings: StudyFindings) -> bool:
+        """A box link in the chat: show that box's slice and select it."""
+        finding_id = self.finding_of_box(message_id, index)
+        return finding_id is not None and go_to_finding(findings, self.view, finding_id)
 
     def frames_now(self) -> list[int]:
         """Native frame indices the selection sends now (SelectionError says why not)."""

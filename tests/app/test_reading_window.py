@@ -66,3 +66,29 @@ def test_answer_boxes_are_drawn_listed_corrected_and_restored(make_window, demo_
     again.state.slice_index = k
     assert again.overlay.displayed_rect(fid) is not None
     assert again.panels.findings.table.rowCount() == len(expected)
+
+
+def test_chat_shows_box_markup_as_links_to_the_boxes(make_window, demo_folder, qtbot):
+    """The answer is a FIXTURE in MedMO's format (not model output), stored as the engine's
+    final Answer is: the chat shows '[box N: label]' links where the raw <box> markup was,
+    and a click on one brings its slice up with the box selected."""
+    win = make_window()
+    open_demo(win, demo_folder, qtbot)
+    truth = ground_truth(demo_folder)
+    k = truth[0]["slice"]
+    record = win.session.record
+    prepared = record.prepare(win.state.series, [k], window=win.state.window, prompt="",
+                              task="localize")
+    text = medmo_answer_text(truth, k, width=256, height=256)
+    done = record.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                  model="fixture-text"))
+    chat = win.panels.chat
+    shown = chat.history.toPlainText()
+    assert "<box>" not in shown and "[[" not in shown
+    assert "[box 1: lesion]" in shown
+    reply = record.messages[-1]
+    win.state.slice_index = (k + 3) % win.state.series.volume.n_frames
+    chat.history.anchorClicked.emit(QtCore.QUrl(f"box:{reply.id}/1"))
+    assert win.state.slice_index == k
+    assert win.session.findings.selection.selected == done.finding_ids[1]
+    assert win.overlay.displayed_rect(done.finding_ids[1]) is not None
