@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 
-from inference.types import NormBox, ParsedBoxes, PixelBox
+from inference.types import FrameGeometry, NormBox, ParsedBoxes, PixelBox
 
 NORM_MAX = 1000.0
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -174,3 +175,31 @@ def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:
         f"[{round(b.x0)}, {round(b.y0)}, {round(b.x1)}, {round(b.y1)}]" for b in boxes
     )
     return f"{label} <box>[{inner}]</box>"
+
+
+def boxes_of(texts: Sequence[str], geometry: Sequence[FrameGeometry], *, per_frame: bool
+             ) -> tuple[tuple[PixelBox, ...], int]:
+    """Pixel boxes of each frame from the model's texts, plus how many fragments were dropped.
+
+    ``texts[k]`` answers frame ``k`` when ``per_frame`` (one prompt per frame); otherwise one
+    text answers several images in one message, and a box there names no frame: it is dropped.
+
+    >>> geo = [FrameGeometry(200, 100, 256, 128)]
+    >>> boxes, dropped = boxes_of(["a <box>[[0, 0, 500, 1000]]</box>"], geo, per_frame=True)
+    >>> boxes[0].x1, boxes[0].y1, dropped
+    (100.0, 100.0, 0)
+    >>> boxes_of(["a <box>[[0, 0, 500, 1000]]</box>"], geo * 2, per_frame=False)
+    ((), 1)
+    """
+    boxes: list[PixelBox] = []
+    dropped = 0
+    for k, text in enumerate(texts):
+        parsed = parse_boxes(text)
+        dropped += parsed.dropped
+        if not per_frame:  # several images in one message: a box names no frame
+            dropped += len(parsed.boxes)
+            continue
+        geo = geometry[k]
+        boxes.extend(norm_to_pixel(b, width=geo.width, height=geo.height, frame=k)
+                     for b in parsed.boxes)
+    return tuple(boxes), dropped
