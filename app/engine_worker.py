@@ -29,15 +29,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class LoadRequest:
-    """What to load: a hub id (in the local cache) or checkpoint folder, plus an adapter."""
+    """What to load: a hub id (in the local cache) or checkpoint folder, plus an adapter; or,
+    with ``server``, a connection to a MedMO server (``model``: its name there, "" = its only
+    one; the adapter is loaded on the server)."""
 
     model: str
     adapter: str = ""
     max_new_tokens: int = 256
     load_in_4bit: bool = False
+    server: Any = None  # inference.remote.RemoteConfig
 
     def __post_init__(self) -> None:
-        if not self.model.strip():
+        if not self.model.strip() and self.server is None:
             raise ValueError("choose a model: a MedMO id or a checkpoint folder")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
@@ -64,7 +67,7 @@ class EngineWorker(QtCore.QObject):
     load_stage(str)
         A step of model loading (the bar is busy meanwhile: from_pretrained gives no fraction).
     loaded(dict)
-        ``{"model", "adapter", "seconds", "device", "dtype", "weights_path"}``.
+        ``{"model", "adapter", "seconds", "device", "dtype", "weights_path", "server"}``.
     load_failed(str)
     unloaded()
     chunk(request_id, text)
@@ -92,13 +95,19 @@ class EngineWorker(QtCore.QObject):
         started = time.perf_counter()
         try:
             self._close()
-            self.load_stage.emit(f"Loading {request.model} (config, processor, weights)...")
-            from inference.engine import Engine
-            from inference.runtime import EngineConfig
+            if request.server is not None:  # a MedMO server: connect, no weights here
+                from app.server_settings import connect
 
-            engine = Engine(EngineConfig(model=request.model,
-                                         max_new_tokens=request.max_new_tokens,
-                                         load_in_4bit=request.load_in_4bit))
+                self.load_stage.emit(f"Connecting to {request.server.url}...")
+                engine, request = connect(request)
+            else:
+                self.load_stage.emit(f"Loading {request.model} (config, processor, weights)...")
+                from inference.engine import Engine
+                from inference.runtime import EngineConfig
+
+                engine = Engine(EngineConfig(model=request.model,
+                                             max_new_tokens=request.max_new_tokens,
+                                             load_in_4bit=request.load_in_4bit))
             if request.adapter:
                 self.load_stage.emit(f"Applying adapter {request.adapter}...")
                 try:
@@ -148,7 +157,8 @@ class EngineWorker(QtCore.QObject):
                           "seconds": time.perf_counter() - started,
                           "device": str(info.get("device", "")),
                           "dtype": str(info.get("dtype", "")),
-                          "weights_path": str(info.get("source", "") or "")})
+                          "weights_path": str(info.get("source", "") or ""),
+                          "server": str(info.get("server", ""))})
 
     @QtCore.Slot()
     def unload(self) -> None:

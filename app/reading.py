@@ -211,7 +211,8 @@ class Reading(QtCore.QObject):
             self.model.set_failed("the model is busy; stop the answer first")
             return
         loaded = (self.engine.model_info or {}).get("model")
-        if loaded and (not base or loaded == base):
+        on_server = bool((self.engine.model_info or {}).get("server"))  # adapters load there
+        if loaded and (not base or loaded == base or on_server):
             self.model.set_stage("Switching adapter..." if path else "Back to the base model...")
             self.engine.use_adapter(path)
         elif base:

@@ -154,9 +154,11 @@ class RemoteEngine:
 
     Connecting lists the server's models and settles the one to ask (``info`` says which, and
     what kind of server it is); that is the only network traffic until a question is asked.
+    ``choose_model=False`` only lists (:meth:`offered_models`), for a model chooser.
     """
 
-    def __init__(self, config: RemoteConfig, *, prompt_dirs: Sequence[str | Path] = ()) -> None:
+    def __init__(self, config: RemoteConfig, *, prompt_dirs: Sequence[str | Path] = (),
+                 choose_model: bool = True) -> None:
         self.config = config
         self.prompt_dirs = tuple(prompt_dirs)
         self.url = config.base_url
@@ -174,7 +176,7 @@ class RemoteEngine:
         )
         try:
             self.served, self.kind = self._listed_models()
-            self.model_name = self._choose_model()
+            self.model_name = self._choose_model() if choose_model else ""
         except BaseException:
             self._client.close()
             raise
@@ -206,6 +208,13 @@ class RemoteEngine:
         kind = "vllm" if "vllm" in owners else "openai-compatible"
         return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m
                 and not m.get("parent")], kind  # vLLM lists loaded adapters with a parent
+
+    def offered_models(self) -> list[str]:
+        """The models a user can choose from: the server's list, else the one it is pinned to."""
+        if self.served:
+            return list(self.served)
+        pinned = self._probe(_PROBE_MODEL, expect_refusal=True)
+        return [pinned] if pinned else []
 
     def _choose_model(self) -> str:
         wanted = self.config.model

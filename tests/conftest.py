@@ -13,6 +13,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _scratch = tempfile.mkdtemp(prefix="medmo-tests-")
 os.environ["MEDMO_WORKSPACE"] = os.path.join(_scratch, "workspace")
 os.environ["MEDMO_CACHE"] = os.path.join(_scratch, "cache")
+for _name in ("MEDMO_SERVER", "MEDMO_API_KEY", "MEDMO_CA_BUNDLE", "MEDMO_ADAPTER_SHARE",
+              "MEDMO_ADAPTER_SHARE_ON_SERVER"):  # a developer's own server never leaks in
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
