@@ -114,7 +114,7 @@ class RemoteConfig:
             raise ValueError(f"server URL takes no query or fragment: {self.url!r}")
         if self.api_key and (self.api_key != self.api_key.strip() or "\n" in self.api_key):
             raise ValueError("the API key contains spaces or line breaks")
-        if self.api_key and parts.scheme == "http" and not _loopback(parts.hostname):
+        if self.api_key and parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError("an API key would cross the network unencrypted over http://; use "
                              "https:// (resources/serving/ puts TLS in front of the server)")
         if self.ca_bundle:
@@ -140,7 +140,7 @@ class RemoteConfig:
         return url[:-3].rstrip("/") if url.endswith("/v1") else url
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -540,6 +540,17 @@ class RemoteEngine:
         place = f" from {where}" if where else ""
         raise RemoteError(f"the server at {self.url} could not {verb} the adapter{place} "
                           f"(HTTP {response.status_code}): {text}")
+
+    def adapters_supported(self) -> bool:
+        """Whether the server has runtime LoRA endpoints (asks it to unload a name that no
+        adapter has: harmless, and answered differently when the endpoint is missing)."""
+        try:
+            self._adapter_call("unload", {"lora_name": "medmo-probe-no-such-adapter"}, where="")
+        except AdaptersUnsupportedError:
+            return False
+        except RemoteError:
+            return True  # the endpoint exists and refused the name in its own words
+        return True
 
     def close(self, *, collect: bool = True) -> None:  # noqa: ARG002 - Engine's signature
         """Close the connections (adapters stay loaded on the server for other viewers)."""
