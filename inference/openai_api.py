@@ -56,7 +56,7 @@ def png_data_url(image: Image.Image) -> str:
     """A lossless ``data:image/png;base64,...`` URL of a PIL image (pixels arrive unchanged).
 
     >>> from PIL import Image
-    >>> png_data_url(Image.new("RGB", (2, 2)))[:30]
+    >>> png_data_url(Image.new("RGB", (2, 2)))[:31]
     'data:image/png;base64,iVBORw0KG'
     """
     buffer = io.BytesIO()
