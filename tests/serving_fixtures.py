@@ -44,6 +44,7 @@ class Server:
     model: str
     process: subprocess.Popen
     log: Path
+    api_key: str = ""  # the token the server demands ("" = none)
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process.poll() is None:
@@ -112,7 +113,7 @@ def start_vllm(workdir: Path, python: str, model_dir: Path = DEMO_MODEL_DIR, *,
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", str(model_dir), process, log)
+    server = Server(f"http://127.0.0.1:{port}", str(model_dir), process, log, api_key)
     return _wait_ready(server, timeout_s)
 
 

@@ -16,7 +16,8 @@ from inference.types import Answer, Turn
 
 @pytest.fixture(scope="module")
 def remote(served):
-    engine = RemoteEngine(RemoteConfig(url=served.url, max_new_tokens=48))
+    engine = RemoteEngine(RemoteConfig(url=served.url, api_key=served.api_key,
+                                       max_new_tokens=48))
     yield engine
     engine.close()
 
@@ -108,7 +109,7 @@ def test_stop_closes_the_stream_and_the_server_answers_the_next_question(remote,
 
 def test_a_server_killed_mid_answer_is_an_error_that_keeps_what_arrived(start_served, phantoms):
     server = start_served()
-    engine = RemoteEngine(RemoteConfig(url=server.url, read_timeout_s=30))
+    engine = RemoteEngine(RemoteConfig(url=server.url, api_key=server.api_key, read_timeout_s=30))
     chunks = []
     with pytest.raises(RemoteError, match="closed the connection before the answer was "
                                           "complete") as failure:
@@ -126,7 +127,8 @@ def test_a_server_killed_mid_answer_is_an_error_that_keeps_what_arrived(start_se
 
 def test_a_model_the_server_does_not_serve_is_named_in_the_error(served):
     with pytest.raises(RemoteError) as failure:
-        RemoteEngine(RemoteConfig(url=served.url, model="MBZUAI/MedMO-8B"))
+        RemoteEngine(RemoteConfig(url=served.url, api_key=served.api_key,
+                                  model="MBZUAI/MedMO-8B"))
     message = str(failure.value)
     assert "MBZUAI/MedMO-8B" in message and served.model in message
 
