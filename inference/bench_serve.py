@@ -1,0 +1,154 @@
+"""``medmo bench serve``: MedMO through a server against the in-process engine on the same
+checkpoint, measured in the same run, and the server's throughput with many viewers at once.
+
+Per-token time, both ways, is the decode time per token as the viewer receives it: over an
+answer forced to exactly N tokens, (arrival of its last text - arrival of its first) / (N - 1),
+timed where the viewer consumes the stream (for the server: after HTTP and SSE parsing), the
+minimum over repeats (the median is reported too). ``ratio`` = remote / in-process: 1.0 means
+serving adds nothing per token. Time to first token is reported beside it.
+
+Throughput: V viewers (threads, each its own connection, as separate workstations) each ask R
+single-frame localisation questions of a fixed length back to back; requests/s over the wall
+time, p50/p95 latency per question, generated tokens/s. ``speedup`` is the request rate at the
+most viewers over the rate with one: ~1 for a server that answers one at a time (transformers
+serve with a vision model), more for continuous batching (vLLM).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.remote import RemoteConfig, RemoteEngine
+from inference.remote_checks import synthetic_frame
+
+
+def per_token_s(engine: Any, frame: np.ndarray, new_tokens: int, repeats: int) -> dict:
+    """Decode time per token as the viewer receives it, for one engine (in-process or remote):
+    ``(arrival of the last text - arrival of the first) / (N - 1)`` over an answer of exactly
+    N tokens, timed where the viewer consumes the stream; min and median over repeats, after one
+    warm-up answer."""
+    from inference.types import Answer
+
+    rates, ttfts = [], []
+    for k in range(repeats + 1):
+        start = time.perf_counter()
+        first = last = 0.0
+        answer = None
+        for item in engine.stream([frame], "Describe the findings in this slice.",
+                                  max_new_tokens=new_tokens, min_new_tokens=new_tokens):
+            now = time.perf_counter()
+            if isinstance(item, Answer):
+                answer = item
+            elif item:
+                first, last = first or now, now
+        if answer is None or answer.timings.new_tokens != new_tokens:
+            got = answer.timings.new_tokens if answer else 0
+            raise RuntimeError(f"asked for exactly {new_tokens} tokens, got {got}: the engine "
+                               "ignores the fixed length")
+        if k:  # the first answer warms caches, connections and lazy imports
+            rates.append((last - first) / (new_tokens - 1))
+            ttfts.append(first - start)
+    return {"s_per_token": min(rates), "s_per_token_median": statistics.median(rates),
+            "ttft_s": min(ttfts)}
+
+
+def throughput(config: RemoteConfig, viewers: int, requests: int, new_tokens: int,
+               frame: np.ndarray) -> dict:
+    """``viewers`` threads, each with its own engine, asking ``requests`` questions each."""
+    engines = [RemoteEngine(config) for _ in range(viewers)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start_line = threading.Barrier(viewers + 1)
+
+    def viewer(engine: RemoteEngine) -> None:
+        start_line.wait()
+        for _ in range(requests):
+            started = time.perf_counter()
+            try:
+                engine.ask([frame], "", task="localize", max_new_tokens=new_tokens,
+                           min_new_tokens=new_tokens)
+            except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden
+                with lock:
+                    errors.append(str(exc))
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=viewer, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    wall_start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - wall_start
+    for engine in engines:
+        engine.close()
+    done = len(latencies)
+    return {"viewers": viewers, "requests": done, "failed": len(errors),
+            "requests_per_s": done / wall, "tokens_per_s": done * new_tokens / wall,
+            "p50_s": float(np.percentile(latencies, 50)) if latencies else None,
+            "p95_s": float(np.percentile(latencies, 95)) if latencies else None,
+            "wall_s": wall, "first_error": errors[0] if errors else ""}
+
+
+def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tokens: int = 64,
+                repeats: int = 3, viewers: Sequence[int] = (1, 4, 16), requests: int = 4,
+                request_tokens: int = 32) -> dict:
+    """Measure and return the benchmark numbers (see module docstring) as a dict."""
+    if new_tokens < 2 or repeats < 1 or requests < 1 or not viewers or min(viewers) < 1:
+        raise ValueError("need new_tokens >= 2, repeats >= 1, requests >= 1, viewers >= 1")
+    remote = RemoteEngine(config)
+    model = remote.model_name
+    local_model = local_model or (model if Path(model).is_dir() else None)
+    frame = synthetic_frame(256)
+    notes = [f"{os.cpu_count()} CPU cores seen; the server and this process share them"
+             if _same_machine(config) else "server on another machine"]
+    result: dict[str, Any] = {"server": remote.url, "server_kind": remote.kind, "model": model,
+                              "new_tokens": new_tokens, "repeats": repeats}
+    try:
+        remote_times = per_token_s(remote, frame, new_tokens, repeats)
+    finally:
+        remote.close()
+    result["remote_s_per_token"] = remote_times["s_per_token"]
+    result["remote"] = remote_times
+    if local_model:
+        from inference.engine import Engine
+        from inference.runtime import EngineConfig
+
+        local = Engine(EngineConfig(model=local_model, max_new_tokens=new_tokens))
+        try:
+            local_times = per_token_s(local, frame, new_tokens, repeats)
+        finally:
+            local.close()
+        result.update(local_model=local_model, local_s_per_token=local_times["s_per_token"],
+                      local=local_times,
+                      ratio=remote_times["s_per_token"] / local_times["s_per_token"])
+    else:
+        result.update(local_model=None, local_s_per_token=None, ratio=None)
+        notes.append(f"{model!r} is not a folder here: no in-process reference (--model DIR)")
+    runs = [throughput(config, v, requests, request_tokens, frame) for v in viewers]
+    result["throughput"] = runs
+    result["request_tokens"] = request_tokens
+    base = runs[0]["requests_per_s"]
+    result["speedup"] = runs[-1]["requests_per_s"] / base if base else None
+    result["speedup_viewers"] = [runs[0]["viewers"], runs[-1]["viewers"]]
+    result["notes"] = notes
+    return result
+
+
+def _same_machine(config: RemoteConfig) -> bool:
+    from urllib.parse import urlsplit
+
+    from inference.remote import is_loopback
+
+    return is_loopback(urlsplit(config.base_url).hostname or "")
