@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from inference.remote import RemoteConfig, RemoteEngine
 
 Mode = Literal["local", "server"]
+KINDS = {"vllm": "vLLM", "transformers": "transformers serve"}
 ENV = {"url": "MEDMO_SERVER", "api_key": "MEDMO_API_KEY", "ca_bundle": "MEDMO_CA_BUNDLE",
        "adapter_share": "MEDMO_ADAPTER_SHARE",
        "adapter_share_on_server": "MEDMO_ADAPTER_SHARE_ON_SERVER"}
@@ -83,25 +84,26 @@ class ServerSettings:
                             max_new_tokens=max_new_tokens, adapter_share=self.adapter_share,
                             adapter_share_on_server=self.adapter_share_on_server)
 
-    def list_models(self) -> tuple[str, ...]:
-        """Ask the server for its models (blocking: run it off the GUI thread). Raises
-        ValueError for bad fields and RemoteError when the server cannot be asked."""
+    def list_models(self) -> tuple[tuple[str, ...], str]:
+        """Ask the server for its models and its kind (blocking: run it off the GUI thread).
+        Raises ValueError for bad fields and RemoteError when the server cannot be asked."""
         from inference.remote import RemoteEngine
 
         engine = RemoteEngine(replace(self.config(), model=""), choose_model=False)
         try:
-            return tuple(engine.offered_models())
+            return tuple(engine.offered_models()), engine.kind
         finally:
             engine.close()
 
-    def set_models(self, models: tuple[str, ...]) -> None:
+    def set_models(self, models: tuple[str, ...], kind: str = "") -> None:
         """The server's answer to :meth:`list_models`; the only model is chosen."""
         self.models = tuple(models)
         if not self.model and len(self.models) == 1:
             self.model = self.models[0]
         self.models_changed.emit(self.models)
-        self.set_status(f"{self.url}: {len(self.models)} model(s): {', '.join(self.models)}"
-                        if self.models else f"{self.url} lists no model", bool(self.models))
+        server = f"{KINDS.get(kind, 'server')} at {self.url}"
+        self.set_status(f"{server}: {len(self.models)} model(s): {', '.join(self.models)}"
+                        if self.models else f"{server} lists no model", bool(self.models))
 
     def set_status(self, text: str, ok: bool) -> None:
         self.status = text

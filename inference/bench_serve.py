@@ -109,7 +109,9 @@ def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tok
         raise ValueError("need new_tokens >= 2, repeats >= 1, requests >= 1, viewers >= 1")
     remote = RemoteEngine(config)
     model = remote.model_name
-    local_model = local_model or (model if Path(model).is_dir() else None)
+    if local_model and not Path(local_model).expanduser().is_dir():
+        local_model = None  # a name on the server only: look for the served folder instead
+    local_model = local_model or remote.local_checkpoint() or None
     frame = synthetic_frame(256)
     notes = [f"{os.cpu_count()} CPU cores seen; the server and this process share them"
              if _same_machine(config) else "server on another machine"]

@@ -81,8 +81,8 @@ class RemoteConfig:
         Bounds of the model-side frame size before the served processor's own are applied.
     processor_dir
         A local copy of the served checkpoint (its ``processor_config.json``): frames get that
-        processor's size bounds, exactly as in-process. Default: the model name, when it is a
-        folder here; else MedMO's (Qwen3-VL) bounds.
+        processor's size bounds, exactly as in-process. Default: the model name, or the folder
+        vLLM says it loaded, when that is a folder here; else MedMO's (Qwen3-VL) bounds.
     adapter_share, adapter_share_on_server
         A folder shared with the server, as this machine and as the server see it: adapters
         are copied there to be loaded (:mod:`inference.remote_adapters`).
@@ -163,6 +163,7 @@ class RemoteEngine:
         self.prompt_dirs = tuple(prompt_dirs)
         self.url = config.base_url
         self.adapters: dict[str, str] = {}  # local name -> local folder
+        self.roots: dict[str, str] = {}  # model name -> its folder on the server (vLLM says)
         self.active_adapter: str | None = None
         self._server_names: dict[str, str] = {}  # local name -> name on the server
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
@@ -183,7 +184,7 @@ class RemoteEngine:
         self.min_pixels, self.max_pixels, self.factor = self._pixel_bounds()
         self.info = {"device": f"server {self.url}", "dtype": "", "attention": "",
                      "source": "", "server": self.url, "server_model": self.model_name,
-                     "server_kind": self.kind}
+                     "server_kind": self.kind, "local_checkpoint": self.local_checkpoint()}
 
     # ------------------------------------------------------------------ connecting
     def _listed_models(self) -> tuple[list[str], str]:
@@ -206,8 +207,10 @@ class RemoteEngine:
                               "answer is not a model list)") from None
         owners = {str(m.get("owned_by", "")) for m in data if isinstance(m, dict)}
         kind = "vllm" if "vllm" in owners else "openai-compatible"
-        return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m
-                and not m.get("parent")], kind  # vLLM lists loaded adapters with a parent
+        bases = [m for m in data if isinstance(m, dict) and "id" in m
+                 and not m.get("parent")]  # vLLM lists loaded adapters with a parent
+        self.roots = {str(m["id"]): str(m.get("root") or "") for m in bases}
+        return [str(m["id"]) for m in bases], kind
 
     def offered_models(self) -> list[str]:
         """The models a user can choose from: the server's list, else the one it is pinned to."""
@@ -252,9 +255,19 @@ class RemoteEngine:
         raise RemoteError(http_error_message(response.status_code, _body(response),
                                              url=self.url, model=model) + served)
 
+    def local_checkpoint(self) -> str:
+        """A folder here holding the served checkpoint, if any: ``processor_dir``, the model
+        name when it is a folder, or the folder vLLM reports it was loaded from (a server on
+        this machine, or a share mounted at the same path)."""
+        for folder in (self.config.processor_dir, self.model_name,
+                       self.roots.get(self.model_name, "")):
+            if folder and Path(folder).expanduser().is_dir():
+                return folder
+        return ""
+
     def _pixel_bounds(self) -> tuple[int, int, int]:
         c = self.config
-        folder = c.processor_dir or (self.model_name if Path(self.model_name).is_dir() else "")
+        folder = self.local_checkpoint()
         if folder:
             try:
                 return pixel_bounds_of_folder(folder, min_pixels=c.min_pixels,

@@ -17,7 +17,7 @@ from app.server_settings import ServerSettings
 class ServerPanel(QtWidgets.QWidget):
     """Where MedMO runs. ``settings.mode`` is what the Model panel loads with."""
 
-    _listed = QtCore.Signal(object, str)  # models, error: from the listing thread
+    _listed = QtCore.Signal(object, str, str)  # models, kind, error: from the listing thread
 
     def __init__(self, settings: ServerSettings, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,17 +123,17 @@ class ServerPanel(QtWidgets.QWidget):
             from inference.types import EngineError
 
             try:
-                models, error = self.settings.list_models(), ""
+                (models, kind), error = self.settings.list_models(), ""
             except (EngineError, ValueError) as exc:
-                models, error = (), str(exc)
+                models, kind, error = (), "", str(exc)
             with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
-                self._listed.emit(models, error)
+                self._listed.emit(models, kind, error)
 
         threading.Thread(target=work, name="medmo-list-models", daemon=True).start()
 
-    def _on_listed(self, models: tuple[str, ...], error: str) -> None:
+    def _on_listed(self, models: tuple[str, ...], kind: str, error: str) -> None:
         self.check_button.setEnabled(True)
         if error:
             self.settings.set_status(f"Could not list models: {error}", False)
         else:
-            self.settings.set_models(models)
+            self.settings.set_models(models, kind)

@@ -48,7 +48,7 @@ def test_server_mode_lists_the_model_connects_and_localises_like_in_process(
     panel.server.check_button.click()
     qtbot.waitUntil(lambda: panel.server.model.count() == 1, timeout=30_000)
     assert panel.server.model.currentText() == served.model
-    assert "1 model(s)" in panel.server.status.text()
+    assert f"transformers serve at {served.url}: 1 model(s)" in panel.server.status.text()
 
     panel.max_tokens.setValue(48)
     panel.load_button.click()
