@@ -99,12 +99,14 @@ def start_transformers_serve(workdir: Path, model_dir: Path = DEMO_MODEL_DIR, *,
 def start_vllm(workdir: Path, python: str, model_dir: Path = DEMO_MODEL_DIR, *,
                api_key: str = "", timeout_s: float = 600.0) -> Server:
     """vLLM's OpenAI server (CPU build) with runtime LoRA loading, as resources/serving/
-    configures it for a GPU, with CPU memory settings for a shared test machine."""
+    configures it for a GPU, with CPU memory settings for a shared test machine. The model is
+    served under a short name, as sites do (``--served-model-name``)."""
     port = free_port()
     log = workdir / f"vllm-{port}.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
            "VLLM_CPU_KVCACHE_SPACE": "1"}
     args = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+            "--served-model-name", "medmo-demo",
             "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
             "--max-model-len", "2048", "--gpu-memory-utilization", "0.1",
             "--limit-mm-per-prompt", '{"image": 4}', "--enable-lora", "--max-lora-rank", "16"]
@@ -113,7 +115,7 @@ def start_vllm(workdir: Path, python: str, model_dir: Path = DEMO_MODEL_DIR, *,
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", str(model_dir), process, log, api_key)
+    server = Server(f"http://127.0.0.1:{port}", "medmo-demo", process, log, api_key)
     return _wait_ready(server, timeout_s)
 
 
