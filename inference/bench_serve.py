@@ -151,6 +151,6 @@ def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tok
 def _same_machine(config: RemoteConfig) -> bool:
     from urllib.parse import urlsplit
 
-    from inference.remote import is_loopback
+    from inference.remote_config import is_loopback
 
     return is_loopback(urlsplit(config.base_url).hostname or "")

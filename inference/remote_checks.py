@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from inference.doctor import Check
-from inference.remote import RemoteConfig, RemoteEngine, is_loopback
+from inference.remote import RemoteEngine
+from inference.remote_config import RemoteConfig, is_loopback
 from inference.types import EngineError
 
 
