@@ -4,7 +4,7 @@ checkpoint, measured in the same run, and the server's throughput with many view
 Per-token time, both ways, is the decode time per token as the viewer receives it: over an
 answer forced to exactly N tokens, (arrival of its last text - arrival of its first) / (N - 1),
 timed where the viewer consumes the stream (for the server: after HTTP and SSE parsing), the
-minimum over repeats (the median is reported too). ``ratio`` = remote / in-process: 1.0 means
+minimum over repeats (the median is reported too), the two engines answering in turns. ``ratio`` = remote / in-process: 1.0 means
 serving adds nothing per token. Time to first token is reported beside it.
 
 Throughput: V viewers (threads, each its own connection, as separate workstations) each ask R
@@ -30,34 +30,43 @@ from inference.remote import RemoteConfig, RemoteEngine
 from inference.remote_checks import synthetic_frame
 
 
-def per_token_s(engine: Any, frame: np.ndarray, new_tokens: int, repeats: int) -> dict:
-    """Decode time per token as the viewer receives it, for one engine (in-process or remote):
-    ``(arrival of the last text - arrival of the first) / (N - 1)`` over an answer of exactly
-    N tokens, timed where the viewer consumes the stream; min and median over repeats, after one
-    warm-up answer."""
+def decode_time(engine: Any, frame: np.ndarray, new_tokens: int) -> tuple[float, float]:
+    """(seconds per token, time to first text) of one answer of exactly ``new_tokens``
+    tokens, as the viewer receives it: ``(arrival of the last text - arrival of the first) /
+    (N - 1)``, timed where the stream is consumed."""
     from inference.types import Answer
 
-    rates, ttfts = [], []
+    start = time.perf_counter()
+    first = last = 0.0
+    answer = None
+    for item in engine.stream([frame], "Describe the findings in this slice.",
+                              max_new_tokens=new_tokens, min_new_tokens=new_tokens):
+        now = time.perf_counter()
+        if isinstance(item, Answer):
+            answer = item
+        elif item:
+            first, last = first or now, now
+    if answer is None or answer.timings.new_tokens != new_tokens:
+        got = answer.timings.new_tokens if answer else 0
+        raise RuntimeError(f"asked for exactly {new_tokens} tokens, got {got}: the engine "
+                           "ignores the fixed length")
+    return (last - first) / (new_tokens - 1), first - start
+
+
+def per_token_s(engines: dict[str, Any], frame: np.ndarray, new_tokens: int, repeats: int
+                ) -> dict[str, dict]:
+    """:func:`decode_time` of each engine, the engines taking turns answer by answer (so a
+    burst of load on a shared machine hits both alike); min and median over ``repeats``,
+    after one warm-up answer each."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
     for k in range(repeats + 1):
-        start = time.perf_counter()
-        first = last = 0.0
-        answer = None
-        for item in engine.stream([frame], "Describe the findings in this slice.",
-                                  max_new_tokens=new_tokens, min_new_tokens=new_tokens):
-            now = time.perf_counter()
-            if isinstance(item, Answer):
-                answer = item
-            elif item:
-                first, last = first or now, now
-        if answer is None or answer.timings.new_tokens != new_tokens:
-            got = answer.timings.new_tokens if answer else 0
-            raise RuntimeError(f"asked for exactly {new_tokens} tokens, got {got}: the engine "
-                               "ignores the fixed length")
-        if k:  # the first answer warms caches, connections and lazy imports
-            rates.append((last - first) / (new_tokens - 1))
-            ttfts.append(first - start)
-    return {"s_per_token": min(rates), "s_per_token_median": statistics.median(rates),
-            "ttft_s": min(ttfts)}
+        for name, engine in engines.items():
+            measured = decode_time(engine, frame, new_tokens)
+            if k:  # the first answer warms caches, connections and lazy imports
+                times[name].append(measured)
+    return {name: {"s_per_token": min(t for t, _ in got),
+                   "s_per_token_median": statistics.median(t for t, _ in got),
+                   "ttft_s": min(f for _, f in got)} for name, got in times.items()}
 
 
 def throughput(config: RemoteConfig, viewers: int, requests: int, new_tokens: int,
@@ -117,27 +126,24 @@ def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tok
              if _same_machine(config) else "server on another machine"]
     result: dict[str, Any] = {"server": remote.url, "server_kind": remote.kind, "model": model,
                               "new_tokens": new_tokens, "repeats": repeats}
+    engines: dict[str, Any] = {"remote": remote}
     try:
-        remote_times = per_token_s(remote, frame, new_tokens, repeats)
-    finally:
-        remote.close()
-    result["remote_s_per_token"] = remote_times["s_per_token"]
-    result["remote"] = remote_times
-    if local_model:
-        from inference.engine import Engine
-        from inference.runtime import EngineConfig
+        if local_model:
+            from inference.engine import Engine
+            from inference.runtime import EngineConfig
 
-        local = Engine(EngineConfig(model=local_model, max_new_tokens=new_tokens))
-        try:
-            local_times = per_token_s(local, frame, new_tokens, repeats)
-        finally:
-            local.close()
-        result.update(local_model=local_model, local_s_per_token=local_times["s_per_token"],
-                      local=local_times,
-                      ratio=remote_times["s_per_token"] / local_times["s_per_token"])
-    else:
-        result.update(local_model=None, local_s_per_token=None, ratio=None)
-        notes.append(f"{model!r} is not a folder here: no in-process reference (--model DIR)")
+            engines["local"] = Engine(EngineConfig(model=local_model, max_new_tokens=new_tokens))
+        else:
+            notes.append(f"{model!r} is not a folder here: no in-process reference (--model DIR)")
+        measured = per_token_s(engines, frame, new_tokens, repeats)
+    finally:
+        for engine in engines.values():
+            engine.close()
+    remote_s = measured["remote"]["s_per_token"]
+    local_s = measured["local"]["s_per_token"] if local_model else None
+    result.update(remote_s_per_token=remote_s, remote=measured["remote"],
+                  local_model=local_model, local_s_per_token=local_s,
+                  local=measured.get("local"), ratio=remote_s / local_s if local_s else None)
     runs = [throughput(config, v, requests, request_tokens, frame) for v in viewers]
     result["throughput"] = runs
     result["request_tokens"] = request_tokens
