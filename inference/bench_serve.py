@@ -4,7 +4,8 @@ checkpoint, measured in the same run, and the server's throughput with many view
 Per-token time, both ways, is the decode time per token as the viewer receives it: over an
 answer forced to exactly N tokens, (arrival of its last text - arrival of its first) / (N - 1),
 timed where the viewer consumes the stream (for the server: after HTTP and SSE parsing), the
-minimum over repeats (the median is reported too), the two engines answering in turns. ``ratio`` = remote / in-process: 1.0 means
+minimum over repeats (the median is reported too), in alternating blocks (server, in-process,
+server, in-process), each block's first answer discarded. ``ratio`` = remote / in-process: 1.0 means
 serving adds nothing per token. Time to first token is reported beside it.
 
 Throughput: V viewers (threads, each its own connection, as separate workstations) each ask R
@@ -53,20 +54,21 @@ def decode_time(engine: Any, frame: np.ndarray, new_tokens: int) -> tuple[float,
     return (last - first) / (new_tokens - 1), first - start
 
 
-def per_token_s(engines: dict[str, Any], frame: np.ndarray, new_tokens: int, repeats: int
-                ) -> dict[str, dict]:
-    """:func:`decode_time` of each engine, the engines taking turns answer by answer (so a
-    burst of load on a shared machine hits both alike); min and median over ``repeats``,
-    after one warm-up answer each."""
+def per_token_s(engines: dict[str, Any], frame: np.ndarray, new_tokens: int, repeats: int,
+                rounds: int = 2) -> dict[str, dict]:
+    """:func:`decode_time` of each engine: ``rounds`` rounds in which each engine in turn gives
+    one warm-up answer (discarded: on a machine shared with the server, the other side's
+    threads may still be spinning) and then ``repeats`` timed ones. Alternating blocks spread a
+    burst of outside load over both; min and median over all timed answers."""
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
-    for k in range(repeats + 1):
+    for _ in range(rounds):
         for name, engine in engines.items():
-            measured = decode_time(engine, frame, new_tokens)
-            if k:  # the first answer warms caches, connections and lazy imports
-                times[name].append(measured)
+            decode_time(engine, frame, new_tokens)
+            times[name] += [decode_time(engine, frame, new_tokens) for _ in range(repeats)]
     return {name: {"s_per_token": min(t for t, _ in got),
                    "s_per_token_median": statistics.median(t for t, _ in got),
-                   "ttft_s": min(f for _, f in got)} for name, got in times.items()}
+                   "ttft_s": min(f for _, f in got), "answers": len(got)}
+            for name, got in times.items()}
 
 
 def throughput(config: RemoteConfig, viewers: int, requests: int, new_tokens: int,
