@@ -113,7 +113,7 @@ def throughput(config: RemoteConfig, viewers: int, requests: int, new_tokens: in
 
 
 def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tokens: int = 64,
-                repeats: int = 3, viewers: Sequence[int] = (1, 4, 16), requests: int = 4,
+                repeats: int = 3, viewers: Sequence[int] = (1, 4, 16), requests: int = 8,
                 request_tokens: int = 32) -> dict:
     """Measure and return the benchmark numbers (see module docstring) as a dict."""
     if new_tokens < 2 or repeats < 1 or requests < 1 or not viewers or min(viewers) < 1:

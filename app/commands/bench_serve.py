@@ -21,7 +21,7 @@ def register(targets) -> None:
     serve.add_argument("--repeats", type=int, default=3, help="timing repeats (min is kept)")
     serve.add_argument("--viewers", default="1,4,16",
                        help="concurrent viewers per throughput run, comma-separated")
-    serve.add_argument("--requests", type=int, default=4, help="questions per viewer")
+    serve.add_argument("--requests", type=int, default=8, help="questions per viewer")
     serve.add_argument("--request-tokens", type=int, default=32,
                        help="answer length of each throughput question")
     add_server_arguments(serve)
