@@ -112,7 +112,8 @@ def record_answer(
     reply = replace(reply, boxes=tuple(boxes), box_spans=tuple(spans))
     audit.record(study_uid=study_uid, model_id=answer.model, prompt=prompt,
                  output_text=answer.text, frames=sent, boxes=boxes, weights_path=weights_path,
-                 adapter=adapter, adapter_path=adapter_path, answer_id=reply.id)
+                 adapter=adapter, adapter_path=adapter_path, answer_id=reply.id,
+                 server=answer.server)
     workspace.add_message(user)
     workspace.add_message(reply)
     if annotations is None:

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 
 from inference.boxes import answer_boxes
-from inference.frames import to_model_image
+from inference.frames import narrow_pixel_bounds, to_model_image
 from inference.generation import stream_generate
-from inference.prompts import TASKS, build_messages, render_prompt
+from inference.prompts import BOX_TASKS, TASK_FIELD, build_messages, task_instruction
 from inference.runtime import EngineConfig, load_model
 from inference.types import (
     Answer,
@@ -35,10 +35,7 @@ from inference.types import (
     Turn,
 )
 
-# The placeholder each task's main text fills (see resources/prompts/README.md).
-TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
-              "ground": "finding", "classify": "labels", "summarize": "text"}
-BOX_TASKS = ("localize", "ground")
+__all__ = ["BOX_TASKS", "TASK_FIELD", "Engine"]
 
 
 class Engine:
@@ -67,9 +64,7 @@ class Engine:
     # ------------------------------------------------------------------ prompts and inputs
     def task_prompt(self, task: str, text: str) -> str:
         """The instruction for ``task`` with the user's ``text`` in its main placeholder."""
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-        return render_prompt(task, search=self.prompt_dirs, **{TASK_FIELD[task]: text})
+        return task_instruction(task, text, search=self.prompt_dirs)
 
     def render_chat(self, messages: list[dict]) -> str:
         """The exact chat text the model is given (before image tokens are expanded)."""
@@ -302,26 +297,10 @@ def _pixel_bounds(processor: Any, config: EngineConfig) -> tuple[int, int, int]:
     """Our frame-size bounds narrowed to the processor's own, so the processor never resizes
     again and the recorded geometry is exactly what the model saw."""
     image_processor = getattr(processor, "image_processor", None)
-    size = getattr(image_processor, "size", None)
-    lo = _get(size, "shortest_edge") or getattr(image_processor, "min_pixels", None) or 0
-    hi = _get(size, "longest_edge") or getattr(image_processor, "max_pixels", None)
-    hi = hi or config.max_pixels
-    factor = int(getattr(image_processor, "patch_size", 16) or 16) * int(
-        getattr(image_processor, "merge_size", 2) or 2)
-    min_pixels = max(config.min_pixels, int(lo))
-    max_pixels = min(config.max_pixels, int(hi))
-    if min_pixels > max_pixels:
-        raise EngineError(f"frame size bounds conflict: ours {config.min_pixels}..{config.max_pixels}"
-                          f" pixels, the processor's {lo}..{hi}")
-    return min_pixels, max_pixels, factor
-
-
-def _get(obj: Any, key: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
+    return narrow_pixel_bounds(
+        {key: getattr(image_processor, key, None)
+         for key in ("size", "min_pixels", "max_pixels", "patch_size", "merge_size")},
+        min_pixels=config.min_pixels, max_pixels=config.max_pixels)
 
 
 def _timings(start: float, stats: dict) -> Timings:

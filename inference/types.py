@@ -104,6 +104,7 @@ class Answer:
     dropped_boxes: int = 0
     cancelled: bool = False
     prompt_text: str = ""  # the rendered chat text sent to the model (for audit and tests)
+    server: str = ""  # the server's URL when a server answered (``model``: the name it reported)
 
 
 class EngineError(RuntimeError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from app.commands import bench_serve
+
 
 def register(sub) -> None:
     parser = sub.add_parser("bench", help="benchmarks (print numbers, never assert them)")
@@ -28,6 +30,7 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
+    bench_serve.register(targets)
 
 
 def _register_adapt(targets) -> None:

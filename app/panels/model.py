@@ -12,7 +12,9 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from app.panels.model_server import ServerPanel
 from app.session.engine import EngineState, LoadedModel, LoadRequest
+from app.session.server_settings import ServerSettings
 from viewer.qt.listening import Subscriptions
 
 NO_MODEL_HELP = (
@@ -58,9 +60,11 @@ def estimate_text(model: str) -> str:
 class ModelPanel(QtWidgets.QWidget):
     """Choose and load the model of an :class:`EngineState`; shows its progress."""
 
-    def __init__(self, engine: EngineState, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, engine: EngineState, parent: QtWidgets.QWidget | None = None, *,
+                 server: ServerSettings | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.server = ServerPanel(server or ServerSettings.from_env())  # This computer / Server
         self.choice = QtWidgets.QComboBox()
         self.choice.setEditable(True)
         self.choice.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
@@ -93,7 +97,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.help.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.help.setStyleSheet("font-family: monospace; color: #444;")
 
-        form = QtWidgets.QFormLayout()
+        self.form = form = QtWidgets.QFormLayout()
         model_row = QtWidgets.QHBoxLayout()
         model_row.addWidget(self.choice, 1)
         model_row.addWidget(self.folder_button)
@@ -109,12 +113,15 @@ class ModelPanel(QtWidgets.QWidget):
         buttons.addWidget(self.unload_button)
         buttons.addWidget(self.progress, 1)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.server)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.help)
         layout.addStretch(1)
         self.refresh_models()
+        self.server.settings.mode_changed.connect(self._show_mode)
+        self._show_mode(self.server.settings.mode)
         self._subscriptions = Subscriptions([
             (engine.stage, self.set_stage), (engine.loaded, self.set_loaded),
             (engine.load_failed, self.set_failed), (engine.unloaded, self.set_unloaded)])
@@ -194,10 +201,24 @@ class ModelPanel(QtWidgets.QWidget):
         self.estimate.setText(text)
 
     # ------------------------------------------------------------------ loading
+    def _show_mode(self, mode: str) -> None:
+        """Server mode: no local model choice, no memory estimate (the server holds it)."""
+        for row in (0, 3):  # Model, Memory
+            self.form.setRowVisible(row, mode == "local")
+        if mode == "local":
+            self.refresh_models()  # shows the help again when no model is on this machine
+        else:
+            self.help.setVisible(False)
+
     def _load(self) -> None:
         try:
-            request = LoadRequest(self.model_text(), self.adapter.text().strip(),
-                                  self.max_tokens.value())
+            if self.server.settings.mode == "server":
+                settings = self.server.settings
+                request = LoadRequest(settings.model.strip(), self.adapter.text().strip(),
+                                      self.max_tokens.value(), server=settings.config())
+            else:
+                request = LoadRequest(self.model_text(), self.adapter.text().strip(),
+                                      self.max_tokens.value())
         except ValueError as exc:
             self.set_failed(str(exc))
             return
@@ -212,10 +233,15 @@ class ModelPanel(QtWidgets.QWidget):
     def set_loaded(self, model: LoadedModel) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        tiny = " RANDOM test model: answers are meaningless." if _is_tiny(model.model) else ""
         adapter = f" + adapter {model.adapter}" if model.adapter else ""
-        self.status.setText(f"Loaded {model.model}{adapter} on {model.device or '?'} "
-                            f"({model.dtype or '?'}) in {model.seconds:.1f} s." + tiny)
+        if model.server:
+            self.status.setText(f"Connected to {model.server}: {model.model}{adapter} "
+                                f"(the server holds the model) in {model.seconds:.1f} s.")
+        else:
+            tiny = (" RANDOM test model: answers are meaningless." if _is_tiny(model.model)
+                    else "")
+            self.status.setText(f"Loaded {model.model}{adapter} on {model.device or '?'} "
+                                f"({model.dtype or '?'}) in {model.seconds:.1f} s." + tiny)
         self.load_button.setEnabled(True)
         self.unload_button.setEnabled(True)
 
@@ -225,7 +251,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.status.setText(f"Could not load: {message}")
         self.load_button.setEnabled(True)
         self.unload_button.setEnabled(False)
-        self.help.setVisible(True)
+        self.help.setVisible(self.server.settings.mode == "local")
 
     def set_unloaded(self) -> None:
         self.progress.setRange(0, 1)

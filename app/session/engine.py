@@ -20,6 +20,7 @@ from psygnal import Signal
 if TYPE_CHECKING:
     import numpy as np
 
+    from inference.remote_config import RemoteConfig
     from inference.types import Answer, Turn
 
 
@@ -36,15 +37,18 @@ def model_display_name(model_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LoadRequest:
-    """What to load: a hub id (in the local cache) or checkpoint folder, plus an adapter."""
+    """What to load: a hub id (in the local cache) or checkpoint folder, plus an adapter; or,
+    with ``server``, a connection to a MedMO server (``model``: its name there, "" = its only
+    one; the adapter is loaded on the server)."""
 
     model: str
     adapter: str = ""
     max_new_tokens: int = 256
     load_in_4bit: bool = False
+    server: RemoteConfig | None = None
 
     def __post_init__(self) -> None:
-        if not self.model.strip():
+        if not self.model.strip() and self.server is None:
             raise ValueError("choose a model: a MedMO id or a checkpoint folder")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
@@ -61,6 +65,7 @@ class LoadedModel:
     device: str = ""
     dtype: str = ""
     weights_path: str = ""  # the folder the weights were read from (audit: weights hash)
+    server: str = ""  # the server's URL when a MedMO server holds the model
 
     @property
     def name(self) -> str:
@@ -182,8 +187,9 @@ class EngineState:
             self.load_failed.emit("the model is busy; stop the answer first")
             return False
         loaded = self.model.model if self.model is not None else ""
+        on_server = self.model is not None and bool(self.model.server)  # adapters load there
         base = self._base_model
-        if loaded and (not base or loaded == base):
+        if loaded and (not base or loaded == base or on_server):
             self._set_busy(True)
             self.stage.emit("Switching adapter..." if path else "Back to the base model...")
             self._port().use_adapter(path)

@@ -66,13 +66,20 @@ class EngineHost:
         started = time.perf_counter()
         try:
             self._close()
-            self.sink.on_stage(f"Loading {request.model} (config, processor, weights)...")
-            from inference.engine import Engine
-            from inference.runtime import EngineConfig
+            engine: Any
+            if request.server is not None:  # a MedMO server: connect, no weights here
+                from app.session.server_settings import connect
 
-            engine = Engine(EngineConfig(model=request.model,
-                                         max_new_tokens=request.max_new_tokens,
-                                         load_in_4bit=request.load_in_4bit))
+                self.sink.on_stage(f"Connecting to {request.server.url}...")
+                engine, request = connect(request)
+            else:
+                self.sink.on_stage(f"Loading {request.model} (config, processor, weights)...")
+                from inference.engine import Engine
+                from inference.runtime import EngineConfig
+
+                engine = Engine(EngineConfig(model=request.model,
+                                             max_new_tokens=request.max_new_tokens,
+                                             load_in_4bit=request.load_in_4bit))
             if request.adapter:
                 self.sink.on_stage(f"Applying adapter {request.adapter}...")
                 try:
@@ -153,7 +160,8 @@ class EngineHost:
         self.sink.on_loaded(LoadedModel(
             model=request.model, adapter=active, adapter_path=adapter_path if active else "",
             seconds=time.perf_counter() - started, device=str(info.get("device", "")),
-            dtype=str(info.get("dtype", "")), weights_path=str(info.get("source", "") or "")))
+            dtype=str(info.get("dtype", "")), weights_path=str(info.get("source", "") or ""),
+            server=str(info.get("server", "") or "")))
 
     def _close(self) -> None:
         self.request = None

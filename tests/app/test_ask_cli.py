@@ -43,7 +43,8 @@ def test_json_shape_with_boxes_in_slice_pixels(ct_series, tiny_model, capsys):
     out = capsys.readouterr().out
     assert code == 0
     result = json.loads(out)  # stdout is exactly one JSON object
-    assert set(result) == {"text", "boxes", "model", "adapter", "timings"}
+    assert set(result) == {"text", "boxes", "model", "adapter", "server", "timings"}
+    assert result["server"] == ""  # answered in-process
     assert set(result["timings"]) == {"ttft_s", "new_tokens", "tokens_per_s"}
     assert result["model"] == str(tiny_model) and result["adapter"] is None
     assert result["timings"]["new_tokens"] > 0
