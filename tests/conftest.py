@@ -13,6 +13,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _scratch = tempfile.mkdtemp(prefix="medmo-tests-")
 os.environ["MEDMO_WORKSPACE"] = os.path.join(_scratch, "workspace")
 os.environ["MEDMO_CACHE"] = os.path.join(_scratch, "cache")
+os.environ["MEDMO_CONFIG"] = os.path.join(_scratch, "config")  # PACS nodes file
+
+from tests.pacs_fixtures import orthanc_factory, pacs_site  # noqa: E402, F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
