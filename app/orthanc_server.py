@@ -32,18 +32,17 @@ def free_port() -> int:
 
 class Orthanc:
     """One Orthanc process. ``modalities`` maps a name to (AE title, port) on 127.0.0.1;
-    ``users`` turns on HTTP basic authentication; ``tls`` is a PEM file holding the server's
-    certificate and key (HTTPS); ``env`` adds environment variables (e.g. TCP_NODELAY)."""
+    ``users`` turns on HTTP basic authentication; ``env`` adds environment variables (e.g.
+    TCP_NODELAY). (Orthanc's own HTTPS, ``SslEnabled``, crashes Debian's 1.10.1 on the first
+    request here: put a TLS proxy in front instead.)"""
 
     def __init__(self, folder: str | Path, *, aet: str = "ORTHANC",
                  modalities: dict[str, tuple[str, int]] | None = None,
-                 users: dict[str, str] | None = None, tls: str | Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, env: dict[str, str] | None = None) -> None:
         self.folder = Path(folder)
         self.aet = aet
         self.modalities = dict(modalities or {})
         self.users = users
-        self.tls = tls
         self.env = env or {}
         self.http_port = 0
         self.dicom_port = 0
@@ -56,8 +55,7 @@ class Orthanc:
 
     @property
     def rest_url(self) -> str:
-        scheme = "https" if self.tls else "http"
-        return f"{scheme}://127.0.0.1:{self.http_port}"
+        return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def web_url(self) -> str:
@@ -93,8 +91,6 @@ class Orthanc:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
             "StableAge": 1, "DicomAssociationCloseDelay": 0,
         }
-        if self.tls:
-            config.update(SslEnabled=True, SslCertificate=str(self.tls))
         (self.folder / "orthanc.json").write_text(json.dumps(config, indent=1))
 
     def _wait_ready(self, timeout_s: float) -> bool:
@@ -140,8 +136,7 @@ class Orthanc:
         import httpx
 
         auth = next(iter(self.users.items())) if self.users else None
-        return httpx.Client(base_url=self.rest_url, auth=auth, timeout=30.0,
-                            verify=False)  # noqa: S501 - our own throwaway certificate
+        return httpx.Client(base_url=self.rest_url, auth=auth, timeout=30.0)
 
     def upload(self, paths) -> list[str]:
         """POST each file to /instances; returns Orthanc's instance ids."""

@@ -68,7 +68,7 @@ class WebService:
         if node.ca_bundle:
             if not Path(node.ca_bundle).is_file():
                 raise PacsError(f"the CA bundle {node.ca_bundle} does not exist")
-            self.session.verify = node.ca_bundle
+            self.session.mount("https://", _pinned_ca_adapter(node.ca_bundle))
         self._authorised = node.auth == "none"
         self.client = DICOMwebClient(url=node.base_url, session=self.session,
                                      timeout=(timeouts.connect_s, timeouts.message_s))
@@ -228,6 +228,20 @@ class WebService:
                                     "the PACS did not confirm storing it")
                 results.append((path, reason))
         return results
+
+
+def _pinned_ca_adapter(ca_bundle: str):
+    """An https adapter that always verifies with ``ca_bundle``. Setting ``session.verify``
+    is not enough: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment
+    override it for every request (they are set on many machines, including ours)."""
+    from requests.adapters import HTTPAdapter
+
+    class PinnedCA(HTTPAdapter):
+        def send(self, request, **kwargs):
+            kwargs["verify"] = ca_bundle
+            return super().send(request, **kwargs)
+
+    return PinnedCA()
 
 
 def _value(value: Any) -> Any:
