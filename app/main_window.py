@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.pacs_dock import PacsDock
 from app.reading import Reading
 from app.workers import LoadJob, LoadWorker
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
@@ -72,6 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         # Chat, Report and Model docks, the engine thread and the per-study workspace sessions
         self.reading = Reading(self, workspace_dir=workspace_dir)
+        self.pacs = PacsDock(self)  # PACS panel: search, retrieve (opens via open_paths), send
 
     # ---- menus ------------------------------------------------------------------------
     def _build_menus(self) -> None:
