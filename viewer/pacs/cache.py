@@ -93,32 +93,43 @@ class CachedStudy:
 class StudyCache:
     """The cache under ``root`` (default :func:`default_cache_dir`); thread-safe.
 
-    ``min_free_bytes``: an instance is refused (CacheFull) when writing it would leave less
-    free space than this on the cache's disk.
+    An instance is refused with CacheFull when writing it would leave less than
+    ``min_free_bytes`` free on the cache's disk, or take the cache past ``max_bytes`` (None:
+    no limit), or when the disk itself refuses the write (ENOSPC, EDQUOT, EFBIG).
     """
 
     def __init__(self, root: str | Path | None = None, *,
-                 min_free_bytes: int = DEFAULT_MIN_FREE) -> None:
+                 min_free_bytes: int = DEFAULT_MIN_FREE, max_bytes: int | None = None) -> None:
         self.root = Path(root) if root else default_cache_dir()
         self.min_free_bytes = min_free_bytes
+        self.max_bytes = max_bytes
         self._local = threading.local()
         try:
             (self.root / "studies").mkdir(parents=True, exist_ok=True)
             with self._db() as db:
                 db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, PacsError) as exc:
             raise PacsError(f"cannot open the study cache at {self.root}: {exc}") from exc
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.root / INDEX, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # the files can be fetched again
-            self._local.db = db
-        with db:
-            yield db
+        """The index, in a transaction; its errors become PacsError (CacheFull when the disk
+        is full), never a bare sqlite3 error."""
+        try:
+            db = getattr(self._local, "db", None)
+            if db is None:
+                db = sqlite3.connect(self.root / INDEX, timeout=30)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # the files can be fetched again
+                self._local.db = db
+            with db:
+                yield db
+        except sqlite3.Error as exc:
+            if "full" in str(exc) or isinstance(exc, sqlite3.OperationalError) and \
+                    "disk I/O" in str(exc):
+                raise CacheFull(f"{self._full_message(self.free_bytes())} (index: {exc})") \
+                    from exc
+            raise PacsError(f"the study cache's index at {self.root} failed: {exc}") from exc
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -158,6 +169,9 @@ class StudyCache:
         free = self.free_bytes()
         if free is not None and free - len(data) < self.min_free_bytes:
             raise CacheFull(self._full_message(free))
+        if self.max_bytes is not None and self.size_bytes() + len(data) > self.max_bytes:
+            raise CacheFull(f"the study cache is full (it may hold {self.max_bytes / 2**20:.0f}"
+                            f" MB, at {self.root}): purge cached studies, then Retry")
         tmp = folder / f".{sop_uid}.part"
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -186,6 +200,12 @@ class StudyCache:
             return shutil.disk_usage(self.root).free
         except OSError:
             return None
+
+    def size_bytes(self) -> int:
+        """Bytes of all the instances held."""
+        with self._db() as db:
+            (size,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM instances").fetchone()
+        return int(size)
 
     def mark_opened(self, study_uid: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -136,12 +136,18 @@ class PacsClient:
     @contextmanager
     def fetcher(self, study_uid: str, sink: Sink) -> Iterator[_Fetcher]:
         """A session that fetches series of ``study_uid`` into ``sink``."""
-        if isinstance(self.node, DicomNode):
-            from viewer.pacs.dimse_fetch import DimseFetcher
+        if isinstance(self.node, DicomNode) and self.node.retrieve == "get":
+            from viewer.pacs.cget import CGetSession
+            from viewer.pacs.dimse_fetch import storage_plan
 
-            classes = self.sop_classes(study_uid) if self.node.retrieve == "get" else []
-            with DimseFetcher(self.node, self.timeouts, classes, sink) as dimse:
-                yield _Fetcher(study_uid, dimse.fetch)
+            storage = storage_plan(self.sop_classes(study_uid))
+            with CGetSession(self.node, self.timeouts, storage, sink) as session:
+                yield _Fetcher(study_uid, session.fetch)
+        elif isinstance(self.node, DicomNode):
+            from viewer.pacs.dimse_fetch import MoveFetcher
+
+            with MoveFetcher(self.node, self.timeouts, sink) as move:
+                yield _Fetcher(study_uid, move.fetch)
         else:
             web = self.web
 

@@ -1,13 +1,14 @@
-"""C-GET and C-MOVE of a study's series into a sink, over one association per study.
+"""Retrieving series over DIMSE: the storage presentation contexts C-GET proposes, the final
+C-GET/C-MOVE status in words, and C-MOVE to our own storage SCP.
 
 C-GET needs no inbound port: the PACS sends the instances back on our association, on the
-storage presentation contexts we proposed with the SCP role. We propose, for each SOP class
-of the study, one context per transfer syntax family we can decode (so a JPEG 2000 or JPEG-LS
-instance comes as stored instead of being transcoded, which Orthanc 1.10 cannot do for
-JPEG 2000), within DICOM's limit of 128 contexts. C-MOVE asks the PACS to send to our own
-storage SCP (``our_ae_title`` on ``storage_port``), which runs only while the move does.
-
-Instances are written as received (``event.encoded_dataset()``: no decode, no re-encode).
+storage presentation contexts we proposed with the SCP role (:func:`storage_plan`; the
+association itself is :class:`viewer.pacs.cget.CGetSession`). We propose, for each SOP class
+of the study, one context per transfer syntax we can decode, so a JPEG 2000 or JPEG-LS
+instance comes as stored instead of being transcoded (which Orthanc 1.10 cannot do for
+JPEG 2000), within DICOM's limit of 128 contexts. C-MOVE (:class:`MoveFetcher`, pynetdicom)
+asks the PACS to send to our own storage SCP (``our_ae_title`` on ``storage_port``), which
+runs only while the move does. Instances are written as received (no decode, no re-encode).
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ def storage_plan(sop_classes: Sequence[str], *, reserved: int = 1) -> list:
     return [build_context(sop_class, every) for sop_class in sop_classes[:room]]
 
 
-def _final_problem(status, what: str) -> NotSent | PacsError | None:
-    """What a final C-GET/C-MOVE status says went wrong (None: all sent)."""
+def final_problem(status, what: str) -> NotSent | PacsError | None:
+    """What a final C-GET/C-MOVE status (a response command set) says went wrong (None:
+    everything was sent)."""
     code = status.Status
     failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
     warned = int(status.get("NumberOfWarningSuboperations", 0) or 0)
@@ -105,13 +107,11 @@ def _final_problem(status, what: str) -> NotSent | PacsError | None:
                           "decode and the PACS could not convert")
 
 
-class DimseFetcher:
-    """Fetches series of one study from ``node`` (C-GET or, if the node says so, C-MOVE)."""
+class MoveFetcher:
+    """Fetches series of one study from ``node`` by C-MOVE to our own storage SCP."""
 
-    def __init__(self, node: DicomNode, timeouts: Timeouts, sop_classes: Sequence[str],
-                 sink: Sink) -> None:
+    def __init__(self, node: DicomNode, timeouts: Timeouts, sink: Sink) -> None:
         self.node, self.timeouts, self.sink = node, timeouts, sink
-        self.sop_classes = list(sop_classes)
         self._events: queue.Queue = queue.Queue()
         self._series = ""
         self._stop = False
@@ -121,22 +121,12 @@ class DimseFetcher:
         self.assoc: Association | None = None
 
     # ---- association -----------------------------------------------------------------
-    def __enter__(self) -> DimseFetcher:
-        from pynetdicom import build_context, build_role, evt
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as Get
+    def __enter__(self) -> MoveFetcher:
+        from pynetdicom import build_context, evt
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as Move
 
-        handler = (evt.EVT_C_STORE, self._on_store)
-        if self.node.retrieve == "move":
-            self._start_server(handler)
-            contexts, roles, handlers = [build_context(Move)], [], []
-        else:
-            storage = storage_plan(self.sop_classes)
-            classes = list(dict.fromkeys(cx.abstract_syntax for cx in storage))
-            roles = [build_role(uid, scp_role=True) for uid in classes]
-            contexts, handlers = [build_context(Get), *storage], [handler]
-        self._assoc_cm = associate(self.node, self.timeouts, contexts, ext_neg=roles,
-                                   handlers=handlers)
+        self._start_server((evt.EVT_C_STORE, self._on_store))
+        self._assoc_cm = associate(self.node, self.timeouts, [build_context(Move)])
         try:
             self.assoc = self._assoc_cm.__enter__()
         except BaseException:
@@ -184,11 +174,10 @@ class DimseFetcher:
         what the PACS could not send. PacsError when the association is lost or times out;
         returns quietly after aborting when ``cancel`` is set."""
         from pydicom.dataset import Dataset
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as Get
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as Move
 
         if self.assoc is None:
-            raise RuntimeError("use DimseFetcher as a context manager")
+            raise RuntimeError("use MoveFetcher as a context manager")
         identifier = Dataset()
         identifier.QueryRetrieveLevel = "IMAGE" if sop_uids else "SERIES"
         identifier.StudyInstanceUID = study_uid
@@ -197,10 +186,7 @@ class DimseFetcher:
             identifier.SOPInstanceUID = list(sop_uids)
         self._series, self._events = series_uid, queue.Queue()
         what = "the retrieve"
-        if self.node.retrieve == "move":
-            responses = self.assoc.send_c_move(identifier, self.node.our_ae_title, Move)
-        else:
-            responses = self.assoc.send_c_get(identifier, Get)
+        responses = self.assoc.send_c_move(identifier, self.node.our_ae_title, Move)
         worker = threading.Thread(target=self._pump, args=(responses,), daemon=True,
                                   name="medmo-pacs-dimse")
         worker.start()
@@ -237,7 +223,7 @@ class DimseFetcher:
                         else self.timeouts.message_s)
         if final is None:
             raise PacsError(lost(self.node, self.assoc, what, self.timeouts, since))
-        problem = _final_problem(final, what)
+        problem = final_problem(final, what)
         if isinstance(problem, PacsError):
             raise problem
         if problem is not None:

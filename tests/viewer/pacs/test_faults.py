@@ -3,7 +3,7 @@ cannot take, or the cache's disk fills. Each is one clear message, and what arri
 
 from __future__ import annotations
 
-import shutil
+import resource
 import time
 
 import pydicom
@@ -100,21 +100,39 @@ def test_an_instance_in_a_syntax_we_did_not_propose(own_pacs, pacs_site, tmp_pat
     assert "could not send 1 instance(s)" in problem and "transfer syntax" in problem
 
 
-def test_disk_full_in_the_cache_keeps_what_arrived_and_retry_finishes(pacs_site, tmp_path):
+def test_a_full_cache_keeps_what_arrived_and_retry_finishes(pacs_site, tmp_path):
     client = PacsClient(parse_node(pacs_site.orthanc.dicom_url))
-    cache = StudyCache(tmp_path / "cache")
     one_file = max(p.stat().st_size for p in pacs_site.demo_files.values())
-    # the disk "fills" after about five instances: the cache keeps this much free
-    cache.min_free_bytes = shutil.disk_usage(tmp_path).free - 5 * one_file
+    cache = StudyCache(tmp_path / "cache", max_bytes=5 * one_file + 1000)  # about five fit
     _events, result = retrieve_until(client, pacs_site.demo_uid, cache, at=-1,
                                      then=lambda: None)
-    assert "the study cache's disk is full" in result.error
-    assert "purge cached studies or free disk space, then Retry" in result.error
+    assert "the study cache is full" in result.error
+    assert "purge cached studies, then Retry" in result.error
     assert 1 <= result.instances < pacs_site.demo_count
     assert_whole(result.paths)
     assert not list((tmp_path / "cache").rglob("*.part"))  # no half-written file left
 
-    cache.min_free_bytes = 0  # space freed
+    cache.max_bytes = None  # the user purged, or raised the limit
     _events, retried = retrieve_until(client, pacs_site.demo_uid, cache, at=-1,
                                       then=lambda: None)
     assert retried.complete and retried.received == pacs_site.demo_count - result.instances
+
+
+@pytest.fixture
+def file_size_limit():
+    """``limit(n)``: from now on this process cannot write files past n bytes (EFBIG, as a
+    full disk refuses writes: a real OS error; Python ignores SIGXFSZ)."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    yield lambda n: resource.setrlimit(resource.RLIMIT_FSIZE, (n, before[1]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, before)
+
+
+def test_the_disk_refusing_writes_is_one_clear_message(pacs_site, tmp_path, file_size_limit):
+    client = PacsClient(parse_node(pacs_site.orthanc.dicom_url))
+    cache = StudyCache(tmp_path / "cache", min_free_bytes=0)
+    file_size_limit(4096)  # smaller than any instance
+    _events, result = retrieve_until(client, pacs_site.demo_uid, cache, at=-1,
+                                     then=lambda: None)
+    assert "the study cache's disk is full" in result.error and "then Retry" in result.error
+    assert result.instances == 0 and not result.complete
+    assert not list((tmp_path / "cache").rglob("*.part"))
