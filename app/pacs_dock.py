@@ -48,7 +48,10 @@ class PacsDock(QtCore.QObject):
         self.dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
-        window.tabifyDockWidget(window.findChild(QtWidgets.QDockWidget, "studies"), self.dock)
+        studies = window.findChild(QtWidgets.QDockWidget, "studies")
+        # tabified once the window has its size: tabified at construction, Qt 6.11 left the
+        # first tab bar drawn where it was when the window was resized (two tab bars)
+        QtCore.QTimer.singleShot(0, lambda: window.tabifyDockWidget(studies, self.dock))
         self._pending: tuple | None = None
         self.browser.open_requested.connect(self._open)
         self.browser.sent.connect(self._on_sent)

@@ -18,7 +18,7 @@ from viewer.pacs.nodes import Node
 from viewer.pacs.query import DATE_PRESETS, StudyQuery, StudyRecord, date_range
 
 MODALITIES = ("", "CT", "MR", "CR", "DX", "MG", "US", "PT", "NM", "XA", "RF", "OT", "SR")
-COLUMNS = ("Date", "Patient", "ID", "Accession", "Mod.", "Description", "Series", "Inst.")
+COLUMNS = ("Date", "Patient", "ID", "Accession", "Mod.", "Series", "Inst.", "Description")
 
 
 def _date_text(value: str) -> str:
@@ -71,9 +71,11 @@ class PacsPanel(QtWidgets.QWidget):
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(False)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(36)
         self.retrieve_button = QtWidgets.QPushButton("Retrieve && open")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("")
@@ -285,12 +287,13 @@ class PacsPanel(QtWidgets.QWidget):
         self.table.setRowCount(len(records))
         for row, r in enumerate(records):
             values = (_date_text(r.date), r.patient_name.replace("^", " ").strip(),
-                      r.patient_id, r.accession, "/".join(r.modalities), r.description,
+                      r.patient_id, r.accession, "/".join(r.modalities),
                       "" if r.series is None else str(r.series),
-                      "" if r.instances is None else str(r.instances))
+                      "" if r.instances is None else str(r.instances), r.description)
             for column, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
-                if column >= 6:
+                item.setToolTip(value)
+                if column in (5, 6):
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight
                                           | QtCore.Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)

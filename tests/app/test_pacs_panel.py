@@ -59,8 +59,8 @@ def test_search_to_an_opened_study_by_keyboard(window, pacs_site, qtbot):
     search_by_keyboard(qtbot, panel, "phan")
     assert panel.table.rowCount() == 1
     row = [panel.table.item(0, c).text() for c in range(panel.table.columnCount())]
-    assert row == ["2026-01-01", "PHANTOM DEMO", "PHANTOM-0005", "ACC-2026-0042", "CT",
-                   "Synthetic CT phantom (not a patient)", "2", "16"]
+    assert row == ["2026-01-01", "PHANTOM DEMO", "PHANTOM-0005", "ACC-2026-0042", "CT", "2",
+                   "16", "Synthetic CT phantom (not a patient)"]
     assert panel.table.hasFocus()
 
     qtbot.keyClick(panel.table, KEY.Key_Return)  # retrieve and open

@@ -205,6 +205,8 @@ class PacsBrowser:
         self._opened_first = False
         self.retrieval = Retrieval(study)
         self.retrieval_changed.emit(self.retrieval)
+        self.message.emit("info", f"Retrieving from {client.node.label}; the first series "
+                                  "opens as soon as it is here (Esc cancels)")
         self._start("retrieve", lambda cancel: retrieve_study(client, study, cache,
                                                               cancel=cancel), self._on_event)
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viewer.pacs.cache import SeriesRecord
-from viewer.pacs.errors import PacsError
 from viewer.pacs.events import NotSent, Sink, Stored
 from viewer.pacs.nodes import DicomNode, Node, Timeouts, WebNode, parse_node  # noqa: F401
 from viewer.pacs.query import RETURN_KEYS, StudyQuery, StudyRecord, matches, record_from_values
@@ -51,6 +50,7 @@ class PacsClient:
         self.timeouts = timeouts or Timeouts()
         self.secrets = secrets or Secrets()
         self._web = None
+        self._find_assoc = None  # an open C-FIND association, inside searches()
 
     @property
     def protocol(self) -> str:
@@ -65,6 +65,22 @@ class PacsClient:
         return self._web
 
     # ---- connection and searches -----------------------------------------------------
+    @contextmanager
+    def searches(self) -> Iterator[PacsClient]:
+        """Several searches over one association (DIMSE; DICOMweb keeps its connection
+        anyway): ``with client.searches(): client.find_series(...); ...``."""
+        if not isinstance(self.node, DicomNode) or self._find_assoc is not None:
+            yield self
+            return
+        from viewer.pacs.dimse import find_association
+
+        with find_association(self.node, self.timeouts) as assoc:
+            self._find_assoc = assoc
+            try:
+                yield self
+            finally:
+                self._find_assoc = None
+
     def echo(self) -> float:
         """C-ECHO or a one-study QIDO search; milliseconds (PacsError when it fails)."""
         if isinstance(self.node, DicomNode):
@@ -79,7 +95,8 @@ class PacsClient:
             from viewer.pacs.dimse import find
 
             return [{e.keyword: _plain(e.value) for e in ds if e.keyword}
-                    for ds in find(self.node, self.timeouts, level, keys, returned)]
+                    for ds in find(self.node, self.timeouts, level, keys, returned,
+                                   assoc=self._find_assoc)]
         found, _left_out = self.web.search(path, keys, returned, limit=limit,
                                            what=f"the {level.lower()} search")
         return found
@@ -117,30 +134,30 @@ class PacsClient:
                            path=f"studies/{study_uid}/series/{series_uid}/instances")
         return [str(v["SOPInstanceUID"]) for v in found if v.get("SOPInstanceUID")]
 
-    def sop_classes(self, study_uid: str) -> list[str]:
-        """SOP classes in the study ([] when the PACS does not say)."""
-        if not isinstance(self.node, DicomNode):
-            return []
-        try:
-            found = self._find("STUDY", {"StudyInstanceUID": study_uid},
-                               ("SOPClassesInStudy",), path="")
-        except PacsError:
-            return []
-        classes: list[str] = []
-        for values in found:
-            raw = values.get("SOPClassesInStudy") or []
-            classes.extend([raw] if isinstance(raw, str) else raw)
-        return list(dict.fromkeys(c.strip() for c in classes if c and c.strip()))
+    def describe_study(self, study_uid: str) -> tuple[StudyRecord | None, list[str]]:
+        """The study as the PACS describes it (None if unknown) and its SOP classes ([] when
+        the PACS does not say, or over DICOMweb, where retrieval needs none)."""
+        returned = (*RETURN_KEYS, "SOPClassesInStudy") if isinstance(self.node, DicomNode) \
+            else RETURN_KEYS
+        found = self._find("STUDY", {"StudyInstanceUID": study_uid}, returned, path="studies")
+        if not found:
+            return None, []
+        raw = found[0].get("SOPClassesInStudy") or []
+        classes = [raw] if isinstance(raw, str) else list(raw)
+        return (record_from_values(found[0]),
+                list(dict.fromkeys(c.strip() for c in classes if c and c.strip())))
 
     # ---- transfers -------------------------------------------------------------------
     @contextmanager
-    def fetcher(self, study_uid: str, sink: Sink) -> Iterator[_Fetcher]:
-        """A session that fetches series of ``study_uid`` into ``sink``."""
+    def fetcher(self, study_uid: str, sink: Sink, *, sop_classes: Sequence[str] = ()
+                ) -> Iterator[_Fetcher]:
+        """A session that fetches series of ``study_uid`` into ``sink``; C-GET proposes
+        contexts for ``sop_classes`` (see :func:`~viewer.pacs.dimse_fetch.storage_plan`)."""
         if isinstance(self.node, DicomNode) and self.node.retrieve == "get":
             from viewer.pacs.cget import CGetSession
             from viewer.pacs.dimse_fetch import storage_plan
 
-            storage = storage_plan(self.sop_classes(study_uid))
+            storage = storage_plan(list(sop_classes))
             with CGetSession(self.node, self.timeouts, storage, sink) as session:
                 yield _Fetcher(study_uid, session.fetch)
         elif isinstance(self.node, DicomNode):

@@ -35,7 +35,7 @@ from viewer.pacs.events import (
     Stored,
 )
 from viewer.pacs.nodes import Timeouts  # noqa: F401 - used by the doctest
-from viewer.pacs.query import StudyQuery, StudyRecord
+from viewer.pacs.query import StudyRecord
 
 
 def tmp_cache() -> str:
@@ -58,9 +58,13 @@ def retrieve_study(client: PacsClient, study: StudyRecord | str, cache: StudyCac
         for s in series:
             shown.add(s.series_uid)
             yield _ready(cache, uid, s, from_cache=True)
+    classes: list[str] = []
+    described = None
     try:
         try:
-            series = client.find_series(uid)
+            with client.searches():  # one association for both questions
+                described, classes = client.describe_study(uid)
+                series = client.find_series(uid)
         except PacsError as exc:
             if not shown:
                 raise
@@ -68,9 +72,8 @@ def retrieve_study(client: PacsClient, study: StudyRecord | str, cache: StudyCac
                                   f"study has new series: {exc}")
         if not series:
             raise PacsError("the PACS has no series for this study (deleted since the search?)")
-        if not isinstance(study, StudyRecord) and not shown:  # a bare UID: describe it
-            found = client.find_studies(StudyQuery(study_uid=uid))
-            record = found[0] if found else record
+        if not isinstance(study, StudyRecord) and described is not None:
+            record = described  # a bare UID: now with its patient and date
         cache.begin_study(record, client.node.label, series)
         state.total = (sum(s.instances for s in series)  # type: ignore[misc]
                        if all(s.instances is not None for s in series) else None)
@@ -83,7 +86,7 @@ def retrieve_study(client: PacsClient, study: StudyRecord | str, cache: StudyCac
             elif s.series_uid not in shown:
                 yield _ready(cache, uid, s, from_cache=True)
         if missing:
-            yield from _fetch_missing(client, cache, uid, missing, state, cancel)
+            yield from _fetch_missing(client, cache, uid, missing, state, cancel, classes)
     except PacsError as exc:
         state.error = str(exc)
     paths = tuple(str(p) for p in cache.paths(uid))
@@ -113,12 +116,13 @@ def _ready(cache: StudyCache, study_uid: str, series: SeriesRecord, *, from_cach
 
 def _fetch_missing(client: PacsClient, cache: StudyCache, uid: str,
                    missing: list[SeriesRecord], state: _State,
-                   cancel: threading.Event | None) -> Iterator[RetrieveEvent]:
+                   cancel: threading.Event | None, classes: list[str]
+                   ) -> Iterator[RetrieveEvent]:
     def sink(series_uid: str, sop_uid: str, sop_class: str, data: bytes) -> Path:
         return cache.add_instance(study_uid=uid, series_uid=series_uid, sop_uid=sop_uid,
                                   sop_class=sop_class, data=data)
 
-    with client.fetcher(uid, sink) as fetcher:
+    with client.fetcher(uid, sink, sop_classes=classes) as fetcher:
         for s in missing:
             have = cache.sop_uids(s.series_uid)
             wanted = None
