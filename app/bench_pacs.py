@@ -7,14 +7,16 @@ study into an empty study cache (``retrieve_study``: series query, C-GET with ou
 each instance written to the cache and indexed) and ``getscu`` retrieves it into an empty
 folder. ``getscu`` runs with ``TCP_NODELAY=1``, its fastest setting here (with dcmtk's default,
 Nagle's algorithm, it waits for delayed ACKs and takes over 10 s). Printed: the best and
-median seconds of each, ``ratio`` = our best / getscu's best, and ``first_slice_s``: when the
-first instance had arrived and been decoded to pixels by the viewer's reader, which is when a
-slice can be drawn, beside when the whole retrieve ended.
+median seconds of each, ``ratio`` = our best / getscu's best, the median CPU seconds of each
+(less at the mercy of other processes than wall time on a shared machine), and
+``first_slice_s``: when the first instance had arrived and been decoded to pixels by the
+viewer's reader, which is when a slice can be drawn, beside when the whole retrieve ended.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,8 +47,14 @@ def _run(args) -> int:
                             server_nodelay=args.server_nodelay), args.json)
 
 
-def _ours(node, study_uid: str, cache_dir: Path) -> tuple[float, float, int]:
-    """(seconds, first slice seconds, instances) of one retrieve into an empty cache."""
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ours(node, study_uid: str, cache_dir: Path) -> tuple[float, float, int, float]:
+    """(seconds, first slice seconds, instances, CPU seconds) of one retrieve into an empty
+    cache."""
     import numpy as np
 
     from viewer.pacs import PacsClient, StudyCache, retrieve_study
@@ -57,6 +65,7 @@ def _ours(node, study_uid: str, cache_dir: Path) -> tuple[float, float, int]:
     shutil.rmtree(cache_dir, ignore_errors=True)
     cache = StudyCache(cache_dir, min_free_bytes=0)
     client = PacsClient(node)
+    cpu = _cpu(resource.RUSAGE_SELF)
     started = time.perf_counter()
     first = None
     result = None
@@ -69,24 +78,26 @@ def _ours(node, study_uid: str, cache_dir: Path) -> tuple[float, float, int]:
         elif isinstance(event, RetrieveResult):
             result = event
     seconds = time.perf_counter() - started
+    cpu = _cpu(resource.RUSAGE_SELF) - cpu
     if result is None or result.error or not result.complete:
         raise RuntimeError(f"our retrieve failed: {result}")
-    return seconds, first or seconds, result.instances
+    return seconds, first or seconds, result.instances, cpu
 
 
-def _getscu(orthanc, study_uid: str, out: Path, our_ae: str) -> tuple[float, int]:
+def _getscu(orthanc, study_uid: str, out: Path, our_ae: str) -> tuple[float, int, float]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     command = ["getscu", "-aet", our_ae, "-aec", orthanc.aet, "127.0.0.1",
                str(orthanc.dicom_port), "-S", "-k", "QueryRetrieveLevel=STUDY",
                "-k", f"StudyInstanceUID={study_uid}", "-od", str(out)]
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True,
                           env={**os.environ, "TCP_NODELAY": "1"}, timeout=600)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"getscu failed ({done.returncode}): {done.stderr[-500:]}")
-    return seconds, sum(1 for _ in out.iterdir())
+    return seconds, sum(1 for _ in out.iterdir()), _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
 def bench_pacs(*, slices: int = 300, size: int = 512, repeats: int = 3,
@@ -113,17 +124,20 @@ def bench_pacs(*, slices: int = 300, size: int = 512, repeats: int = 3,
 
             study_uid = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
             node = parse_node(orthanc.dicom_url, our_ae_title=our_ae)
-            ours, firsts, theirs = [], [], []
+            ours, firsts, theirs, our_cpu, their_cpu = [], [], [], [], []
             for repeat in range(repeats):
                 order = ("ours", "getscu") if repeat % 2 == 0 else ("getscu", "ours")
                 for who in order:
                     if who == "ours":
-                        seconds, first, count = _ours(node, study_uid, root / "cache")
+                        seconds, first, count, cpu = _ours(node, study_uid, root / "cache")
                         ours.append(seconds)
                         firsts.append(first)
+                        our_cpu.append(cpu)
                     else:
-                        seconds, count = _getscu(orthanc, study_uid, root / "getscu", our_ae)
+                        seconds, count, cpu = _getscu(orthanc, study_uid, root / "getscu",
+                                                      our_ae)
                         theirs.append(seconds)
+                        their_cpu.append(cpu)
                     if count != len(files):
                         raise RuntimeError(f"{who} retrieved {count} of {len(files)} instances")
                     print(f"run {repeat + 1}: {who} {seconds:.2f} s", file=stream)
@@ -134,6 +148,8 @@ def bench_pacs(*, slices: int = 300, size: int = 512, repeats: int = 3,
         "pacs_get_median_s": round(statistics.median(ours), 3),
         "getscu_median_s": round(statistics.median(theirs), 3),
         "ratio_median": round(statistics.median(ours) / statistics.median(theirs), 2),
+        "pacs_get_cpu_s": round(statistics.median(our_cpu), 3),
+        "getscu_cpu_s": round(statistics.median(their_cpu), 3),
         "first_slice_s": round(min(firsts), 3),
         "first_slice_before_end": max(firsts) < min(ours),
         "pacs_get_runs_s": [round(s, 3) for s in ours],

@@ -51,7 +51,7 @@ class PacsDock(QtCore.QObject):
         studies = window.findChild(QtWidgets.QDockWidget, "studies")
         # tabified once the window has its size: tabified at construction, Qt 6.11 left the
         # first tab bar drawn where it was when the window was resized (two tab bars)
-        QtCore.QTimer.singleShot(0, lambda: window.tabifyDockWidget(studies, self.dock))
+        QtCore.QTimer.singleShot(0, lambda: self._tabify(studies))
         self._pending: tuple | None = None
         self.browser.open_requested.connect(self._open)
         self.browser.sent.connect(self._on_sent)
@@ -59,6 +59,11 @@ class PacsDock(QtCore.QObject):
         self.panel.edit_nodes_requested.connect(self.edit_nodes)
         self.panel.focus_requested.connect(self.dock.raise_)
         window.installEventFilter(self)
+
+    def _tabify(self, studies: QtWidgets.QDockWidget | None) -> None:
+        if studies is not None:
+            self.window.tabifyDockWidget(studies, self.dock)
+            studies.raise_()  # the study list stays in front; Ctrl+F brings the PACS tab
 
     def _ask_secret(self, prompt: str) -> str | None:
         text, ok = QtWidgets.QInputDialog.getText(

@@ -44,9 +44,12 @@ class PacsPanel(QtWidgets.QWidget):
         self.browser = browser
         self.node_box = QtWidgets.QComboBox()
         self.node_box.setToolTip("PACS node (saved in the nodes file the CLI shares)")
-        self.test_button = QtWidgets.QPushButton("Test")
+        self.node_box.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.node_box.setMinimumContentsLength(5)
+        self.test_button = QtWidgets.QToolButton(text="Test")  # tool buttons: a narrow dock
         self.test_button.setToolTip("C-ECHO, or a QIDO search for DICOMweb")
-        self.nodes_button = QtWidgets.QPushButton("Nodes...")
+        self.nodes_button = QtWidgets.QToolButton(text="Nodes...")
         self.name = QtWidgets.QLineEdit(placeholderText="smith, smi*, smith john")
         self.patient_id = QtWidgets.QLineEdit(placeholderText="exact, or with *")
         self.accession = QtWidgets.QLineEdit()
@@ -76,12 +79,15 @@ class PacsPanel(QtWidgets.QWidget):
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
-        self.retrieve_button = QtWidgets.QPushButton("Retrieve && open")
+        self.retrieve_button = QtWidgets.QPushButton("Retrieve")
+        self.retrieve_button.setToolTip("Retrieve the selected study and open it (Enter)")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.retry_button = QtWidgets.QPushButton("Retry")
-        self.open_all_button = QtWidgets.QPushButton("Open all series")
+        self.open_all_button = QtWidgets.QPushButton("Open all")
+        self.open_all_button.setToolTip("Open every series of the retrieved study (the first "
+                                        "one opens by itself)")
         self.send_button = QtWidgets.QPushButton("Send results...")
         self.send_button.setToolTip("Send the open study's SR, report, key images and PDF to "
                                     "the node it came from (they stay AI DRAFT / unverified)")
@@ -99,45 +105,43 @@ class PacsPanel(QtWidgets.QWidget):
 
     # ---- layout ----------------------------------------------------------------------
     def _layout(self) -> None:
+        """One column, so the dock is no wider than the Studies dock it shares the side with."""
         top = QtWidgets.QHBoxLayout()
-        top.addWidget(QtWidgets.QLabel("Node"))
         top.addWidget(self.node_box, 1)
         top.addWidget(self.test_button)
         top.addWidget(self.nodes_button)
-        form = QtWidgets.QGridLayout()
-        for row, (label, left, label2, right) in enumerate((
-                ("Patient &name", self.name, "Patient &ID", self.patient_id),
-                ("&Accession", self.accession, "&Modality", self.modality),
-                ("D&escription", self.description, "&Date", self.date_preset))):
-            for column, (text, widget) in enumerate(((label, left), (label2, right))):
-                caption = QtWidgets.QLabel(text)
-                caption.setBuddy(widget)
-                form.addWidget(caption, row, column * 2)
-                form.addWidget(widget, row, column * 2 + 1)
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         dates = QtWidgets.QHBoxLayout()
-        dates.addStretch(1)
+        dates.addWidget(self.date_preset, 1)
         dates.addWidget(self.date_from)
         dates.addWidget(self.date_to)
+        for text, field in (("Patient &name", self.name), ("Patient &ID", self.patient_id),
+                            ("&Accession", self.accession), ("&Modality", self.modality),
+                            ("D&escription", self.description), ("&Date", dates)):
+            caption = QtWidgets.QLabel(text)
+            caption.setBuddy(self.date_preset if field is dates else field)
+            form.addRow(caption, field)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.search_button)
         buttons.addWidget(self.cached_button)
         buttons.addStretch(1)
         buttons.addWidget(self.retrieve_button)
         transfer = QtWidgets.QHBoxLayout()
-        transfer.addWidget(self.progress, 1)
-        transfer.addWidget(self.cancel_button)
-        transfer.addWidget(self.retry_button)
-        after = QtWidgets.QHBoxLayout()
-        after.addWidget(self.open_all_button)
-        after.addWidget(self.purge_button)
-        after.addStretch(1)
-        after.addWidget(self.send_button)
+        for button in (self.cancel_button, self.retry_button, self.open_all_button):
+            transfer.addWidget(button)
+        transfer.addStretch(1)
+        send = QtWidgets.QHBoxLayout()
+        send.addWidget(self.purge_button)
+        send.addStretch(1)
+        send.addWidget(self.send_button)
         layout = QtWidgets.QVBoxLayout(self)
-        for part in (top, form, dates, buttons):
+        for part in (top, form, buttons):
             layout.addLayout(part)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.progress)
         layout.addLayout(transfer)
-        layout.addLayout(after)
+        layout.addLayout(send)
         layout.addWidget(self.status)
 
     def _connect(self) -> None:

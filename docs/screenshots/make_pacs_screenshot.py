@@ -68,6 +68,7 @@ def main() -> int:
         win.resizeDocks([win.pacs.dock, docks["Chat"]], [560, 330],
                         QtCore.Qt.Orientation.Horizontal)
         wait(app, win.isActiveWindow, 10)
+        app.processEvents()  # the PACS dock is tabified with Studies once the window is up
         QtTest.QTest.keyClick(panel, QtCore.Qt.Key.Key_F,
                               QtCore.Qt.KeyboardModifier.ControlModifier)
         QtTest.QTest.keyClicks(panel.name, "phantom")
