@@ -215,17 +215,8 @@ class PacsPanel(QtWidgets.QWidget):
 
     def show_cached(self) -> None:
         """List the studies in the local cache (read from its index: no network)."""
-        records = tuple(StudyRecord(
-            s.study_uid, s.patient_id, s.patient_name, s.date, "", "", s.description,
-            tuple(m for m in s.modalities.split("\\") if m), None, s.instances)
-            for s in self.browser.cache.studies())
         self._showing_cache = True
-        self.browser.results = records
-        self._show_results(records)
-        total = sum(s.size_bytes for s in self.browser.cache.studies())
-        self.show_message("info", f"{len(records)} cached stud"
-                                  f"{'y' if len(records) == 1 else 'ies'}, "
-                                  f"{total / 2**20:.0f} MB in {self.browser.cache.root}")
+        self.browser.list_cached()
 
     def selected(self) -> StudyRecord | None:
         rows = self.table.selectionModel().selectedRows()
@@ -244,10 +235,9 @@ class PacsPanel(QtWidgets.QWidget):
         study = self.selected()
         if study is None:
             return
-        freed = self.browser.cache.purge(study.study_uid)
-        self.show_message("info", f"removed from the cache ({freed / 2**20:.1f} MB freed)")
+        self.browser.purge(study.study_uid)
         if self._showing_cache:
-            self.show_cached()
+            self.browser.list_cached()
 
     def confirm_send(self, node_label: str, lines: list[str]) -> bool:
         """Ask before anything leaves the machine."""

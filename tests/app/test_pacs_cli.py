@@ -113,5 +113,6 @@ def test_bench_pacs_runs_both_clients_and_reports_the_ratio(capsys):
     assert out["instances"] == 4
     assert {"pacs_get_s", "getscu_s", "ratio", "first_slice_s", "pacs_get_cpu_s",
             "getscu_cpu_s"} <= set(out)
-    assert abs(out["ratio"] - out["pacs_get_s"] / out["getscu_s"]) < 0.05
+    assert out["ratio"] == pytest.approx(out["pacs_get_s"] / out["getscu_s"], rel=0.05,
+                                         abs=0.01)
     assert len(out["pacs_get_runs_s"]) == len(out["getscu_runs_s"]) == 1

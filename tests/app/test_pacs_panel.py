@@ -125,3 +125,21 @@ def test_results_go_back_to_the_pacs_the_study_came_from(window, orthanc_factory
     record = json.loads(audit[-1])
     assert (record["event"], record["node"], record["sent"]) == ("pacs-send", "site", 4)
     assert "PHANTOM" not in audit[-1]
+
+
+def test_cached_studies_list_and_purge(window, pacs_site, qtbot):
+    win = window(pacs_site.orthanc)
+    panel = win.pacs.panel
+    search_by_keyboard(qtbot, panel, "quixotewell")
+    qtbot.keyClick(panel.table, KEY.Key_Return)
+    qtbot.waitUntil(lambda: panel.open_all_button.isEnabled(), timeout=20_000)
+
+    qtbot.mouseClick(panel.cached_button, QtCore.Qt.MouseButton.LeftButton)
+    assert panel.table.rowCount() == 1
+    assert panel.table.item(0, 1).text() == "Quixotewell Hannelore"
+    assert panel.table.item(0, 6).text() == "6"  # instances held
+    assert panel.message_text.startswith("1 cached study")
+    assert panel.purge_button.isEnabled()
+    qtbot.mouseClick(panel.purge_button, QtCore.Qt.MouseButton.LeftButton)
+    assert panel.table.rowCount() == 0
+    assert win.pacs.browser.cache.studies() == []

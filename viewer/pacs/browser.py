@@ -254,6 +254,25 @@ class PacsBrowser:
             self.message.emit("info", f"Study retrieved: {result.instances} instances, "
                                       f"{how}{note}.")
 
+    def list_cached(self) -> None:
+        """Show the studies in the local cache as the results (its index: no network)."""
+        cached = self.cache.studies()
+        self.results = tuple(StudyRecord(
+            s.study_uid, s.patient_id, s.patient_name, s.date, "", "", s.description,
+            tuple(m for m in s.modalities.split("\\") if m), None, s.instances)
+            for s in cached)
+        self.results_changed.emit(self.results)
+        total = sum(s.size_bytes for s in cached)
+        self.message.emit("info", f"{len(cached)} cached stud"
+                                  f"{'y' if len(cached) == 1 else 'ies'}, "
+                                  f"{total / 2**20:.0f} MB in {self.cache.root}")
+
+    def purge(self, study_uid: str) -> int:
+        """Delete a study from the local cache; returns the bytes freed."""
+        freed = self.cache.purge(study_uid)
+        self.message.emit("info", f"removed from the cache ({freed / 2**20:.1f} MB freed)")
+        return freed
+
     def open_all(self) -> bool:
         """Open every series of the last retrieve (after the first opened alone)."""
         result = self.retrieval.result if self.retrieval is not None else None

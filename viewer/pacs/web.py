@@ -54,6 +54,17 @@ def query_string(keys: dict[str, str], *, extra: Sequence[tuple[str, str]] = ()
     return "&".join(parts), narrowed
 
 
+def quiet_http_logs() -> None:
+    """Keep dicomweb-client and urllib3 at WARNING: at DEBUG they log every request URL (a
+    search's patient name) and dicomweb-client its headers (a bearer token)."""
+    import logging
+
+    for name in ("dicomweb_client", "urllib3.connectionpool"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 class WebService:
     """DICOMweb calls to one node; every failure is a PacsError in plain words."""
 
@@ -62,6 +73,7 @@ class WebService:
         import requests
         from dicomweb_client.api import DICOMwebClient
 
+        quiet_http_logs()
         self.node, self.timeouts = node, timeouts
         self.secrets = secrets or Secrets()
         self.session = requests.Session()
