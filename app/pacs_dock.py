@@ -84,7 +84,7 @@ class PacsDock(QtCore.QObject):
         from app.export import ExportError, gather
         from app.pacs_send import describe, prepare_outgoing
 
-        session = getattr(self.window.reading, "session", None)
+        session = self._open_record()
         if session is None:
             self.panel.show_message("error", "open a study first: its boxes and report are "
                                              "what is sent")
@@ -109,6 +109,15 @@ class PacsDock(QtCore.QObject):
         if not self.browser.send([str(p) for p in paths], node=node):
             self._pending = None
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _open_record(self):
+        """The open study's record (``study``, ``workspace``, ``audit``): today
+        ``window.reading.session``; after the reading-flow redesign (app/session) it is
+        ``window.session.record``."""
+        reading = getattr(self.window, "reading", None)
+        if reading is not None:
+            return getattr(reading, "session", None)
+        return getattr(getattr(self.window, "session", None), "record", None)
 
     def _on_sent(self, result: SendResult) -> None:
         from app.pacs_send import audit_send
