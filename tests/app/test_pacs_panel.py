@@ -143,3 +143,29 @@ def test_cached_studies_list_and_purge(window, pacs_site, qtbot):
     qtbot.mouseClick(panel.purge_button, QtCore.Qt.MouseButton.LeftButton)
     assert panel.table.rowCount() == 0
     assert win.pacs.browser.cache.studies() == []
+
+
+def test_nodes_dialog_saves_a_node_the_cli_reads_and_keeps_the_secret_out_of_it(qtbot,
+                                                                                tmp_path):
+    from app.panels.pacs_nodes import NodeDialog
+    from viewer.pacs.browser import PacsBrowser
+
+    browser = PacsBrowser(book=NodeBook(tmp_path / "nodes.json"))
+    dialog = NodeDialog(browser)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("web")
+    dialog.kind.setCurrentText("DICOMweb")
+    dialog.url.setText("https://pacs.example.org/dicom-web")
+    dialog.auth.setCurrentText("basic")
+    dialog.user.setText("alice")
+    dialog.secret.setText("s3cret-pw")
+    assert dialog.save()
+    dialog.name.setText("")
+    assert not dialog.save() and dialog.error.text() == "give the node a name"
+
+    saved = NodeBook(tmp_path / "nodes.json").get("web")
+    assert (saved.url, saved.auth, saved.username) == ("https://pacs.example.org/dicom-web",
+                                                       "basic", "alice")
+    assert "s3cret" not in (tmp_path / "nodes.json").read_text()
+    assert browser.secrets.get(saved.secret_key) == "s3cret-pw"  # this session (or keyring)
+    assert browser.node == saved  # the panel's node box now shows it
