@@ -202,6 +202,23 @@ class AuditLog:
                 (b.box.x0, b.box.y0, b.box.x1, b.box.y1)), "label": redact(b.label)}
                 for b in boxes],
         }
+        self._append(entry)
+        log.info("audit: recorded output of %s (%d frames, %d boxes)", model_id,
+                 len(entry["frame_sha256"]), len(entry["boxes"]))
+        return entry
+
+    def record_event(self, event: str, *, time: datetime | None = None,
+                     **fields: Any) -> dict[str, Any]:
+        """Append a record of something done with studies other than an AI output (e.g.
+        ``pacs-send``). ``fields`` must hold no patient identifiers; their strings still pass
+        through the guard."""
+        entry = {"time": (time or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+                 "event": event, **_redacted(fields, self.guard.redact)}
+        self._append(entry)
+        log.info("audit: recorded %s", event)
+        return entry
+
+    def _append(self, entry: dict[str, Any]) -> None:
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -212,9 +229,16 @@ class AuditLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        log.info("audit: recorded output of %s (%d frames, %d boxes)", model_id,
-                 len(entry["frame_sha256"]), len(entry["boxes"]))
-        return entry
+
+
+def _redacted(value: Any, redact) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, redact) for v in value]
+    return value
 
 
 def read_audit(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:

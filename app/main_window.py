@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.engine_worker import EngineClient
+from app.pacs_link import PacsLink
 from app.panels.chat import ChatPanel
 from app.panels.findings import FindingsPanel
 from app.panels.model import ModelPanel
@@ -135,6 +136,27 @@ class MainWindow(QtWidgets.QMainWindow):
         session.status.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.key_shortcut = QtGui.QShortcut(QtGui.QKeySequence("K"), self)
         self.key_shortcut.activated.connect(session.toggle_key_image)
+        self._build_pacs()
+
+    def _build_pacs(self) -> None:
+        """The PACS panel, tabbed with the study list: what it retrieves opens here."""
+        self.pacs = PacsLink(self.session, self.open_paths, parent=self)
+        dock = self.docks["PACS"] = QtWidgets.QDockWidget("PACS", self)
+        dock.setObjectName("pacs")
+        dock.setWidget(self.pacs.panel)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.pacs.panel.focus_requested.connect(dock.raise_)
+        # tabified once the window has its size: tabified at construction, Qt 6.11 left the
+        # first tab bar drawn where it was when the window was resized (two tab bars)
+        QtCore.QTimer.singleShot(0, self._tabify_pacs)
+
+    def _tabify_pacs(self) -> None:
+        studies = self.findChild(QtWidgets.QDockWidget, "studies")
+        if studies is not None:
+            self.tabifyDockWidget(studies, self.docks["PACS"])
+            studies.raise_()  # the study list stays in front; Ctrl+F brings the PACS tab
 
     # ---- menus ------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -344,6 +366,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if getattr(self, "_reading_closed", False):
             return
         self._reading_closed = True
+        self.pacs.shutdown()
         self.panels.report.flush()
         self.panels.training.shutdown()
         if not self.engine.shutdown():

@@ -17,6 +17,9 @@ os.environ["MEDMO_CACHE"] = os.path.join(_scratch, "cache")
 for _name in ("MEDMO_SERVER", "MEDMO_API_KEY", "MEDMO_CA_BUNDLE", "MEDMO_ADAPTER_SHARE",
               "MEDMO_ADAPTER_SHARE_ON_SERVER"):  # a developer's own server never leaks in
     os.environ.pop(_name, None)
+os.environ["MEDMO_CONFIG"] = os.path.join(_scratch, "config")  # PACS nodes file
+
+from tests.pacs_fixtures import orthanc_factory, pacs_site  # noqa: E402, F401 - fixtures
 
 
 @pytest.fixture(autouse=True)

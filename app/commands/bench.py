@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from app.bench_pacs import register as register_pacs_bench
 from app.commands import bench_serve
 
 
@@ -31,6 +32,7 @@ def register(sub) -> None:
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
     bench_serve.register(targets)
+    register_pacs_bench(targets)
 
 
 def _register_adapt(targets) -> None:
