@@ -86,7 +86,7 @@ def ask(rng: np.random.Generator, task: str, facts: list[af.Fact], *, zone: str,
         qtype = qtype or _pick(rng, VQA_WEIGHTS)
         if qtype == "largest" and facts and af.largest(facts) is None:
             qtype = "count"  # no clear largest finding: ask something answerable instead
-    pool = phrasings(qtype if task == "vqa" else task, heldout=heldout)
+    pool = phrasings(qtype if task == "vqa" and qtype else task, heldout=heldout)
     phrase = pool[int(rng.integers(len(pool)))]
     if not heldout:
         phrase = _vary(rng, phrase)
@@ -173,7 +173,8 @@ def slice_texts(findings, zone: str, size: int) -> dict:
     """
     facts = facts_of(findings, size)
     qa = []
-    asks = [("count", {}), ("abnormalities", {}), ("zone", {}), ("largest", {})]
+    asks: list[tuple[str, dict[str, str]]] = [("count", {}), ("abnormalities", {}), ("zone", {}),
+                                               ("largest", {})]
     asks += [("presence_side", {"side": s}) for s in af.SIDES]
     asks += [("kind_side", {"side": s}) for s in af.SIDES]
     asks += [("presence_zone", {"zone": z}) for z in af.ZONES]

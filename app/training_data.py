@@ -128,10 +128,10 @@ def workspace_examples(workspace: Workspace) -> WorkspaceExamples:
                 source={"study_uid": study_uid, "series_uid": key[0], "frame_index": key[1],
                         "corrections": kinds, "image_sha256": digest},
                 task=task, question=text))
-        for found in (_report_examples(workspace, study_uid, messages),
-                      _answer_examples(workspace, study_uid, messages)):
-            examples.extend(found[0])
-            skipped.extend(found[1])
+        for rows, reasons in (_report_examples(workspace, study_uid, messages),
+                              _answer_examples(workspace, study_uid, messages)):
+            examples.extend(rows)
+            skipped.extend(reasons)
     return WorkspaceExamples(tuple(examples), tuple(skipped))
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 
-from inference.types import NormBox, ParsedBoxes, PixelBox
+from inference.types import FrameBox, NormBox, ParsedBoxes
 
 NORM_MAX = 1000.0
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -45,16 +46,17 @@ def _numbers(text: str) -> list[float]:
     return out
 
 
-def make_norm_box(label: str, values: list[float]) -> NormBox | str:
+def make_norm_box(label: str, values: list[float], span: tuple[int, int] = (0, 0)
+                  ) -> NormBox | str:
     """Build a valid NormBox from four numbers, or return the reason it cannot be used.
 
     Corners are ordered, values clamped to 0..1000; a box with zero width or height after that
     is degenerate.
 
     >>> make_norm_box("a", [300, 400, 100, 200])
-    NormBox(label='a', x0=100.0, y0=200.0, x1=300.0, y1=400.0)
+    NormBox(label='a', x0=100.0, y0=200.0, x1=300.0, y1=400.0, span=(0, 0))
     >>> make_norm_box("a", [-5, 10, 2000, 20])
-    NormBox(label='a', x0=0.0, y0=10.0, x1=1000.0, y1=20.0)
+    NormBox(label='a', x0=0.0, y0=10.0, x1=1000.0, y1=20.0, span=(0, 0))
     >>> make_norm_box("a", [5, 5, 5, 9])
     'degenerate box'
     >>> make_norm_box("a", [1, 2, 3])
@@ -69,7 +71,7 @@ def make_norm_box(label: str, values: list[float]) -> NormBox | str:
     y0, y1 = min(y0, y1), max(y0, y1)
     if x1 - x0 <= 0.0 or y1 - y0 <= 0.0:
         return "degenerate box"
-    return NormBox(label, float(x0), float(y0), float(x1), float(y1))
+    return NormBox(label, float(x0), float(y0), float(x1), float(y1), span)
 
 
 def _unescape(raw: str) -> str:
@@ -91,12 +93,16 @@ def _label_before(text: str, end: int) -> str:
 def parse_boxes(text: str) -> ParsedBoxes:
     """All usable boxes in ``text`` (MedMO tags and Qwen JSON), plus the count dropped.
 
-    >>> r = parse_boxes("Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>")
+    >>> text = "Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>"
+    >>> r = parse_boxes(text)
     >>> [(b.label, b.x0, b.y1) for b in r.boxes], r.dropped
     ([('Fractures', 156.0, 607.0), ('Fractures', 240.0, 581.0)], 0)
-    >>> r = parse_boxes('```json\\n[{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}]\\n```')
-    >>> r.boxes[0]
-    NormBox(label='nodule', x0=5.0, y0=20.0, x1=10.0, y1=40.0)
+    >>> start, end = r.boxes[1].span; text[start:end][:9], text[start:end][-6:]
+    ('<box>[[15', '</box>')
+    >>> text = '```json\\n[{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}]\\n```'
+    >>> r = parse_boxes(text)
+    >>> r.boxes[0].label, r.boxes[0].x0, text[slice(*r.boxes[0].span)]
+    ('nodule', 5.0, '{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}')
     >>> parse_boxes("mass <box>[[1, 2, 3").dropped
     1
     """
@@ -104,11 +110,13 @@ def parse_boxes(text: str) -> ParsedBoxes:
         raise TypeError(f"parse_boxes expects str, got {type(text).__name__}")
     boxes: list[NormBox] = []
     reasons: list[str] = []
-    rest_parts: list[str] = []
+    rest_parts: list[str] = []  # the text with box tags blanked out (same length: same offsets)
     cursor = 0
     for span in _BOX_SPAN.finditer(text):
         rest_parts.append(text[cursor : span.start()])
+        rest_parts.append(" " * (span.end() - span.start()))
         cursor = span.end()
+        where = (span.start(), span.end())
         label = _label_before(text, span.start())
         inner = span.group(1).replace("<box>", " ")
         groups = [g.group(1) for g in _GROUP.finditer(inner)]
@@ -117,10 +125,10 @@ def parse_boxes(text: str) -> ParsedBoxes:
         elif not groups:
             reasons.append("box tag without [x1, y1, x2, y2]")
         for group in groups:
-            result = make_norm_box(label, _numbers(group))
+            result = make_norm_box(label, _numbers(group), where)
             (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
     rest_parts.append(text[cursor:])
-    rest = " ".join(rest_parts)
+    rest = "".join(rest_parts)
     seen_keys = rest.count('"bbox_2d"')
     found = 0
     for match in _BBOX_KEY.finditer(rest):
@@ -131,37 +139,71 @@ def parse_boxes(text: str) -> ParsedBoxes:
                       obj_end if obj_end >= 0 else len(rest)]
         label_match = _LABEL_KEY.search(window)
         label = _unescape(label_match.group(1))[:_MAX_LABEL] if label_match else ""
-        result = make_norm_box(label, _numbers(match.group(1)))
+        where = (obj_start if obj_start >= 0 else match.start(),
+                 obj_end + 1 if obj_end >= 0 else match.end())
+        result = make_norm_box(label, _numbers(match.group(1)), where)
         (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
     reasons.extend(["truncated bbox_2d"] * (seen_keys - found))
     return ParsedBoxes(tuple(boxes), len(reasons), tuple(reasons))
 
 
-def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> PixelBox:
+def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> FrameBox:
     """Map a 0..1000 box to pixel coordinates of the ORIGINAL frame (``width`` x ``height``).
 
     The model-side resize does not matter (see the module docstring): ``x_px = x / 1000 * width``.
+    A NormBox is clamped to 0..1000, so the pixel box lies inside the frame.
 
     >>> norm_to_pixel(NormBox("a", 0, 0, 1000, 500), width=512, height=256, frame=3)
-    PixelBox(label='a', frame=3, x0=0.0, y0=0.0, x1=512.0, y1=128.0)
+    FrameBox(label='a', frame=3, x0=0.0, y0=0.0, x1=512.0, y1=128.0, span=(0, 0))
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     w, h = float(width), float(height)  # multiply first, then divide: exact at the corners
-    return PixelBox(box.label, frame, box.x0 * w / NORM_MAX, box.y0 * h / NORM_MAX,
-                    box.x1 * w / NORM_MAX, box.y1 * h / NORM_MAX)
+    return FrameBox(box.label, frame, box.x0 * w / NORM_MAX, box.y0 * h / NORM_MAX,
+                    box.x1 * w / NORM_MAX, box.y1 * h / NORM_MAX, box.span)
 
 
-def pixel_to_norm(box: PixelBox, *, width: int, height: int) -> NormBox:
+def answer_boxes(texts: Sequence[str], sizes_px: Sequence[tuple[int, int]]
+                 ) -> tuple[tuple[FrameBox, ...], int]:
+    """The final boxes of an answer: each text parsed once, its boxes mapped once to pixels
+    of its frame (``sizes_px[k]`` is frame ``k``'s original ``(width, height)``).
+
+    One text per frame (batched localisation, or one frame) gives boxes on that frame; one
+    text about several frames names no frame, so its boxes are dropped and counted. Returns
+    ``(boxes, dropped)``.
+
+    >>> boxes, dropped = answer_boxes(["a <box>[[0, 0, 500, 500]]</box>", "b <box>[[1,"],
+    ...                               [(256, 256), (100, 50)])
+    >>> [(b.label, b.frame, b.x1) for b in boxes], dropped
+    ([('a', 0, 128.0)], 1)
+    >>> answer_boxes(["c <box>[[0, 0, 9, 9]]</box>"], [(10, 10), (20, 20)])
+    ((), 1)
+    """
+    per_frame = len(texts) == len(sizes_px)
+    boxes: list[FrameBox] = []
+    dropped = 0
+    for k, text in enumerate(texts):
+        parsed = parse_boxes(text)
+        dropped += parsed.dropped
+        if not per_frame:  # several images in one message: a box names no frame
+            dropped += len(parsed.boxes)
+            continue
+        width, height = sizes_px[k]
+        boxes.extend(norm_to_pixel(b, width=width, height=height, frame=k)
+                     for b in parsed.boxes)
+    return tuple(boxes), dropped
+
+
+def pixel_to_norm(box: FrameBox, *, width: int, height: int) -> NormBox:
     """Inverse of :func:`norm_to_pixel` (for writing training targets).
 
-    >>> pixel_to_norm(PixelBox("a", 0, 0, 0, 256, 128), width=512, height=256)
-    NormBox(label='a', x0=0.0, y0=0.0, x1=500.0, y1=500.0)
+    >>> pixel_to_norm(FrameBox("a", 0, 0, 0, 256, 128), width=512, height=256)
+    NormBox(label='a', x0=0.0, y0=0.0, x1=500.0, y1=500.0, span=(0, 0))
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     return NormBox(box.label, box.x0 * NORM_MAX / width, box.y0 * NORM_MAX / height,
-                   box.x1 * NORM_MAX / width, box.y1 * NORM_MAX / height)
+                   box.x1 * NORM_MAX / width, box.y1 * NORM_MAX / height, box.span)
 
 
 def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:

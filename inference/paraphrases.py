@@ -11,7 +11,7 @@ training one.
 
 from __future__ import annotations
 
-# the window's quick action text for Describe (app/controller.py QUICK_ACTIONS)
+# the window's quick action text for Describe (app/session/conversation.py QUICK_ACTIONS)
 DESCRIBE_TEXT = "Describe this image: modality, anatomy and any abnormal findings."
 
 TRAIN: dict[str, tuple[str, ...]] = {

@@ -27,6 +27,7 @@ TASKS: tuple[str, ...] = ("vqa", "report", "localize", "ground", "classify", "su
 # The placeholder each task's main text fills (see resources/prompts/README.md).
 TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
               "ground": "finding", "classify": "labels", "summarize": "text"}
+BOX_TASKS = ("localize", "ground")
 _REQUEST = re.compile(
     r"^(where|what|which|how|is|are|can|could|would|please|find|locate|show|mark|draw|box|"
     r"point|give|detect|identify|outline|highlight|classify|tell|label)\b", re.IGNORECASE)
@@ -79,7 +80,8 @@ def is_instruction(text: str) -> bool:
 
 
 def task_instruction(task: str, text: str, *, search: Sequence[str | Path] = ()) -> str:
-    """The instruction sent for ``task`` when the user typed ``text`` (see the module docstring).
+    """The instruction sent for ``task`` when the user typed ``text`` (see the module docstring);
+    the same for the in-process and the remote engine.
 
     >>> task_instruction("localize", "Detect and localize all abnormalities in this image.")
     'Detect and localize all abnormalities in this image.'

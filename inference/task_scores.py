@@ -57,7 +57,14 @@ def _facts(truth: dict[str, Any]) -> list[af.Fact]:
     return [af.Fact.from_dict(f) for f in truth.get("facts", [])]
 
 
-def _boxes(text: str) -> tuple[list[tuple[float, ...]], list[str], int]:
+Box = tuple[float, float, float, float]  # 0..1000 of the image
+
+
+def _true_boxes(row: dict[str, Any]) -> list[Box]:
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in row["boxes"]]
+
+
+def _boxes(text: str) -> tuple[list[Box], list[str], int]:
     parsed = parse_boxes(text)
     return ([(b.x0, b.y0, b.x1, b.y1) for b in parsed.boxes],
             [b.label.strip().lower() for b in parsed.boxes], parsed.dropped)
@@ -80,7 +87,7 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
     hit_ious, image_ious, normal = [], [], []
     for text, row in zip(texts, rows, strict=True):
         pred, labels, _ = _boxes(text)
-        true = [tuple(float(v) for v in b) for b in row["boxes"]]
+        true = _true_boxes(row)
         image_ious.append(mean_matched_iou(pred, true))
         valid += _box_format_ok(text, af.NORMAL_LOCALIZE)
         n_pred, n_true = n_pred + len(pred), n_true + len(true)
@@ -114,7 +121,7 @@ def score_ground(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[s
     valid = 0
     for text, row in zip(texts, rows, strict=True):
         pred, _, _ = _boxes(text)
-        true = [tuple(float(v) for v in b) for b in row["boxes"]]
+        true = _true_boxes(row)
         valid += _box_format_ok(text, af.NORMAL_GROUND)
         if true:
             ious.append(mean_matched_iou(pred, true))

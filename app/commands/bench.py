@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from app.bench_pacs import register as register_pacs_bench
+from app.commands import bench_serve
+
 
 def register(sub) -> None:
     parser = sub.add_parser("bench", help="benchmarks (print numbers, never assert them)")
@@ -28,6 +31,8 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
+    bench_serve.register(targets)
+    register_pacs_bench(targets)
 
 
 def _register_adapt(targets) -> None:

@@ -39,7 +39,8 @@ def metric(result: dict[str, Any], key: str) -> float | None:
     >>> metric({"tasks": {"report": {"f1": 0.5}}}, "report_f1")
     0.5
     """
-    holder = result.get("metrics") if isinstance(result.get("metrics"), dict) else result
+    inner = result.get("metrics")
+    holder: dict[str, Any] = inner if isinstance(inner, dict) else result
     for name in ALIASES.get(key, (key,)):
         value = holder.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
@@ -90,6 +91,8 @@ def not_worse(rows: list[ComparisonRow], *, tolerance: float = 0.0) -> tuple[boo
     'Mean IoU fell from 0.300 to 0.200'
     >>> not_worse(compare(None, {"mean_iou": 0.2}))
     (False, 'Mean IoU was not measured before and after')
+    >>> not_worse(compare({"tasks": {}}, {"tasks": {}}))
+    (False, 'the metrics were not measured before and after')
     """
     text_only = all(r.before is None and r.after is None for r in rows
                     if r.key in ("mean_iou", "f1_at_0_5"))
@@ -104,7 +107,7 @@ def not_worse(rows: list[ComparisonRow], *, tolerance: float = 0.0) -> tuple[boo
         if row.delta < -tolerance:
             return False, f"{row.title} fell from {row.before:.3f} to {row.after:.3f}"
     if not any(r.delta is not None for r in rows if r.key != "format_valid_rate"):
-        return False, "nothing was measured before and after"
+        return False, "the metrics were not measured before and after"
     return True, ""
 
 

@@ -123,8 +123,9 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
                         max_new_tokens=s.max_completion_length, device=s.device,
                         torch_threads=s.torch_threads)
 
-    common = dict(dataset=str(dataset), lora_rank=0, seed=s.seed, device=s.device,
-                  save_steps=100_000, warmup_ratio=0.0, torch_threads=s.torch_threads)
+    common: dict[str, Any] = dict(dataset=str(dataset), lora_rank=0, seed=s.seed,
+                                  device=s.device, save_steps=100_000, warmup_ratio=0.0,
+                                  torch_threads=s.torch_threads)
     start = score(model)
     sft_done = _train(TrainConfig(
         model=str(model), output_dir=str(out / "sft"), method="sft", steps=s.sft_steps,

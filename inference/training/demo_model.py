@@ -239,8 +239,8 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
         (model_dir / extra).unlink(missing_ok=True)
     _cap_image_size(model_dir, image_size)
     write_engine_hints(model_dir)
-    common = dict(limit=eval_limit, batch_size=16, max_new_tokens=EVAL_TOKENS, device=device,
-                  torch_threads=torch_threads)
+    common: dict[str, Any] = dict(limit=eval_limit, batch_size=16, max_new_tokens=EVAL_TOKENS,
+                                  device=device, torch_threads=torch_threads)
     metrics = evaluate(str(model_dir), str(dataset), **common)
     evaluated = time.perf_counter()
     answers = metrics.pop("answers")

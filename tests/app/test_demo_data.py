@@ -100,3 +100,18 @@ def test_training_and_held_out_rows_use_their_own_phrasings():
             assert ex.answer == af.localize_answer(facts)
         if ex.task == "report":
             assert ex.answer == af.report_answer(facts)
+
+
+def test_every_quick_action_reaches_the_demo_model_as_it_was_trained():
+    """The window's buttons send exactly a training phrasing of their task (the empty text of
+    Localise / Draft report keeps the default instruction), so the bundled model has seen them."""
+    from app.session.conversation import QUICK_ACTIONS
+    from inference.paraphrases import DESCRIBE_TEXT, GROUND_QUERIES
+
+    trained = {"localize": TRAIN["localize"], "report": TRAIN["report"],
+               "vqa": TRAIN["describe"]}
+    for button, (task, text) in QUICK_ACTIONS.items():
+        assert text in trained[task], button
+    assert QUICK_ACTIONS["Describe"] == ("vqa", DESCRIBE_TEXT)
+    # Ground sends the finding typed beside it: a bare name is a trained query (phrasing "")
+    assert "" in TRAIN["ground"] and "nodule" in GROUND_QUERIES
