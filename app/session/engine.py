@@ -61,6 +61,7 @@ class LoadedModel:
     device: str = ""
     dtype: str = ""
     weights_path: str = ""  # the folder the weights were read from (audit: weights hash)
+    batch_frames: int = 0  # frames per batched localisation that fit the device (0: unknown)
 
     @property
     def name(self) -> str:
