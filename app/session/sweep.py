@@ -31,7 +31,8 @@ from psygnal import Signal
 from app.session.engine import EngineBusy, EngineState
 from app.session.study_record import PreparedAsk, StudyRecord, sent_frames
 from app.workspace import WorkspaceError
-from viewer.findings3d import JoinRule
+from viewer.annotations import PixelBox
+from viewer.findings3d import JoinRule, SliceBox
 from viewer.sweep_plan import SweepPlan, SweepSpec
 from viewer.viewstate import ViewState
 from viewer.volume_findings import FindingGroup, group_findings
@@ -39,7 +40,7 @@ from viewer.volume_findings import FindingGroup, group_findings
 if TYPE_CHECKING:
     import numpy as np
 
-    from inference.types import Answer
+    from inference.types import Answer, FrameBox
     from viewer.annotations import AnnotationSet
     from viewer.study import Series
 
@@ -138,6 +139,13 @@ def sweep_series(localizer: Localizer, series: Series, spec: SweepSpec, *,
         if not answer.cancelled:
             plan.record(frames, hit_frames(frames, answer))
         yield SweptChunk(tuple(frames), sent, answer, plan.done, plan.planned)
+
+
+def slice_boxes(boxes: Sequence[tuple[int, FrameBox]]) -> list[SliceBox]:
+    """``(native slice, engine box)`` pairs as the join's input (keys ``"slice:k"``); boxes
+    with no area left are skipped."""
+    return [SliceBox(f"{k}:{i}", k, PixelBox(b.x0, b.y0, b.x1, b.y1), b.label)
+            for i, (k, b) in enumerate(boxes) if b.x1 > b.x0 and b.y1 > b.y0]
 
 
 def series_groups(annotations: AnnotationSet | None, series: Series,
