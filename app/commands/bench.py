@@ -1,8 +1,10 @@
-"""``medmo bench viewer|engine``: benchmark commands that print numbers and a same-run reference."""
+"""``medmo bench viewer|engine|adapt|sweep``: benchmark commands that print numbers and a same-run reference."""
 
 from __future__ import annotations
 
 import json
+
+from app.commands import bench_sweep
 
 
 def register(sub) -> None:
@@ -28,6 +30,7 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
+    bench_sweep.register(targets)
 
 
 def _register_adapt(targets) -> None:
