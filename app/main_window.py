@@ -110,8 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.findings3d_panel = Findings3DPanel(session.findings3d)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         panels = self.panels
-        for name, widget in (("3D findings", _stacked(self.sweep_bar, self.findings3d_panel)),
-                             ("Findings", panels.findings), ("Chat", panels.chat),
+        for name, widget in (("Findings", panels.findings), ("Chat", panels.chat),
                              ("Report", panels.report), ("Model", panels.model),
                              ("Fine-tuning", _scrolling(panels.training))):
             dock = QtWidgets.QDockWidget(name, self)
@@ -122,13 +121,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks[name] = dock
         self.splitDockWidget(self.docks["Findings"], self.docks["Chat"],
                              QtCore.Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.docks["Findings"], self.docks["3D findings"])
-        self.docks["Findings"].raise_()
-        session.sweep.started.connect(lambda _text: self.docks["3D findings"].raise_())
         self.tabifyDockWidget(self.docks["Chat"], self.docks["Report"])
         self.tabifyDockWidget(self.docks["Report"], self.docks["Model"])
         self.tabifyDockWidget(self.docks["Model"], self.docks["Fine-tuning"])
         self.docks["Chat"].raise_()
+        self.docks["3D findings"] = dock = QtWidgets.QDockWidget("3D findings", self)
+        dock.setObjectName("3d-findings")
+        dock.setWidget(_stacked(self.sweep_bar, self.findings3d_panel))
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.tabifyDockWidget(self.docks["Findings"], dock)  # a tab beside the boxes list
+        self.docks["Findings"].raise_()
+        session.sweep.started.connect(lambda _text: dock.raise_())
         menu = self.menuBar().addMenu("&Boxes")
         for action in (self.overlay.undo_action, self.overlay.redo_action,
                        self.overlay.box_mode_action, self.overlay.show_deleted_action):

@@ -49,6 +49,10 @@ class Findings3DPanel(QtWidgets.QWidget):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_row_selected)
+        # the list takes the height it is given, it asks for none (the dock it shares with
+        # the Findings list must not make the window taller)
+        policy = QtWidgets.QSizePolicy.Policy
+        self.table.setSizePolicy(policy.Expanding, policy.Ignored)
         self.accept_button = self._button("Accept all", "Accept every AI box of the finding (A)",
                                           self.accept_current)
         self.delete_button = self._button("Delete", "Delete every box of the finding (Delete)",
