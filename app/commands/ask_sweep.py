@@ -22,6 +22,10 @@ import json
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inference.types import FrameBox
 
 SWEEP_TASKS = ("localize", "ground")
 
@@ -115,7 +119,7 @@ def _sweep(args, engine, series, spec, chunk, window, recorder) -> int:
     from inference.types import EngineError
     from viewer.findings3d import join_boxes
 
-    boxes: list[tuple[int, object]] = []  # (slice, FrameBox)
+    boxes: list[tuple[int, FrameBox]] = []  # (native slice, the engine's box)
     sent: list[int] = []
     done, code, started = 0, 0, time.perf_counter()
     cancel = threading.Event()
