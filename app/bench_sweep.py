@@ -81,8 +81,9 @@ def _run(model: str | None, folder: Path, chunk: int | None, *, notes: list[str]
     import torch
 
     from app.commands.ask import window_for
+    from app.session.engine_host import batch_frames
     from app.session.study_record import sent_frames
-    from app.session.sweep import slice_boxes, sweep_series
+    from app.session.sweep import DEFAULT_CHUNK, slice_boxes, sweep_series
     from inference.bench import _device_name
     from inference.engine import Engine
     from inference.models import default_model
@@ -99,7 +100,7 @@ def _run(model: str | None, folder: Path, chunk: int | None, *, notes: list[str]
     if not source:
         raise ValueError("no --model given and no demo model bundled")
     engine = Engine(EngineConfig(model=source))
-    size = chunk or engine.localize_batch_size()
+    size = chunk or batch_frames(engine) or DEFAULT_CHUNK
     timed = _Interleaved(engine)
     _, warm = sent_frames(series, list(range(min(size, n))), width=window[0], level=window[1])
     engine.localize(list(warm[:1]))  # first-call overheads out of both timings

@@ -100,7 +100,10 @@ def run_sweep(args, series, study) -> int:
             engine.load_adapter(args.adapter)
     except (EngineError, ValueError) as exc:
         return _fail(str(exc), 1)
-    chunk = args.chunk or engine.localize_batch_size()
+    from app.session.engine_host import batch_frames
+    from app.session.sweep import DEFAULT_CHUNK
+
+    chunk = args.chunk or batch_frames(engine) or DEFAULT_CHUNK  # a remote engine may not say
     print(f"medmo ask: {spec.describe()}, {chunk} per batch", file=sys.stderr)
     try:
         recorder = (_Recorder(args.workspace, study, series, args, engine.info.get("source"))
