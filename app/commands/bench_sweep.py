@@ -18,6 +18,8 @@ def register(targets) -> None:
     sweep.add_argument("--chunk", type=int, help="frames per batched call (default: what the "
                        "device holds)")
     sweep.add_argument("--threads", type=int, help="torch CPU threads")
+    sweep.add_argument("--repeats", type=int, default=1,
+                       help="time every call N times, keep the fastest (both paths)")
     sweep.set_defaults(func=_run)
 
 
@@ -26,4 +28,5 @@ def _run(args) -> int:
     from app.commands.bench import _emit
 
     return _emit(bench_sweep(args.model, study=args.study, slices=args.slices, size=args.size,
-                             chunk=args.chunk, threads=args.threads), args.json)
+                             chunk=args.chunk, threads=args.threads,
+                             repeats=args.repeats), args.json)
