@@ -21,12 +21,15 @@ from app.engine_worker import EngineClient
 from app.pacs_link import PacsLink
 from app.panels.chat import ChatPanel
 from app.panels.findings import FindingsPanel
+from app.panels.findings3d import Findings3DPanel
 from app.panels.model import ModelPanel
 from app.panels.report import ReportPanel
+from app.panels.sweep import SweepBar
 from app.panels.training import TrainingTab
 from app.session import ReadingSession
 from app.workers import LoadJob, LoadWorker
 from viewer.qt.box_overlay import BoxOverlay
+from viewer.qt.extent_overlay import ExtentOverlay
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
 from viewer.qt.slice_view import SliceView
 from viewer.reformat import PLANES
@@ -103,6 +106,9 @@ class MainWindow(QtWidgets.QMainWindow):
             report=ReportPanel(session.report, session.findings, self.state),
             model=ModelPanel(session.engine),
             training=TrainingTab(runs_dir=session.workspace_dir.parent / "runs"))
+        self.extent_overlay = ExtentOverlay(self.view, session.findings3d, self.state)
+        self.sweep_bar = SweepBar(session.sweep, self.state)
+        self.findings3d_panel = Findings3DPanel(session.findings3d)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         panels = self.panels
         for name, widget in (("Findings", panels.findings), ("Chat", panels.chat),
@@ -120,6 +126,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.docks["Report"], self.docks["Model"])
         self.tabifyDockWidget(self.docks["Model"], self.docks["Fine-tuning"])
         self.docks["Chat"].raise_()
+        self.docks["3D findings"] = dock = QtWidgets.QDockWidget("3D findings", self)
+        dock.setObjectName("3d-findings")
+        dock.setWidget(_stacked(self.sweep_bar, self.findings3d_panel))
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.tabifyDockWidget(self.docks["Findings"], dock)  # a tab beside the boxes list
+        self.docks["Findings"].raise_()
+        session.sweep.started.connect(lambda _text: dock.raise_())
         menu = self.menuBar().addMenu("&Boxes")
         for action in (self.overlay.undo_action, self.overlay.redo_action,
                        self.overlay.box_mode_action, self.overlay.show_deleted_action):
@@ -369,13 +382,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pacs.shutdown()
         self.panels.report.flush()
         self.panels.training.shutdown()
+        self.session.sweep.cancel()  # no new chunk after the one the shutdown stops
         if not self.engine.shutdown():
             log.warning("engine thread did not stop within 30 s")
         # an answer stopped by the shutdown is queued for us: store it before closing
         QtCore.QCoreApplication.sendPostedEvents(self.engine)
         for panel in (self.panels.findings, self.panels.chat, self.panels.report,
-                      self.panels.model):
+                      self.panels.model, self.sweep_bar, self.findings3d_panel):
             panel.disconnect_model()
+        self.extent_overlay.disconnect_model()
         self.overlay.disconnect_model()
         self.session.close()
 
@@ -389,6 +404,16 @@ class _Panels:
     report: ReportPanel
     model: ModelPanel
     training: TrainingTab
+
+
+def _stacked(*widgets: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """``widgets`` one above the other, the last one taking the spare height."""
+    box = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for k, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if k == len(widgets) - 1 else 0)
+    return box
 
 
 def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:

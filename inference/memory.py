@@ -144,6 +144,34 @@ def kv_cache_bytes(config: dict, *, tokens: int, batch: int = 1, bytes_per_value
     return t["num_hidden_layers"] * kv * hd * 2 * bytes_per_value * tokens * batch
 
 
+def localize_batch_size(config: dict, *, free_bytes: int, tokens_per_frame: int,
+                        bytes_per_value: int = 2, share: float = 0.5, cap: int = 64) -> int:
+    """How many frames one batched localisation call can take on a device with ``free_bytes``
+    free (after the weights are loaded).
+
+    One frame costs its KV cache (``tokens_per_frame``: prompt + visual + answer tokens) plus
+    the largest transients of its prefill: the decoder MLP over its tokens and the vision tower
+    over its patches (4 per visual token). Only ``share`` of the free memory is planned for;
+    the rest is left to the allocator's slack and fragmentation. At least 1, at most ``cap``.
+
+    >>> localize_batch_size(QWEN3_VL_8B, free_bytes=80 * GIB, tokens_per_frame=1900)
+    64
+    >>> localize_batch_size(QWEN3_VL_8B, free_bytes=4 * GIB, tokens_per_frame=1900)
+    4
+    >>> localize_batch_size(QWEN3_VL_8B, free_bytes=1, tokens_per_frame=1900)
+    1
+    """
+    if tokens_per_frame < 1 or cap < 1 or not 0 < share <= 1:
+        raise ValueError("need tokens_per_frame >= 1, cap >= 1 and 0 < share <= 1")
+    t, v = config["text_config"], config["vision_config"]
+    kv = kv_cache_bytes(config, tokens=tokens_per_frame, bytes_per_value=bytes_per_value)
+    text = tokens_per_frame * (t["intermediate_size"] + 4 * t["hidden_size"]) * bytes_per_value
+    patches = 4 * tokens_per_frame
+    vision = patches * (v["intermediate_size"] + 4 * v["hidden_size"]) * bytes_per_value
+    per_frame = kv + text + vision
+    return max(1, min(cap, int(free_bytes * share // per_frame)))
+
+
 def estimate_memory(
     config: dict, *, dtype: str = "bfloat16", context_tokens: int = 8192, batch: int = 1,
     overhead_bytes: int = CUDA_OVERHEAD_BYTES,

@@ -15,14 +15,16 @@ model's ``prediction`` (immutable once made; ``None`` for a box the radiologist 
 radiologist's ``current`` box (``None`` once deleted). The correction kinds are *derived* by
 comparing the two, so a move followed by a resize is recorded as ``("moved", "resized")`` and a
 box moved back where the model put it counts as accepted. Every edit is a command object on
-an undo stack; a new edit clears the redo stack. Undo history lives for the session only;
+an undo stack; a new edit clears the redo stack. An action on a whole 3D finding
+(:meth:`AnnotationSet.accept_all`, ``delete_all``, ``relabel_all``) edits each of its boxes and
+is ONE undo step; each box keeps its own correction kind (what training reads, per slice). Undo history lives for the session only;
 the findings themselves are what the workspace persists (``to_dict``/``from_dict``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -278,8 +280,8 @@ class AnnotationSet:
 
     study_uid: str
     _findings: dict[str, Finding] = field(default_factory=dict)
-    _undo: list[Edit] = field(default_factory=list)
-    _redo: list[Edit] = field(default_factory=list)
+    _undo: list[tuple[Edit, ...]] = field(default_factory=list)  # one entry per step
+    _redo: list[tuple[Edit, ...]] = field(default_factory=list)
 
     finding_changed = Signal(str)
     history_changed = Signal(bool, bool)
@@ -366,21 +368,49 @@ class AnnotationSet:
         self._apply(Edit("add", fid, None, Finding(fid, None, annotation, reviewed=True)))
         return fid
 
+    # ------------------------------------------------ edits of several findings at once
+    def accept_all(self, finding_ids: Iterable[str]) -> None:
+        """Accept every live predicted box of ``finding_ids`` (a 3D finding): ONE undo step."""
+        self._apply_step([Edit("accept", f.id, f, replace(f, reviewed=True))
+                          for f in self._group(finding_ids) if f.prediction is not None])
+
+    def delete_all(self, finding_ids: Iterable[str]) -> None:
+        """Delete every live box of ``finding_ids``: ONE undo step."""
+        self._apply_step([Edit("delete", f.id, f, None if f.prediction is None
+                               else replace(f, current=None, reviewed=True))
+                          for f in self._group(finding_ids)])
+
+    def relabel_all(self, finding_ids: Iterable[str], label: str) -> None:
+        """Give every live box of ``finding_ids`` a new label: ONE undo step."""
+        if not label.strip():
+            raise ValueError("a box needs a non-empty label")
+        self._apply_step([
+            Edit("relabel", f.id, f, replace(f, current=replace(
+                f.current, label=label, origin="user"), reviewed=True))
+            for f in self._group(finding_ids) if f.current is not None
+            and f.current.label != label])
+
     def undo(self) -> Edit:
+        """Undo the last step (one edit, or all edits of a group action); returns its first
+        edit, so a view can go to the box it touched."""
         if not self._undo:
             raise IndexError("nothing to undo")
-        edit = self._undo.pop()
-        self._redo.append(edit)
-        self._put(edit.finding_id, edit.before)
-        return edit
+        step = self._undo.pop()
+        self._redo.append(step)
+        for edit in reversed(step):
+            self._put(edit.finding_id, edit.before)
+        self._history()
+        return step[0]
 
     def redo(self) -> Edit:
         if not self._redo:
             raise IndexError("nothing to redo")
-        edit = self._redo.pop()
-        self._undo.append(edit)
-        self._put(edit.finding_id, edit.after)
-        return edit
+        step = self._redo.pop()
+        self._undo.append(step)
+        for edit in step:
+            self._put(edit.finding_id, edit.after)
+        self._history()
+        return step[0]
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -414,9 +444,21 @@ class AnnotationSet:
         self._apply(Edit(name, f.id, f, replace(f, current=cur, reviewed=True)))
 
     def _apply(self, edit: Edit) -> None:
-        self._undo.append(edit)
+        self._apply_step([edit])
+
+    def _apply_step(self, edits: list[Edit]) -> None:
+        if not edits:
+            return
+        self._undo.append(tuple(edits))
         self._redo.clear()
-        self._put(edit.finding_id, edit.after)
+        for edit in edits:
+            self._put(edit.finding_id, edit.after)
+        self._history()
+
+    def _group(self, finding_ids: Iterable[str]) -> list[Finding]:
+        """The live findings among ``finding_ids`` (unknown ids are a KeyError)."""
+        found = [self[fid] for fid in dict.fromkeys(finding_ids)]
+        return [f for f in found if f.current is not None]
 
     def _put(self, finding_id: str, finding: Finding | None) -> None:
         if finding is None:
@@ -424,6 +466,8 @@ class AnnotationSet:
         else:
             self._findings[finding_id] = finding
         self.finding_changed.emit(finding_id)
+
+    def _history(self) -> None:
         self.history_changed.emit(self.can_undo, self.can_redo)
 
 

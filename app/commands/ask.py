@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 import sys
 
+from app.commands import ask_sweep
+
 TASK_CHOICES = ("vqa", "report", "localize", "ground", "classify")
 NO_MODEL = (
     "medmo ask: no model given, and no default model is installed yet.\n"
@@ -43,8 +45,10 @@ def register(sub) -> None:
                         help="series index (0-based, in load order; default 0)")
     parser.add_argument("--slice", type=int, action="append", dest="slices", metavar="K",
                         help="slice index in the sorted series (repeatable; default: middle)")
-    parser.add_argument("--prompt", required=True, help="question, finding or instruction")
-    parser.add_argument("--task", choices=TASK_CHOICES, default="vqa")
+    parser.add_argument("--prompt", help="question, finding or instruction (required, except "
+                        "for a whole-series localisation)")
+    parser.add_argument("--task", choices=TASK_CHOICES,
+                        help="default: vqa; localize for a whole-series localisation")
     parser.add_argument("--model", help="hub id (in the local cache) or checkpoint folder; "
                         "with --server: the model's name there (default: the server's only one)")
     parser.add_argument("--adapter", help="LoRA adapter folder to apply")
@@ -57,6 +61,7 @@ def register(sub) -> None:
     parser.add_argument("--workspace", metavar="DIR",
                         help="also record the answer, its boxes, the sent images and the audit "
                              "record in this workspace, as the viewer does")
+    ask_sweep.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -132,6 +137,10 @@ def server_config(args, **options):
 
 
 def run(args) -> int:
+    sweep = ask_sweep.wanted(args)
+    args.task = args.task or ("localize" if sweep else "vqa")
+    if args.prompt is None and not sweep:
+        return _fail("--prompt is required (except with --all-slices, --range or --every)", 2)
     if args.server and args.four_bit:
         return _fail("--4bit applies to a model loaded here, not to --server", 2)
     if args.server:
@@ -164,6 +173,9 @@ def run(args) -> int:
         return _fail(f"--series {args.series} out of range: {len(all_series)} series "
                      f"(0..{len(all_series) - 1})", 2)
     series = all_series[args.series]
+    study = next(s for s in result.studies if any(x is series for x in s.series))
+    if sweep:
+        return ask_sweep.run_sweep(args, series, study)
     n = series.volume.n_frames
     slices = args.slices if args.slices else [n // 2]
     bad = [k for k in slices if not 0 <= k < n]
@@ -173,7 +185,6 @@ def run(args) -> int:
         frames = windowed_slices(series, slices, args.window)
     except ValueError as exc:
         return _fail(str(exc), 2)
-    study = next(s for s in result.studies if any(x is series for x in s.series))
     return _ask(args, series, slices, frames, study=study)
 
 

@@ -7,12 +7,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viewer.annotations import Finding, measure_box
 from viewer.report import ReportDraft
 from viewer.study import Series, Study
+from viewer.volume_findings import FindingGroup, group_findings
 
 if TYPE_CHECKING:
     from app.workspace import ChatMessage, Workspace
@@ -27,7 +29,12 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExportContent:
-    """One study's export: findings that stand (deleted ones left out), report, chats."""
+    """One study's export: findings that stand (deleted ones left out), report, chats.
+
+    The findings are reported as 3D findings (:attr:`groups`: the boxes of adjacent slices
+    joined, :mod:`viewer.findings3d`), numbered in that order; a box alone on its slice is a
+    finding of its own.
+    """
 
     study: Study
     findings: tuple[Finding, ...]
@@ -83,6 +90,29 @@ class ExportContent:
         volume = self.series(ann.frame.series_uid).volume
         return str(measure_box(ann.box, volume, ann.frame.frame_index))
 
+    @cached_property
+    def groups(self) -> list[FindingGroup]:
+        """The standing boxes joined into 3D findings, in report order."""
+        return group_findings(self.findings, lambda uid: self.series(uid).volume)
+
+    def group_size(self, group: FindingGroup) -> str:
+        """In-plane size of the largest slice; for several slices also the craniocaudal
+        extent and the volume estimate."""
+        f = group.finding
+        return str(f.in_plane) if f.single else f.size_text()
+
+    def group_slices(self, group: FindingGroup) -> str:
+        """``"4/6"`` for one slice, ``"43-50/100"`` for several (1-based, of the series)."""
+        f = group.finding
+        n = self.series(f.series_uid).volume.n_frames
+        return f"{f.first_frame + 1}/{n}" if f.single else \
+            f"{f.first_frame + 1}-{f.last_frame + 1}/{n}"
+
+    @staticmethod
+    def group_review(group: FindingGroup) -> str:
+        """``"radiologist"``, or ``"model, <status of its boxes>"``."""
+        return f"model, {group.status}" if group.from_model else "radiologist"
+
     def report_lines(self) -> list[str]:
         """The report text line by line, each linked sentence followed by ``[#n]``, the
         numbers of its boxes in the findings table (links to deleted boxes are left out)."""
@@ -91,16 +121,16 @@ class ExportContent:
         text = self.report.text
         standing = {f.id for f in self.findings}
         for sentence in reversed(self.report.sentences()):
-            refs = [f"#{self.number_of(fid)}" for fid in self.report.findings_for(sentence.id)
-                    if fid in standing]
+            refs = list(dict.fromkeys(f"#{self.number_of(fid)}" for fid in
+                                      self.report.findings_for(sentence.id) if fid in standing))
             if refs:
                 text = f"{text[:sentence.end]} [{', '.join(refs)}]{text[sentence.end:]}"
         return text.splitlines()
 
     def number_of(self, finding_id: str) -> int:
-        """1-based number of a finding as printed in the exports."""
-        for k, f in enumerate(self.findings, 1):
-            if f.id == finding_id:
+        """1-based number of the 3D finding holding a box, as printed in the exports."""
+        for k, group in enumerate(self.groups, 1):
+            if finding_id in group.ids:
                 return k
         raise KeyError(finding_id)
 

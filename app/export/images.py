@@ -13,10 +13,11 @@ USER_COLOUR = (0, 220, 90)  # a box the radiologist made, moved, resized or rela
 
 
 def key_frames(content: ExportContent) -> list[tuple[str, int]]:
-    """``(series_uid, frame_index)`` of every frame that carries a box, in reading order."""
+    """``(series_uid, frame_index)`` of the largest slice of each finding (one key image per
+    3D finding, not one per box), in reading order."""
     seen: list[tuple[str, int]] = []
-    for f in content.findings:
-        key = (f.current.frame.series_uid, f.current.frame.frame_index)
+    for group in content.groups:
+        key = (group.finding.series_uid, group.finding.largest.frame_index)
         if key not in seen:
             seen.append(key)
     return seen

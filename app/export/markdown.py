@@ -33,15 +33,18 @@ def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], s
     if not content.findings:
         lines += ["_No boxes._", ""]
     else:
-        lines += ["| # | Label | Series | Slice | Size | Review | Source |",
-                  "|---|---|---|---|---|---|---|"]
-        for k, f in enumerate(content.findings, 1):
-            ann = f.current
-            series = content.series(ann.frame.series_uid)
-            source = "model" if f.prediction is not None else "radiologist"
-            lines.append(f"| {k} | {_escape(ann.label)} | {_escape(series.description)} | "
-                         f"{ann.frame.frame_index + 1}/{series.volume.n_frames} | "
-                         f"{content.size_text(f)} | {f.kind} | {source} |")
+        lines += ["One line per finding; boxes on adjacent slices are one finding (slice "
+                  "range, in-plane size of its largest slice, craniocaudal extent, volume "
+                  "estimate from the boxes).", "",
+                  "| # | Label | Series | Slice | Location | Size | Review | Source |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for k, group in enumerate(content.groups, 1):
+            f = group.finding
+            series = content.series(f.series_uid)
+            source = "model" if group.from_model else "radiologist"
+            lines.append(f"| {k} | {_escape(f.label)} | {_escape(series.description)} | "
+                         f"{content.group_slices(group)} | {f.location_text()} | "
+                         f"{content.group_size(group)} | {group.status} | {source} |")
         lines.append("")
     if image_links:
         lines += [f"_{BOX_LEGEND}_", ""]

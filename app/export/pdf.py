@@ -73,15 +73,17 @@ def _story(content: ExportContent) -> list:
         story += [Spacer(1, 3 * mm), Paragraph(escape(status), styles["Italic"])]
     story += [Spacer(1, 5 * mm), Paragraph("Findings", styles["Heading2"])]
     if content.findings:
-        rows = [["#", "Label", "Slice", "Size", "Review", "Source"]]
-        for k, f in enumerate(content.findings, 1):
-            ann = f.current
-            n = content.series(ann.frame.series_uid).volume.n_frames
-            rows.append([str(k), Paragraph(escape(ann.label), styles["Normal"]),
-                         f"{ann.frame.frame_index + 1}/{n}", content.size_text(f), f.kind,
-                         "model" if f.prediction else "radiologist"])
-        table = Table(rows, repeatRows=1, colWidths=[10 * mm, 55 * mm, 18 * mm, 35 * mm,
-                                                      35 * mm, 25 * mm])
+        small = styles["BodyText"].clone("cell", fontSize=8, leading=9.5)
+        rows = [["#", "Label", "Slice", "Location", "Size", "Review", "Source"]]
+        for k, group in enumerate(content.groups, 1):
+            f = group.finding
+            rows.append([str(k), Paragraph(escape(f.label), small), content.group_slices(group),
+                         Paragraph(escape(f.location_text()), small),
+                         Paragraph(escape(content.group_size(group)), small),
+                         Paragraph(escape(group.status), small),
+                         "model" if group.from_model else "radiologist"])
+        table = Table(rows, repeatRows=1, colWidths=[8 * mm, 30 * mm, 20 * mm, 35 * mm,
+                                                      38 * mm, 28 * mm, 21 * mm])
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]))
         story.append(table)

@@ -1,8 +1,11 @@
-"""DICOM SR export: a TID 1500 Comprehensive 3D SR (highdicom) holding each box as an image
-region (closed 5-point SCOORD POLYLINE in the source image's pixel space) that references the
-source SOP instance read from the original file, with width/height in mm; PRELIMINARY
-(CompletionFlag PARTIAL, VerificationFlag UNVERIFIED), the model named as the device observer
-and, for its boxes, as the algorithm."""
+"""DICOM SR export: a TID 1500 Comprehensive 3D SR (highdicom), one measurement group per
+finding. A box alone on its slice is a planar ROI group (TID 1410): its image region (closed
+5-point SCOORD POLYLINE in the source image's pixel space) references the source SOP instance
+read from the original file, with width/height in mm. A 3D finding (boxes on adjacent slices,
+:mod:`viewer.findings3d`) is ONE volumetric ROI group (TID 1411) holding its box on each slice
+it spans, each referencing that slice's instance, with its long axis and volume estimate.
+PRELIMINARY (CompletionFlag PARTIAL, VerificationFlag UNVERIFIED), the model named as the
+device observer and, for its boxes, as the algorithm."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pydicom.uid import generate_uid
 
 from app.export.content import ExportContent, ExportError, write_atomic
 from viewer.annotations import Finding, measure_box
+from viewer.volume_findings import FindingGroup
 
 MANUFACTURER = "MedMO Viewer"
 SERIES_NUMBER = 990
@@ -54,16 +58,53 @@ def _model_context(content: ExportContent) -> hd.sr.ObservationContext:
         observer_type=codes.DCM.Device, observer_identifying_attributes=device))
 
 
-def _group(content: ExportContent, finding: Finding, number: int,
-           headers: dict[str, Dataset]) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
-    ann = finding.current
+def _region(content: ExportContent, finding: Finding,
+            headers: dict[str, Dataset]) -> hd.sr.ImageRegion:
+    """The box as a closed polyline on its source instance (whose header joins ``headers``)."""
     header, frame = source_header(content, finding)
     headers.setdefault(header.SOPInstanceUID, header)
     multi = int(header.get("NumberOfFrames", 1) or 1) > 1
     source = hd.sr.SourceImageForRegion(header.SOPClassUID, header.SOPInstanceUID,
                                         [frame + 1] if multi else None)
-    region = hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE,
-                               np.array(ann.box.closed_polyline_px(), dtype=np.float64), source)
+    box = finding.current.box  # type: ignore[union-attr]
+    return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE,
+                             np.array(box.closed_polyline_px(), dtype=np.float64), source)
+
+
+def _algorithm(findings: list[Finding]) -> hd.sr.AlgorithmIdentification | None:
+    model = next((f.prediction.model_id for f in findings
+                  if f.prediction is not None and f.prediction.model_id), "")
+    return hd.sr.AlgorithmIdentification(model[:64], "1") if model else None
+
+
+def _volume_group(content: ExportContent, group: FindingGroup, members: list[Finding],
+                  number: int, headers: dict[str, Dataset]
+                  ) -> hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations:
+    """A 3D finding: its box on every slice it spans, one measurement group."""
+    members = sorted(members, key=lambda f: f.current.frame.frame_index)  # type: ignore[union-attr]
+    finding = group.finding
+    tracking = hd.sr.TrackingIdentifier(
+        uid=generate_uid(entropy_srcs=[content.study.uid, *sorted(group.ids)]),
+        identifier=(f"Finding {number}: {finding.label}, slices {finding.first_frame + 1}-"
+                    f"{finding.last_frame + 1} ({content.group_review(group)})")[:64])
+    measurements = []
+    if finding.unit == "mm" and finding.volume_mm3 is not None:
+        measurements = [
+            hd.sr.Measurement(codes.SCT.LongAxis, round(finding.long_axis, 2),
+                              codes.UCUM.Millimeter),
+            hd.sr.Measurement(codes.SCT.Volume, round(finding.volume_mm3, 1),
+                              codes.UCUM.CubicMillimeter)]
+    return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=tracking,
+        referenced_regions=[_region(content, f, headers) for f in members],
+        finding_type=codes.DCM.AbnormalRegion, algorithm_id=_algorithm(members),
+        measurements=measurements or None)
+
+
+def _group(content: ExportContent, finding: Finding, number: int,
+           headers: dict[str, Dataset]) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    ann = finding.current
+    region = _region(content, finding, headers)
     review = "radiologist" if finding.prediction is None else f"model, {finding.kind}"
     tracking = hd.sr.TrackingIdentifier(
         uid=generate_uid(entropy_srcs=[content.study.uid, finding.id]),
@@ -75,12 +116,9 @@ def _group(content: ExportContent, finding: Finding, number: int,
         measurements = [
             hd.sr.Measurement(codes.SCT.Width, round(size.width, 2), codes.UCUM.Millimeter),
             hd.sr.Measurement(codes.DCM.Height, round(size.height, 2), codes.UCUM.Millimeter)]
-    algorithm = None
-    if finding.prediction is not None and finding.prediction.model_id:
-        algorithm = hd.sr.AlgorithmIdentification(finding.prediction.model_id[:64], "1")
     return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=tracking, referenced_region=region,
-        finding_type=codes.DCM.AbnormalRegion, algorithm_id=algorithm,
+        finding_type=codes.DCM.AbnormalRegion, algorithm_id=_algorithm([finding]),
         measurements=measurements or None)
 
 
@@ -90,7 +128,12 @@ def build_measurement_sr(content: ExportContent) -> Dataset:
         raise ExportError("the workspace holds no boxes for this study: nothing to put in a "
                           "measurement SR")
     headers: dict[str, Dataset] = {}
-    groups = [_group(content, f, k, headers) for k, f in enumerate(content.findings, 1)]
+    by_id = {f.id: f for f in content.findings}
+    groups: list = []
+    for k, group in enumerate(content.groups, 1):
+        members = [by_id[fid] for fid in group.live_ids]
+        groups.append(_group(content, members[0], k, headers) if len(members) == 1
+                      else _volume_group(content, group, members, k, headers))
     modality = content.study.series[0].modality if content.study.series else ""
     procedure = codes.LN.CTUnspecifiedBodyRegion if modality == "CT" else \
         codes.SCT.ImagingProcedure

@@ -257,7 +257,9 @@ class Conversation:
     # ------------------------------------------------------------------ engine events
     def _mine(self, request_id: int) -> PendingAsk | None:
         pending = self.pending
-        if pending is None or pending.request_id != request_id:
+        if pending is None:  # another part's request (a whole-series sweep)
+            return None
+        if pending.request_id != request_id:
             log.warning("engine result %d is not the question in flight; ignored", request_id)
             return None
         return pending

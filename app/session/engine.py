@@ -66,6 +66,7 @@ class LoadedModel:
     dtype: str = ""
     weights_path: str = ""  # the folder the weights were read from (audit: weights hash)
     server: str = ""  # the server's URL when a MedMO server holds the model
+    batch_frames: int = 0  # frames per batched localisation that fit the device (0: unknown)
 
     @property
     def name(self) -> str:

@@ -161,13 +161,26 @@ class EngineHost:
             model=request.model, adapter=active, adapter_path=adapter_path if active else "",
             seconds=time.perf_counter() - started, device=str(info.get("device", "")),
             dtype=str(info.get("dtype", "")), weights_path=str(info.get("source", "") or ""),
-            server=str(info.get("server", "") or "")))
+            server=str(info.get("server", "") or ""),
+            batch_frames=batch_frames(engine)))
 
     def _close(self) -> None:
         self.request = None
         if self.engine is not None:
             self.engine.close(collect=self.collect)
             self.engine = None
+
+
+def batch_frames(engine: Any) -> int:
+    """Frames per batched localisation the engine can take now (0 when it cannot say)."""
+    size = getattr(engine, "localize_batch_size", None)
+    if size is None:
+        return 0
+    try:
+        return int(size())
+    except Exception as exc:  # noqa: BLE001 - a sweep then uses its default chunk
+        log.warning("batch size estimate failed (%s)", type(exc).__name__)
+        return 0
 
 
 def message(exc: BaseException) -> str:

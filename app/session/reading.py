@@ -13,6 +13,9 @@ Parts, each handed to the widget that shows it:
                           question in flight (Model panel, Fine-tuning tab)
 ``conversation``          :class:`app.session.conversation.Conversation`: chat and asking
 ``report``                :class:`app.session.report.ReportState`: the draft report
+``findings3d``            :class:`viewer.volume_findings.VolumeFindings`: the boxes joined
+                          into 3D findings, and the one under review (3D findings panel)
+``sweep``                 :class:`app.session.sweep.SeriesSweep`: "Localise whole series"
 ========================  ==============================================================
 
 The session itself only opens each study's :class:`~app.session.study_record.StudyRecord`
@@ -31,11 +34,13 @@ from app.session.conversation import Conversation
 from app.session.engine import EnginePort, EngineState, model_display_name
 from app.session.report import ReportState
 from app.session.study_record import StudyRecord, default_workspace_dir
+from app.session.sweep import SeriesSweep
 from app.workspace import Workspace, WorkspaceError
 from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
+from viewer.volume_findings import VolumeFindings
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,9 @@ class ReadingSession:
         self.engine = EngineState(engine_port)
         self.conversation = Conversation(self.view, self.frames, self.engine)
         self.report = ReportState(self.conversation, self.findings)
+        self.findings3d = VolumeFindings(self.findings, self.view)
+        self.sweep = SeriesSweep(self.view, self.engine,
+                                 loading=lambda: self.conversation.loading)
         self.guard = PhiGuard()
         self.guard.install()
         self.workspace: Workspace | None = None
@@ -100,6 +108,7 @@ class ReadingSession:
         self.findings.set_annotations(record.annotations if record is not None else None)
         self.conversation.set_record(record)
         self.report.set_record(record)
+        self.sweep.set_record(record)
         self.record_changed.emit(record)
 
     # ------------------------------------------------------------------ findings

@@ -98,8 +98,10 @@ def test_markdown_marks_draft_and_lists_the_standing_boxes(content, case, tmp_pa
     assert "artefact" not in text  # the deleted prediction is not reported
     assert f"- Patient: Quixotewell, Hannelore ({PATIENT_ID})" in text
     assert "_Orange: model prediction as given. Green: drawn or changed" in text
-    assert "| 1 | cyst | Synthetic axial | 2/6 | 4.2 x 7.2 mm | added | radiologist |" in text
-    assert "| 2 | nodule | Synthetic axial | 4/6 | 8.4 x 9.6 mm | moved | model |" in text
+    assert ("| 1 | cyst | Synthetic axial | 2/6 | right (x -20, y -23, z 102 mm) | "
+            "4.2 x 7.2 mm | added | radiologist |") in text
+    assert ("| 2 | nodule | Synthetic axial | 4/6 | midline (x -9, y -6, z 108 mm) | "
+            "8.4 x 9.6 mm | moved | model |") in text
     assert "A 8.4 mm nodule in the right lower lobe. [#2]" in text
     assert [p.name for p in images] == ["series1-slice2.png", "series1-slice4.png"]
     assert "](report-images/series1-slice4.png)" in text
@@ -234,6 +236,7 @@ def test_photo_series_exports_in_pixels_and_sr_says_why_not(tmp_path):
         boxes.add(Annotation(PixelBox(10, 10, 30, 20), "naevus", FrameLocation("2.25.1", 0)))
         content = gather(study, ws)
     text = export_markdown(content, tmp_path / "r.md")[0].read_text()
-    assert "| 1 | naevus | Dermoscopy photo | 1/1 | 20.0 x 10.0 px | added |" in text
+    assert ("| 1 | naevus | Dermoscopy photo | 1/1 | image x 20, y 15 px | 20.0 x 10.0 px | "
+            "added |") in text
     with pytest.raises(ExportError, match="not DICOM"):
         build_measurement_sr(content)

@@ -66,8 +66,25 @@ def box_on_plane(box: PixelBox, frame_index: int, geometry: PlaneGeometry,
     >>> box_on_plane(PixelBox(10, 20, 14, 25), 2, coronal, 25) is None
     True
     """
-    lo = (box.x0 - 0.5, box.y0 - 0.5, frame_index - 0.5)  # volume index (column, row, frame)
-    hi = (box.x1 - 0.5, box.y1 - 0.5, frame_index + 0.5)
+    return stack_on_plane(box, frame_index, frame_index, geometry, slice_k)
+
+
+def stack_on_plane(box: PixelBox, first_frame: int, last_frame: int, geometry: PlaneGeometry,
+                   slice_k: int) -> DisplayRect | None:
+    """The part of the block ``box`` x frames ``first_frame..last_frame`` seen on slice
+    ``slice_k``: a 3D finding's extent as an outline on a reformat.
+
+    >>> from viewer.reformat import plane_geometry
+    >>> from viewer.volume import Volume
+    >>> import numpy as np
+    >>> v = Volume(np.zeros((5, 40, 30)), np.diag([0.5, 0.8, 3.0, 1.0]))
+    >>> stack_on_plane(PixelBox(10, 20, 14, 25), 1, 3, plane_geometry(v, "coronal"), 22)
+    DisplayRect(x0_mm=5.0, y0_mm=3.0, x1_mm=7.0, y1_mm=12.0)
+    """
+    if last_frame < first_frame:
+        raise ValueError(f"frames {first_frame}..{last_frame} run backwards")
+    lo = (box.x0 - 0.5, box.y0 - 0.5, first_frame - 0.5)  # volume index (column, row, frame)
+    hi = (box.x1 - 0.5, box.y1 - 0.5, last_frame + 0.5)
     axis = 2 - geometry.slice_axis  # slice_axis counts (frame, row, column)
     if not lo[axis] <= slice_k < hi[axis]:
         return None

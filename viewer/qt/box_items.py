@@ -14,9 +14,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.boxes.mapping import DisplayRect
 
 Qt = QtCore.Qt
-COLOURS = {"ai": "#ffb000", "ai_accepted": "#ffb000", "user": "#00e5ff", "deleted": "#a0a0a0"}
+COLOURS = {"ai": "#ffb000", "ai_accepted": "#ffb000", "user": "#00e5ff", "deleted": "#a0a0a0",
+           "extent": "#ff5cf4"}  # extent: a 3D finding's outline on a reformat
 PEN_STYLES = {"ai": Qt.PenStyle.DashLine, "ai_accepted": Qt.PenStyle.SolidLine,
-              "user": Qt.PenStyle.SolidLine, "deleted": Qt.PenStyle.DotLine}
+              "user": Qt.PenStyle.SolidLine, "deleted": Qt.PenStyle.DotLine,
+              "extent": Qt.PenStyle.DashDotLine}
 HANDLE_PX = 8  # handle squares, screen pixels
 Z_BOX = 20
 # handle name -> which edges it moves: (x side, y side), each -1 (low), +1 (high) or 0
