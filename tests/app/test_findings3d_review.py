@@ -4,12 +4,14 @@ of one slice that stays that slice's own (what training reads, per slice)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from PySide6 import QtCore
 
 from app.training_data import workspace_examples
 from app.workspace import Workspace
-from tests.app.helpers import fixture_answer, ground_truth, medmo_answer_text, open_demo
+from tests.app.helpers import fixture_answer, medmo_answer_text, open_demo
 from tests.viewer.qt.input import drag
 from tests.viewer.qt.test_box_overlay import answer_label_dialog
 
@@ -17,16 +19,29 @@ Qt = QtCore.Qt
 MISSED = 4  # the fixture "misses" the first lesion on this slice: a bridged gap
 
 
+def lesion_tracks(n: int) -> list[dict]:
+    """Two lesions through all ``n`` slices, one in each lung, round (largest mid-stack), as
+    rows of ground_truth.json's shape. The demo study's own findings span a few slices each and
+    vary in kind, so the review below is given these (the demo study is the canvas)."""
+    rows = []
+    for k in range(n):
+        r = round(4 + 8 * math.sqrt(max(0.0, 1 - ((k - (n - 1) / 2) / (n / 2 + 0.5)) ** 2)))
+        for cx, cy in ((180, 105), (80, 140)):  # image right (patient's left) first: row 1
+            rows.append({"slice": k, "label": "lesion", "x0": cx - r, "y0": cy - r,
+                         "x1": cx + r, "y1": cy + r})
+    return rows
+
+
 @pytest.fixture
 def swept(make_window, demo_folder, qtbot, tmp_path):
-    """The demo study (10 slices, two lesions on every slice) in a window, with a sweep's
-    answer stored through the same StudyRecord.finish a sweep chunk takes. The answer text is a
-    FIXTURE built from ground_truth.json in MedMO's box format (not model output), so the
-    findings under review are known exactly."""
+    """The demo study (10 slices) in a window, with a sweep's answer stored through the same
+    StudyRecord.finish a sweep chunk takes. The answer text is a FIXTURE in MedMO's box format
+    (not model output) holding two lesion tracks through every slice (:func:`lesion_tracks`),
+    so the findings under review are known exactly."""
     win = make_window(tmp_path / "ws")
     open_demo(win, demo_folder, qtbot)
-    truth = ground_truth(demo_folder)
     n = win.state.series.volume.n_frames
+    truth = lesion_tracks(n)
     record = win.session.record
     prepared = record.prepare(win.state.series, list(range(n)), window=win.state.window,
                               prompt="", task="localize")
