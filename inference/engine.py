@@ -25,7 +25,15 @@ import torch
 from inference.boxes import answer_boxes
 from inference.frames import narrow_pixel_bounds, to_model_image
 from inference.generation import stream_generate
-from inference.prompts import BOX_TASKS, TASK_FIELD, build_messages, task_instruction
+from inference.prompts import (
+    BOX_TASKS,
+    HINTS_FILE,
+    TASK_FIELD,
+    build_messages,
+    history_turns,
+    limit_history,
+    task_instruction,
+)
 from inference.runtime import EngineConfig, load_model
 from inference.types import (
     Answer,
@@ -36,7 +44,7 @@ from inference.types import (
     Turn,
 )
 
-__all__ = ["BOX_TASKS", "TASK_FIELD", "Engine"]
+__all__ = ["BOX_TASKS", "HINTS_FILE", "TASK_FIELD", "Engine", "history_turns"]
 
 # Frames per batched localisation on CPU: the demo model at 1 thread spends 0.35-0.47 s on one
 # slice alone, 0.14 s per slice in batches of 16 and 0.09 s in batches of 32 (measured
@@ -234,9 +242,7 @@ class Engine:
         )
 
     def _history(self, history: Sequence[Turn]) -> Sequence[Turn]:
-        if self.history_turns is None:
-            return history
-        return tuple(history)[-self.history_turns:] if self.history_turns > 0 else ()
+        return limit_history(history, self.history_turns)
 
     def localize_batch_size(self, *, new_tokens: int | None = None) -> int:
         """Frames per :meth:`localize` call that fit the device now (a whole-series sweep sends
@@ -347,24 +353,6 @@ class _OomGuard:
         ) from exc
 
 
-HINTS_FILE = "medmo.json"
-
-
-def history_turns(model: str) -> int | None:
-    """How many earlier chat turns the model at ``model`` reads, from its folder's
-    ``medmo.json`` (``{"history_turns": N}``); None (no limit) when it does not say.
-
-    >>> history_turns("MBZUAI/MedMO-8B") is None
-    True
-    """
-    import json
-
-    path = Path(model).expanduser() / HINTS_FILE
-    try:
-        value = json.loads(path.read_text()).get("history_turns")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return int(value) if isinstance(value, int) and value >= 0 else None
 
 
 def _pixel_bounds(processor: Any, config: EngineConfig) -> tuple[int, int, int]:

@@ -15,6 +15,7 @@ a request such as "Where is the mass?") replaces the template too, instead of be
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import string
@@ -103,6 +104,35 @@ def task_instruction(task: str, text: str, *, search: Sequence[str | Path] = ())
         return text
     return render_prompt(task, search=search, **{field: text})
 
+
+HINTS_FILE = "medmo.json"
+
+
+def history_turns(model: str) -> int | None:
+    """How many earlier chat turns the model at ``model`` reads, from its folder's
+    ``medmo.json`` (``{"history_turns": N}``); None (no limit) when it does not say.
+
+    >>> history_turns("MBZUAI/MedMO-8B") is None
+    True
+    """
+    path = Path(model).expanduser() / HINTS_FILE
+    try:
+        value = json.loads(path.read_text()).get("history_turns")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value >= 0 else None
+
+
+def limit_history(history: Sequence[Turn], turns: int | None) -> Sequence[Turn]:
+    """The last ``turns`` turns of ``history`` (all of them when ``turns`` is None).
+
+    >>> h = (Turn("user", "a"), Turn("assistant", "b"))
+    >>> limit_history(h, None) == h, limit_history(h, 0), len(limit_history(h, 1))
+    (True, (), 1)
+    """
+    if turns is None:
+        return history
+    return tuple(history)[-turns:] if turns > 0 else ()
 
 def build_messages(
     prompt: str, *, n_images: int, history: Sequence[Turn] = (), system: str | None = None,

@@ -34,7 +34,7 @@ from inference.openai_api import (
     messages_text,
     png_data_url,
 )
-from inference.prompts import BOX_TASKS, task_instruction
+from inference.prompts import BOX_TASKS, history_turns, limit_history, task_instruction
 from inference.remote_adapters import publish_adapter
 from inference.remote_config import RemoteConfig, is_loopback
 from inference.remote_http import PROBE_MODEL, Run, ServerConnection
@@ -68,6 +68,9 @@ class RemoteEngine:
             self._http.close()
             raise
         self.min_pixels, self.max_pixels, self.factor = self._pixel_bounds()
+        # as in-process: a checkpoint folder may say how many earlier turns its model reads
+        folder = self.local_checkpoint()
+        self.history_turns = history_turns(folder) if folder else None
         self.info = {"device": f"server {self.url}", "dtype": "", "attention": "",
                      "source": "", "server": self.url, "server_model": self.model_name,
                      "server_kind": self.kind, "local_checkpoint": self.local_checkpoint()}
@@ -155,7 +158,8 @@ class RemoteEngine:
         start = time.perf_counter()
         cancel = cancel or threading.Event()
         urls, geometry = self._prepare(frames)
-        messages = chat_messages(self.task_prompt(task, prompt), urls, history=history)
+        messages = chat_messages(self.task_prompt(task, prompt), urls,
+                                 history=limit_history(history, self.history_turns))
         run = Run()
         body = self._request_body(messages, max_new_tokens, min_new_tokens)
         yield from self._http.stream_chat(body, run, cancel)
@@ -190,6 +194,7 @@ class RemoteEngine:
         stop = threading.Event()  # the user's cancel, or another frame's failure
         instruction = self.task_prompt(task, prompt)
         urls, geometry = self._prepare(frames)
+        history = limit_history(history, self.history_turns)
         requests = [chat_messages(instruction, [url], history=history) for url in urls]
         runs = [Run() for _ in requests]
 

@@ -275,8 +275,9 @@ def _heldout_slices(dataset: str | Path, limit: int | None) -> list[str]:
 def write_engine_hints(model_dir: Path) -> None:
     """``medmo.json``: the demo model was trained on single questions about one image, so the
     engine gives it no earlier chat turns (the app otherwise sends the study's last turns as
-    context, text it has never seen; see :func:`inference.engine.history_turns`)."""
-    from inference.engine import HINTS_FILE
+    context, text it has never seen; see :func:`inference.prompts.history_turns`; the remote
+    engine reads it too when the served checkpoint's folder is here)."""
+    from inference.prompts import HINTS_FILE
 
     (model_dir / HINTS_FILE).write_text(json.dumps({"history_turns": 0}, indent=1) + "\n")
 
