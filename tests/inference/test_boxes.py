@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+import time
 
-from hypothesis import given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from inference.boxes import format_medmo_boxes, norm_to_pixel, parse_boxes, pixel_to_norm
+from inference.boxes import (
+    MAX_BOXES,
+    MAX_CHARS,
+    format_medmo_boxes,
+    norm_to_pixel,
+    parse_boxes,
+    pixel_to_norm,
+)
 from inference.types import NormBox
 
 
@@ -96,3 +104,66 @@ def test_huge_numbers_are_clamped(value):
     parsed = parse_boxes(f"x <box>[[{value!r}, 0, 500, 500]]</box>")
     _valid(parsed)
     assert len(parsed.boxes) + parsed.dropped == 1
+
+
+# --- 1 MB answers: linear parsing and the per-answer caps (issue 13) -----------------------
+# Layouts that made the old parser quadratic (a model rambling to max_new_tokens writes them):
+# keys repeated without braces took 11 s for 1 MB, objects missing their closing brace 7.8 s
+# for 10^5. Each example parses 1 MB and the same pattern at 1/16 of the size: a linear parser
+# takes about 16x as long (tens of ms), a quadratic one about 256x (seconds). The bound is
+# relative to that same-run reference, in CPU time, so a busy machine does not move it; there is
+# no shrinking, so a slow example fails at once instead of being re-run while hypothesis shrinks.
+_MB = 1 << 20
+_QUADRATIC_BEFORE = ['"bbox_2d": [1, 2, 30, 40], ', '{"bbox_2d": [1,2,3,4]']
+_pieces = st.sampled_from([
+    *_QUADRATIC_BEFORE, '{"bbox_2d": [1, 2, 30, 40], "label": "a" ', '"bbox_2d": [1,2,3,4]}',
+    '{"label": "x', '"label": "', "lesion <box>[[1, 2, 30, 40]]</box> ", "<box>[[1, 2, 30",
+    "[", "]", "{", "}", " ", '"bbox_2d"   ', "\\", '\\"', "</box>", "1e999, ", "\u00fc"])
+
+
+def _cpu_seconds(text: str) -> tuple[float, object]:
+    best, parsed = math.inf, None
+    for _ in range(2):
+        start = time.process_time()
+        parsed = parse_boxes(text)
+        best = min(best, time.process_time() - start)
+    return best, parsed
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          phases=(Phase.explicit, Phase.generate))
+@example(unit=[_QUADRATIC_BEFORE[0]], noise="")
+@example(unit=[_QUADRATIC_BEFORE[1]], noise="")
+@given(unit=st.lists(_pieces, min_size=1, max_size=6), noise=st.text(max_size=20))
+def test_one_megabyte_answers_parse_in_linear_time_within_the_caps(unit, noise):
+    pattern = "".join(unit) + noise
+    text = (pattern * (_MB // len(pattern) + 1))[:_MB]
+    small, _ = _cpu_seconds(text[: _MB // 16])
+    big, parsed = _cpu_seconds(text)
+    _valid(parsed)
+    assert len(parsed.boxes) <= MAX_BOXES
+    assert big <= 32 * small + 0.25, f"1 MB took {big:.2f} s CPU, 64 KB {small:.3f} s"
+
+
+def test_more_boxes_than_the_cap_keep_the_first_and_say_so():
+    text = "".join(f'{{"bbox_2d": [{k % 900}, 0, {k % 900 + 10}, 10], "label": "n{k}"}}, '
+                   for k in range(MAX_BOXES + 50))
+    parsed = parse_boxes(text)
+    assert len(parsed.boxes) == MAX_BOXES
+    assert [b.label for b in parsed.boxes[:2]] == ["n0", "n1"]
+    assert parsed.reasons == (f"more than {MAX_BOXES} boxes: the rest were not read",)
+
+
+def test_an_answer_longer_than_the_cap_is_read_up_to_it():
+    parsed = parse_boxes("mass <box>[[1, 2, 30, 40]]</box> " + "x" * MAX_CHARS)
+    assert len(parsed.boxes) == 1 and parsed.boxes[0].label == "mass"
+    assert parsed.dropped == 1 and "not read" in parsed.reasons[0]
+
+
+def test_keys_without_braces_each_take_the_label_that_follows_them():
+    parsed = parse_boxes('"bbox_2d": [1, 2, 30, 40], "label": "a", '
+                         '"bbox_2d": [5, 6, 70, 80], "label": "b"')
+    assert [(b.label, b.x0) for b in parsed.boxes] == [("a", 1), ("b", 5)]
+    # an object that never closes does not lend its label to the next object's box
+    parsed = parse_boxes('{"bbox_2d": [1, 2, 30, 40], "label": "a" {"bbox_2d": [5, 6, 70, 80]}')
+    assert [b.label for b in parsed.boxes] == ["a", ""]
