@@ -1,0 +1,1 @@
+"""Our own fuzzing of the loaders: mutators over real files (:mod:`viewer.fuzz.mutators`)."""
