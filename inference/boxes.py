@@ -96,11 +96,11 @@ def _label_before(text: str, end: int) -> str:
     return " ".join(head.split())[-_MAX_LABEL:].strip()
 
 
-def parse_boxes(text: str) -> ParsedBoxes:
+def parse_boxes(text: str, *, max_boxes: int = MAX_BOXES) -> ParsedBoxes:
     """All usable boxes in ``text`` (MedMO tags and Qwen JSON), plus the count dropped.
 
     Linear in ``len(text)`` on every input, and bounded: only the first :data:`MAX_CHARS`
-    characters are read and at most :data:`MAX_BOXES` boxes kept (each cut is one reason).
+    characters are read and at most ``max_boxes`` boxes kept (each cut is one reason).
 
     >>> r = parse_boxes("Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>")
     >>> [(b.label, b.x0, b.y1) for b in r.boxes], r.dropped
@@ -113,7 +113,7 @@ def parse_boxes(text: str) -> ParsedBoxes:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_boxes expects str, got {type(text).__name__}")
-    found = _Found()
+    found = _Found(max_boxes)
     if len(text) > MAX_CHARS:
         found.reasons.append(f"answer longer than {MAX_CHARS} characters: the rest was not read")
         text = text[:MAX_CHARS]
@@ -125,18 +125,19 @@ def parse_boxes(text: str) -> ParsedBoxes:
 class _Found:
     """Boxes and drop reasons collected so far; :meth:`add` refuses boxes past the cap."""
 
-    __slots__ = ("boxes", "reasons", "full")
+    __slots__ = ("boxes", "reasons", "full", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.boxes: list[NormBox] = []
         self.reasons: list[str] = []
         self.full = False
 
     def add(self, label: str, numbers: list[float]) -> bool:
-        """Record one box (or why it is unusable); False once :data:`MAX_BOXES` are kept."""
-        if len(self.boxes) >= MAX_BOXES:
+        """Record one box (or why it is unusable); False once ``limit`` boxes are kept."""
+        if len(self.boxes) >= self.limit:
             if not self.full:
-                self.reasons.append(f"more than {MAX_BOXES} boxes: the rest were not read")
+                self.reasons.append(f"more than {self.limit} boxes: the rest were not read")
                 self.full = True
             return False
         result = make_norm_box(label, numbers)

@@ -1,4 +1,4 @@
-"""``medmo bench viewer|engine``: benchmark commands that print numbers and a same-run reference."""
+"""``medmo bench viewer|engine|adapt|fuzz``: benchmark commands that print numbers and a same-run reference."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
+    __import__("app.commands.bench_fuzz", fromlist=["register"]).register(targets)
 
 
 def _register_adapt(targets) -> None:

@@ -121,16 +121,17 @@ _pieces = st.sampled_from([
     "[", "]", "{", "}", " ", '"bbox_2d"   ', "\\", '\\"', "</box>", "1e999, ", "\u00fc"])
 
 
-def _cpu_seconds(text: str) -> tuple[float, object]:
-    best, parsed = math.inf, None
-    for _ in range(2):
+def _cpu_seconds(text: str, repeats: int) -> float:
+    """Best CPU time of parsing ``text`` with no box cap: the parser's own complexity."""
+    best = math.inf
+    for _ in range(repeats):
         start = time.process_time()
-        parsed = parse_boxes(text)
+        parse_boxes(text, max_boxes=len(text))
         best = min(best, time.process_time() - start)
-    return best, parsed
+    return best
 
 
-@settings(max_examples=25, deadline=None, database=None,
+@settings(max_examples=10, deadline=None, database=None,
           phases=(Phase.explicit, Phase.generate))
 @example(unit=[_QUADRATIC_BEFORE[0]], noise="")
 @example(unit=[_QUADRATIC_BEFORE[1]], noise="")
@@ -138,8 +139,8 @@ def _cpu_seconds(text: str) -> tuple[float, object]:
 def test_one_megabyte_answers_parse_in_linear_time_within_the_caps(unit, noise):
     pattern = "".join(unit) + noise
     text = (pattern * (_MB // len(pattern) + 1))[:_MB]
-    small, _ = _cpu_seconds(text[: _MB // 16])
-    big, parsed = _cpu_seconds(text)
+    small, big = _cpu_seconds(text[: _MB // 16], 3), _cpu_seconds(text, 1)
+    parsed = parse_boxes(text)
     _valid(parsed)
     assert len(parsed.boxes) <= MAX_BOXES
     assert big <= 32 * small + 0.25, f"1 MB took {big:.2f} s CPU, 64 KB {small:.3f} s"
