@@ -35,7 +35,6 @@ class DecodeCache:
         self._path: str | None = None
         self._dataset = None
         self._fragments: list[bytes] | None = None
-        self._offsets: list[int] = []
         self._gdcm = None
         self._gdcm_file: tuple[str, np.ndarray] | None = None
 
@@ -82,7 +81,7 @@ class DecodeCache:
 
             data = self.dataset(header).PixelData
             buffer = io.BytesIO(data)
-            self._offsets = parse_basic_offsets(buffer)
+            parse_basic_offsets(buffer)  # moves past the offset table
             self._fragments = [fragment[:4096] for fragment in generate_fragments(buffer)]
         if len(self._fragments) == header.frames:
             return self._fragments[frame]
