@@ -294,7 +294,7 @@ def fill(
     try:
         yield from _fill_frames(series, plan, array, cache, first, cancel)
     finally:
-        cache.close()  # the GDCM child process, if one was needed
+        cache.close()
 
 
 def _fill_frames(series: Series, plan, array: np.ndarray, cache: DecodeCache, first: int,

@@ -5,11 +5,14 @@ input it throws a C++ exception through its Python binding and the process abort
 no ``except`` can catch that. So GDCM never runs in the viewer's process: a
 :class:`GdcmReader` keeps one child (``python -m viewer.readers.gdcm_child``) that decodes a
 whole file per request and streams the stored values back. When a file kills the child, that
-file is reported as undecodable and the next request starts a fresh child.
+file is reported as undecodable and the next request starts a fresh child. :func:`decode` uses
+one child per process, started on first use and kept (starting Python with GDCM costs about
+half a second), one request at a time.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
@@ -17,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -153,6 +157,20 @@ class GdcmReader:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+
+_SHARED: GdcmReader | None = None
+_LOCK = threading.Lock()
+
+
+def decode(path: str) -> np.ndarray:
+    """All frames of ``path`` decoded by this process's GDCM child (started on first use)."""
+    global _SHARED
+    with _LOCK:
+        if _SHARED is None:
+            _SHARED = GdcmReader()
+            atexit.register(_SHARED.close)
+        return _SHARED.decode(path)
 
 
 if __name__ == "__main__":

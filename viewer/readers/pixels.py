@@ -29,34 +29,30 @@ from viewer.study import WindowPreset
 
 class DecodeCache:
     """Keeps the last fully-read dataset, so frames of one multi-frame file parse it once, and
-    the GDCM child process once one was needed (:meth:`close` ends it)."""
+    the last file GDCM decoded (:meth:`close` lets go of both)."""
 
     def __init__(self) -> None:
         self._path: str | None = None
         self._dataset = None
         self._fragments: list[bytes] | None = None
-        self._gdcm = None
         self._gdcm_file: tuple[str, np.ndarray] | None = None
 
     def gdcm_frame(self, header: DicomHeader, frame: int) -> np.ndarray:
-        """Frame ``frame`` of ``header``'s file decoded by GDCM in its child process."""
+        """Frame ``frame`` of ``header``'s file decoded by GDCM in its child process
+        (:func:`viewer.readers.gdcm_child.decode`)."""
         if self._gdcm_file is None or self._gdcm_file[0] != header.path:
-            from viewer.readers.gdcm_child import GdcmReader
+            from viewer.readers import gdcm_child
 
-            self._gdcm = self._gdcm or GdcmReader()
             self._gdcm_file = None
-            self._gdcm_file = (header.path, self._gdcm.decode(header.path))
+            self._gdcm_file = (header.path, gdcm_child.decode(header.path))
         frames = self._gdcm_file[1]
         if not 0 <= frame < len(frames):
             raise RuntimeError(f"GDCM decoded {len(frames)} frame(s), frame {frame + 1} asked")
         return frames[frame]
 
     def close(self) -> None:
-        """End the GDCM child process, if one was started."""
-        if self._gdcm is not None:
-            self._gdcm.close()
-            self._gdcm = None
-        self._gdcm_file = None
+        """Let go of the data held for the last files."""
+        self._dataset, self._path, self._fragments, self._gdcm_file = None, None, None, None
 
     def dataset(self, header: DicomHeader):
         """The whole dataset of ``header``'s file, read as the header was (``force`` for files
