@@ -35,7 +35,6 @@ import numpy as np
 
 from viewer.limits import LoadLimits
 from viewer.readers import UnreadableFile, failure_reason
-from viewer.readers.checks import replace_non_finite
 from viewer.readers.dicom import DicomDirFile, DicomHeader, read_header
 from viewer.readers.pixels import DecodeCache, decode_frame, inversion_constant, invert_window
 from viewer.readers.sniff import sniff
@@ -305,8 +304,7 @@ def _fill_frames(series: Series, plan, array: np.ndarray, cache: DecodeCache, fi
         header, frame = plan[k]
         where = f"frame {frame + 1}: " if header.frames > 1 else ""
         try:
-            decode_frame(header, frame, array[k], cache)
-            replaced = replace_non_finite(array[k])
+            replaced = decode_frame(header, frame, array[k], cache)
         except BaseException as exc:  # noqa: BLE001 - decoders raise anything, panics included
             array[k] = 0
             yield Skipped(header.path, where + failure_reason(

@@ -24,17 +24,13 @@ class BoundedReader:
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close() / the context manager
         self.name = path
         self._size = os.fstat(self._file.fileno()).st_size
+        self.tell = self._file.tell  # the file's own methods: no Python call per use
+        self.seek = self._file.seek
 
     def read(self, size: int | None = -1) -> bytes:
         if size is not None and size > _SMALL:
             size = min(size, max(0, self._size - self._file.tell()))
         return self._file.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._file.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._file.tell()
 
     @property
     def closed(self) -> bool:

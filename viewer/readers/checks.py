@@ -79,24 +79,24 @@ def sane_orientation(
     """
     if orientation is None:
         return None, None
-    iop = np.asarray(orientation, dtype=np.float64)
+    iop = [float(v) for v in orientation]  # plain floats: this runs once per file header
     unusable = f"ImageOrientationPatient {_text(iop)} is unusable"
-    if iop.shape != (6,) or not np.isfinite(iop).all():
+    if len(iop) != 6 or not all(math.isfinite(v) for v in iop):
         return None, f"{unusable} (not finite): frames shown as a plain stack"
-    row, column = iop[:3], iop[3:]
-    norms = float(np.linalg.norm(row)), float(np.linalg.norm(column))
-    if min(norms) < 1e-3:
+    row_norm, column_norm = math.hypot(*iop[:3]), math.hypot(*iop[3:])
+    if min(row_norm, column_norm) < 1e-3:
         return None, f"{unusable} (a zero direction vector): frames shown as a plain stack"
-    row, column = row / norms[0], column / norms[1]
-    if float(np.linalg.norm(np.cross(row, column))) < 1e-3:
+    (a, b, c), (d, e, f) = ([v / row_norm for v in iop[:3]], [v / column_norm for v in iop[3:]])
+    if math.hypot(b * f - c * e, c * d - a * f, a * e - b * d) < 1e-3:
         return None, f"{unusable} (parallel row and column): frames shown as a plain stack"
-    if max(abs(n - 1.0) for n in norms) <= 1e-3:
-        result, warning = tuple(float(v) for v in iop), None
+    if max(abs(row_norm - 1.0), abs(column_norm - 1.0)) <= 1e-3:
+        result, warning = tuple(iop), None
     else:
-        result = tuple(float(v) + 0.0 for v in (*row, *column))
+        result = tuple(v + 0.0 for v in (a, b, c, d, e, f))
         warning = f"ImageOrientationPatient {_text(iop)} has non-unit direction vectors: normalised"
-    if abs(float(row @ column)) > 1e-2:
-        angle = math.degrees(math.acos(max(-1.0, min(1.0, float(row @ column)))))
+    dot = a * d + b * e + c * f
+    if abs(dot) > 1e-2:
+        angle = math.degrees(math.acos(max(-1.0, min(1.0, dot))))
         note = (f"ImageOrientationPatient row and column are {angle:.3g} degrees apart, not 90: "
                 "distances may be skewed")
         warning = f"{warning}; {note}" if warning else note

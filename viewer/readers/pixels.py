@@ -22,6 +22,7 @@ import io
 
 import numpy as np
 
+from viewer.readers.checks import replace_non_finite
 from viewer.readers.codestream import check_frame
 from viewer.readers.dicom import DicomHeader
 from viewer.study import WindowPreset
@@ -141,10 +142,12 @@ def _fix_stored_bits(raw: np.ndarray, header: DicomHeader) -> np.ndarray:
 
 def decode_frame(
     header: DicomHeader, frame: int, out: np.ndarray, cache: DecodeCache | None = None
-) -> None:
+) -> int:
     """Decode frame ``frame`` of ``header``'s file into ``out`` (a slice of the volume array).
 
-    Raises whatever the decoder raises, or ValueError when the decoded frame's shape is not the
+    Returns how many NaN/inf values were replaced by the frame's lowest value (only float pixel
+    data can hold them: integers under a rescale the header check allowed stay finite). Raises
+    whatever the decoder raises, or ValueError when the decoded frame's shape is not the
     header's (the loader turns either into a Skipped with the reason).
     """
     if can_read_raw(header):
@@ -158,8 +161,7 @@ def decode_frame(
         if raw.size != count:
             raise ValueError(f"truncated pixel data in frame {frame} ({raw.size} of {count})")
         raw = _fix_stored_bits(raw, header).reshape(header.rows, header.columns)
-        _to_grey(raw, header, frame, out)
-        return
+        return _to_grey(raw, header, frame, out)
     from pydicom.pixels import apply_color_lut
 
     if cache is None:
@@ -188,7 +190,8 @@ def decode_frame(
     elif header.samples == 3:
         out[...] = _to_uint8(array, header.bits_stored)
     else:
-        _to_grey(array, header, frame, out)
+        return _to_grey(array, header, frame, out)
+    return 0
 
 
 # pydicom's decoders in the order they are tried. Its GDCM plugin is never used: GDCM aborts
@@ -232,7 +235,8 @@ def _decode(ds, syntax: str, index: int | None) -> np.ndarray | None:
 GDCM_ONLY = ("1.2.840.10008.1.2.4.51",)
 
 
-def _to_grey(raw: np.ndarray, header: DicomHeader, frame: int, out: np.ndarray) -> None:
+def _to_grey(raw: np.ndarray, header: DicomHeader, frame: int, out: np.ndarray) -> int:
+    """Stored values -> display values in ``out``; returns the NaN/inf values replaced."""
     out[...] = raw  # one pass: stored values -> float32
     slope, intercept = header.rescale[frame] if header.rescale else (1.0, 0.0)
     if slope != 1.0:
@@ -241,6 +245,7 @@ def _to_grey(raw: np.ndarray, header: DicomHeader, frame: int, out: np.ndarray) 
         out += intercept
     if header.photometric == "MONOCHROME1":
         np.subtract(inversion_constant(header, frame), out, out=out)
+    return replace_non_finite(out) if raw.dtype.kind == "f" else 0
 
 
 def _to_uint8(array: np.ndarray, bits: int) -> np.ndarray:
