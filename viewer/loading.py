@@ -120,10 +120,9 @@ def _read_one(path: str, limits: LoadLimits, headers: list[DicomHeader],
     """Read one file into ``headers`` (DICOM) or ``whole`` (NIfTI, plain image)."""
     try:
         kind = sniff(path)
-        empty = os.path.getsize(path) == 0
     except OSError as exc:
         raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
-    if empty:
+    if kind == "empty":
         raise UnreadableFile("empty file (0 bytes)")
     if kind == "nifti":
         from viewer.readers.nifti import read_nifti
