@@ -28,7 +28,9 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
-    __import__("app.commands.bench_fuzz", fromlist=["register"]).register(targets)
+    from app.commands.bench_fuzz import register as register_fuzz
+
+    register_fuzz(targets)
 
 
 def _register_adapt(targets) -> None:
