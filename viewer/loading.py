@@ -305,7 +305,8 @@ def _fill_frames(series: Series, plan, array: np.ndarray, cache: DecodeCache, fi
         try:
             replaced = decode_frame(header, frame, array[k], cache)
         except BaseException as exc:  # noqa: BLE001 - decoders raise anything, panics included
-            array[k] = 0
+            if array[k].any():  # most failures come before anything was written: then writing
+                array[k] = 0  # zeros would only make the OS back the whole frame with memory
             yield Skipped(header.path, where + failure_reason(
                 exc, "decoding pixel data", plain="cannot decode pixel data"))
             continue

@@ -172,6 +172,8 @@ def _summary(config: FuzzConfig, made: dict, results: dict, seconds: float,
     mutant_times = [r["seconds"] for r in mutants.values() if r["seconds"] is not None]
     reference_times = [r["seconds"] for r in reference.values() if r["seconds"] is not None]
     per_mutant = statistics.median(mutant_times) if mutant_times else None
+    timed = [k for k in mutants if mutants[k]["seconds"] is not None]
+    slowest = max(timed, key=lambda k: mutants[k]["seconds"], default=None)
     per_reference = statistics.median(reference_times) if reference_times else None
     findings = [{"id": k, "source": made[k][0], "mutations": made[k][1], **results[k]}
                 for k in sorted(mutants) if results[k]["outcome"] in DEFECTS]
@@ -191,6 +193,9 @@ def _summary(config: FuzzConfig, made: dict, results: dict, seconds: float,
             "median_seconds_per_load": per_reference,
         },
         "median_seconds_per_mutant": per_mutant,
+        "slowest_mutant": None if slowest is None else {
+            "id": slowest, "seconds": mutants[slowest]["seconds"], "source": made[slowest][0],
+            "mutations": made[slowest][1], "outcome": mutants[slowest]["outcome"]},
         "ratio_to_reference": (round(per_mutant / per_reference, 3)
                                if per_mutant and per_reference else None),
         "by_source": {k: dict(v) for k, v in sorted(by_source.items())},
