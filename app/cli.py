@@ -27,6 +27,7 @@ COMMANDS = (
     "train",
     "eval",
     "train_demo_model",
+    "pacs",
 )
 
 

@@ -1,8 +1,10 @@
-"""The MedMO engine off the GUI thread.
+"""The MedMO engine off the GUI thread: the Qt bridge between the session's
+:class:`~app.session.engine.EngineState` and the model.
 
 :class:`EngineWorker` lives in its own QThread and holds the :class:`inference.engine.Engine`.
-The GUI asks through :class:`EngineClient` (in the GUI thread), whose methods emit queued
-signals into the worker; the worker answers with signals carrying plain objects. Loading,
+:class:`EngineClient` (GUI thread) is the session's :class:`~app.session.engine.EnginePort`:
+each request becomes a queued signal into the worker; each result comes back as a queued
+signal and is handed to the EngineState's ``on_*`` method, in the GUI thread. Loading,
 generating and adapter switches all run in the worker thread, one at a time, so the window
 never freezes. Stop sets the ``threading.Event`` the engine checks between tokens.
 
@@ -16,55 +18,29 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
+
+from app.session.engine import AskRequest, EngineState, LoadedModel, LoadRequest
+from app.session.engine_host import EngineHost
+
+if TYPE_CHECKING:
+    from inference.engine import Engine
+    from inference.types import Answer
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class LoadRequest:
-    """What to load: a hub id (in the local cache) or checkpoint folder, plus an adapter."""
-
-    model: str
-    adapter: str = ""
-    max_new_tokens: int = 256
-    load_in_4bit: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.model.strip():
-            raise ValueError("choose a model: a MedMO id or a checkpoint folder")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-
-
-@dataclass(frozen=True, slots=True)
-class AskRequest:
-    """One question: frames exactly as they will be sent (uint8), prompt, task, history."""
-
-    request_id: int
-    frames: tuple[Any, ...]
-    prompt: str
-    task: str = "vqa"
-    history: tuple[Any, ...] = ()
-    max_new_tokens: int | None = None
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
-
-
 class EngineWorker(QtCore.QObject):
-    """Holds the engine; its slots run in the worker thread.
+    """Hosts the engine (:class:`~app.session.engine_host.EngineHost`); its slots run in the
+    worker thread, and it is the host's sink: each result becomes a queued signal.
 
     Signals
     -------
     load_stage(str)
         A step of model loading (the bar is busy meanwhile: from_pretrained gives no fraction).
-    loaded(dict)
-        ``{"model", "adapter", "seconds", "device", "dtype", "weights_path"}``.
+    loaded(LoadedModel)
     load_failed(str)
     unloaded()
     chunk(request_id, text)
@@ -84,112 +60,54 @@ class EngineWorker(QtCore.QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine = None
-        self.request: LoadRequest | None = None  # what the loaded engine was loaded from
+        # the engine thread never collects garbage (Qt objects): the GUI thread does
+        self.host = EngineHost(self, collect=False)
 
+    @property
+    def engine(self) -> Engine | None:
+        return self.host.engine
+
+    # ---- requests (worker thread) ----------------------------------------------------
     @QtCore.Slot(object)
     def load(self, request: LoadRequest) -> None:
-        started = time.perf_counter()
-        try:
-            self._close()
-            self.load_stage.emit(f"Loading {request.model} (config, processor, weights)...")
-            from inference.engine import Engine
-            from inference.runtime import EngineConfig
-
-            engine = Engine(EngineConfig(model=request.model,
-                                         max_new_tokens=request.max_new_tokens,
-                                         load_in_4bit=request.load_in_4bit))
-            if request.adapter:
-                self.load_stage.emit(f"Applying adapter {request.adapter}...")
-                try:
-                    engine.load_adapter(request.adapter)
-                except Exception:
-                    engine.close(collect=False)
-                    raise
-            self.engine = engine
-        except Exception as exc:  # noqa: BLE001 - every failure reaches the user as a message
-            log.warning("model load failed (%s)", type(exc).__name__)
-            self.load_failed.emit(_message(exc))
-            return
-        self.request = request
-        self._emit_loaded(request.adapter, started)
+        self.host.load(request)
 
     @QtCore.Slot(str)
     def use_adapter(self, path: str) -> None:
-        """Switch the loaded base model to the LoRA adapter in ``path`` ("" = the bare base),
-        without reloading the base weights; an adapter loaded before is reused."""
-        started = time.perf_counter()
-        if self.engine is None or self.request is None:
-            self.load_failed.emit("no model is loaded: load the base model first")
-            return
-        try:
-            if not path:
-                self.engine.set_adapter(None)
-            else:
-                folder = str(Path(path).expanduser())
-                known = [name for name, where in self.engine.adapters.items() if where == folder]
-                if known:
-                    self.engine.set_adapter(known[0])
-                else:
-                    self.load_stage.emit(f"Applying adapter {folder}...")
-                    self.engine.load_adapter(folder,
-                                             name=f"adapter-{len(self.engine.adapters) + 1}")
-        except Exception as exc:  # noqa: BLE001 - the previous adapter state stays in use
-            log.warning("adapter switch failed (%s)", type(exc).__name__)
-            self.load_failed.emit(_message(exc))
-            return
-        self._emit_loaded(path, started)
-
-    def _emit_loaded(self, adapter_path: str, started: float) -> None:
-        info = dict(getattr(self.engine, "info", {}) or {})
-        self.loaded.emit({"model": self.request.model,
-                          "adapter": self.engine.active_adapter or "",
-                          "adapter_path": adapter_path if self.engine.active_adapter else "",
-                          "seconds": time.perf_counter() - started,
-                          "device": str(info.get("device", "")),
-                          "dtype": str(info.get("dtype", "")),
-                          "weights_path": str(info.get("source", "") or "")})
+        self.host.use_adapter(path)
 
     @QtCore.Slot()
     def unload(self) -> None:
-        self._close()
-        self.unloaded.emit()
+        self.host.unload()
 
     @QtCore.Slot(object)
     def ask(self, request: AskRequest) -> None:
-        if self.engine is None:
-            self.ask_failed.emit(request.request_id, "no model is loaded: load one in the "
-                                 "Model panel first")
-            return
-        from inference.types import Answer
+        self.host.ask(request)
 
-        answer = None
-        try:
-            for item in self.engine.stream(list(request.frames), request.prompt,
-                                           task=request.task, history=request.history,
-                                           cancel=request.cancel,
-                                           max_new_tokens=request.max_new_tokens):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    self.chunk.emit(request.request_id, item)
-        except Exception as exc:  # noqa: BLE001 - OOM and generation errors become messages
-            log.warning("generation failed (%s)", type(exc).__name__)
-            self.ask_failed.emit(request.request_id, _message(exc))
-            return
-        if answer is None:
-            self.ask_failed.emit(request.request_id, "generation ended without an answer")
-            return
-        self.answered.emit(request.request_id, answer)
+    # ---- the host's sink: results -> queued signals ---------------------------------------
+    def on_stage(self, text: str) -> None:
+        self.load_stage.emit(text)
 
-    def _close(self) -> None:
-        self.request = None
-        if self.engine is not None:
-            self.engine.close(collect=False)  # the GUI thread collects (EngineClient)
-            self.engine = None
+    def on_loaded(self, model: LoadedModel) -> None:
+        self.loaded.emit(model)
+
+    def on_load_failed(self, message: str) -> None:
+        self.load_failed.emit(message)
+
+    def on_unloaded(self) -> None:
+        self.unloaded.emit()
+
+    def on_chunk(self, request_id: int, text: str) -> None:
+        self.chunk.emit(request_id, text)
+
+    def on_answer(self, request_id: int, answer: Answer) -> None:
+        self.answered.emit(request_id, answer)
+
+    def on_ask_failed(self, request_id: int, message: str) -> None:
+        self.ask_failed.emit(request_id, message)
 
 
-def _collect_garbage(*_args) -> None:
+def _collect_garbage(*_args: object) -> None:
     """Collect garbage in the GUI thread (never in the engine thread, where collecting Qt
     objects can deadlock Qt), then return freed accelerator memory to the driver."""
     gc.collect()
@@ -198,19 +116,11 @@ def _collect_garbage(*_args) -> None:
         torch.cuda.empty_cache()
 
 
-def _message(exc: BaseException) -> str:
-    from inference.types import EngineError
-
-    if isinstance(exc, EngineError | ValueError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
 class EngineClient(QtCore.QObject):
-    """The GUI side: owns the worker thread, forwards requests, re-emits results.
+    """The GUI side: owns the worker thread; the session's engine port.
 
-    ``busy`` is True from a load/ask request until its result arrives. Only one ask runs at a
-    time; :meth:`stop` cancels the running one (its answer still arrives, marked cancelled).
+    Requests (:meth:`load`, :meth:`unload`, :meth:`use_adapter`, :meth:`ask`) are queued to
+    the worker; its results reach ``sink`` (the session's EngineState) in the GUI thread.
     """
 
     _do_load = QtCore.Signal(object)
@@ -218,17 +128,9 @@ class EngineClient(QtCore.QObject):
     _do_ask = QtCore.Signal(object)
     _do_use_adapter = QtCore.Signal(str)
 
-    load_stage = QtCore.Signal(str)
-    loaded = QtCore.Signal(object)
-    load_failed = QtCore.Signal(str)
-    unloaded = QtCore.Signal()
-    chunk = QtCore.Signal(int, str)
-    answered = QtCore.Signal(int, object)
-    ask_failed = QtCore.Signal(int, str)
-    busy_changed = QtCore.Signal(bool)
-
-    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, sink: EngineState, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
+        self.sink = sink
         self.worker = EngineWorker()
         self.thread = QtCore.QThread()
         self.thread.setObjectName("medmo-engine")
@@ -237,66 +139,34 @@ class EngineClient(QtCore.QObject):
         self._do_unload.connect(self.worker.unload)
         self._do_ask.connect(self.worker.ask)
         self._do_use_adapter.connect(self.worker.use_adapter)
-        # idle first (queued slots run in connection order): listeners of a result see the
-        # client ready for the next request
-        for name in ("loaded", "load_failed", "unloaded", "answered", "ask_failed"):
-            getattr(self.worker, name).connect(self._idle)
-        for name in ("load_stage", "loaded", "load_failed", "unloaded", "chunk", "answered",
-                     "ask_failed"):
-            getattr(self.worker, name).connect(getattr(self, name))
-        self.loaded.connect(self._on_loaded)
-        self.unloaded.connect(self._on_unloaded)
-        # a model may have been dropped: collect here, these re-emissions run in the GUI thread
-        for name in ("loaded", "load_failed", "unloaded"):
-            getattr(self, name).connect(_collect_garbage)
-        self.model_info: dict | None = None
-        self.current: AskRequest | None = None
-        self._busy = False
-        self._next_id = 0
+        # queued into this (GUI) thread: the session hears every result here
+        worker = self.worker
+        worker.load_stage.connect(self._on_stage)
+        worker.loaded.connect(self._on_loaded)
+        worker.load_failed.connect(self._on_load_failed)
+        worker.unloaded.connect(self._on_unloaded)
+        worker.chunk.connect(self._on_chunk)
+        worker.answered.connect(self._on_answer)
+        worker.ask_failed.connect(self._on_ask_failed)
         self.thread.start()
 
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    @property
-    def is_loaded(self) -> bool:
-        return self.model_info is not None
-
+    # ------------------------------------------------------------------ the port
     def load(self, request: LoadRequest) -> None:
-        self._set_busy(True)
         self._do_load.emit(request)
 
     def unload(self) -> None:
-        self._set_busy(True)
         self._do_unload.emit()
 
     def use_adapter(self, path: str) -> None:
         """Hot-swap the LoRA adapter of the loaded model ("" = back to the bare base)."""
-        self._set_busy(True)
         self._do_use_adapter.emit(path)
 
-    def ask(self, frames, prompt: str, *, task: str = "vqa", history=(),
-            max_new_tokens: int | None = None) -> AskRequest:
-        """Start generating; returns the request (its id tags the chunks and the answer)."""
-        if self._busy:
-            raise RuntimeError("the model is busy: wait for it or press Stop")
-        self._next_id += 1
-        request = AskRequest(self._next_id, tuple(frames), prompt, task, tuple(history),
-                             max_new_tokens)
-        self.current = request
-        self._set_busy(True)
+    def ask(self, request: AskRequest) -> None:
         self._do_ask.emit(request)
-        return request
-
-    def stop(self) -> None:
-        """Stop the running answer between two tokens."""
-        if self.current is not None:
-            self.current.cancel.set()
 
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop generation, free the model, end the thread. True if it ended in time."""
-        self.stop()
+        self.sink.stop()
         if not self.thread.isRunning():
             return True
         # runs in the worker thread once the answer in progress (cancelled) has ended
@@ -305,17 +175,27 @@ class EngineClient(QtCore.QObject):
         self.thread.quit()
         return bool(self.thread.wait(msecs))
 
-    def _on_loaded(self, info: dict) -> None:
-        self.model_info = info
+    # ------------------------------------------------------------------ results (GUI thread)
+    def _on_stage(self, text: str) -> None:
+        self.sink.on_stage(text)
+
+    def _on_loaded(self, model: LoadedModel) -> None:
+        _collect_garbage()  # a model may have been dropped: collect here, in the GUI thread
+        self.sink.on_loaded(model)
+
+    def _on_load_failed(self, message: str) -> None:
+        _collect_garbage()
+        self.sink.on_load_failed(message)
 
     def _on_unloaded(self) -> None:
-        self.model_info = None
+        _collect_garbage()
+        self.sink.on_unloaded()
 
-    def _idle(self, *_args) -> None:
-        self.current = None
-        self._set_busy(False)
+    def _on_chunk(self, request_id: int, text: str) -> None:
+        self.sink.on_chunk(request_id, text)
 
-    def _set_busy(self, value: bool) -> None:
-        if value != self._busy:
-            self._busy = value
-            self.busy_changed.emit(value)
+    def _on_answer(self, request_id: int, answer: Answer) -> None:
+        self.sink.on_answer(request_id, answer)
+
+    def _on_ask_failed(self, request_id: int, message: str) -> None:
+        self.sink.on_ask_failed(request_id, message)

@@ -1,20 +1,37 @@
-"""The main window: study/series browser, skipped-files panel, slice view, status bar."""
+"""The main window: the composition root of a reading window.
+
+It builds one :class:`~app.session.ReadingSession` (the Qt-free model), the engine's Qt bridge
+(:class:`~app.engine_worker.EngineClient`, the session's engine port), and the widgets, handing
+each the session part it shows: the slice view and box overlay get ``session.view`` and
+``session.findings``, the Chat panel ``session.conversation``, the Report panel
+``session.report``, the Model panel and Fine-tuning tab ``session.engine``. No widget receives
+the window. Loading studies runs in a worker (:mod:`app.workers`).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.reading import Reading
+from app.engine_worker import EngineClient
+from app.pacs_link import PacsLink
+from app.panels.chat import ChatPanel
+from app.panels.findings import FindingsPanel
+from app.panels.model import ModelPanel
+from app.panels.report import ReportPanel
+from app.panels.training import TrainingTab
+from app.session import ReadingSession
 from app.workers import LoadJob, LoadWorker
+from viewer.qt.box_overlay import BoxOverlay
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
 from viewer.qt.slice_view import SliceView
 from viewer.reformat import PLANES
 from viewer.study import LoadResult, Series, Skipped, Study
-from viewer.viewstate import PixelReadout, ViewState
+from viewer.viewstate import PixelReadout
 from viewer.windowing import CT_PRESETS
 
 log = logging.getLogger(__name__)
@@ -29,7 +46,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("MedMO Viewer")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
-        self.state = ViewState()
+        self.session = ReadingSession(workspace_dir=workspace_dir)
+        self.engine = EngineClient(self.session.engine, self)
+        self.session.engine.port = self.engine
+        self.state = self.session.view
         self.view = SliceView(self.state)
         self.setCentralWidget(self.view)
         self.result: LoadResult | None = None
@@ -69,19 +89,84 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.fps)
         self.statusBar().addPermanentWidget(self.progress)
         self.state.cursor_changed.connect(self._on_cursor)
+        self.state.series_changed.connect(self._on_series_shown)
         self._build_menus()
-        # Chat, Report and Model docks, the engine thread and the per-study workspace sessions
-        self.reading = Reading(self, workspace_dir=workspace_dir)
+        self._build_reading()
+
+    # ---- reading: session parts -> panels -----------------------------------------------
+    def _build_reading(self) -> None:
+        session = self.session
+        self.overlay = BoxOverlay(self.view, session.findings, self.state)
+        self.panels = _Panels(
+            findings=FindingsPanel(session.findings, self.state),
+            chat=ChatPanel(session.conversation, session.frames, session.findings),
+            report=ReportPanel(session.report, session.findings, self.state),
+            model=ModelPanel(session.engine),
+            training=TrainingTab(runs_dir=session.workspace_dir.parent / "runs"))
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        panels = self.panels
+        for name, widget in (("Findings", panels.findings), ("Chat", panels.chat),
+                             ("Report", panels.report), ("Model", panels.model),
+                             ("Fine-tuning", _scrolling(panels.training))):
+            dock = QtWidgets.QDockWidget(name, self)
+            dock.setObjectName(name.lower())
+            dock.setWidget(widget)
+            dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.docks[name] = dock
+        self.splitDockWidget(self.docks["Findings"], self.docks["Chat"],
+                             QtCore.Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["Chat"], self.docks["Report"])
+        self.tabifyDockWidget(self.docks["Report"], self.docks["Model"])
+        self.tabifyDockWidget(self.docks["Model"], self.docks["Fine-tuning"])
+        self.docks["Chat"].raise_()
+        menu = self.menuBar().addMenu("&Boxes")
+        for action in (self.overlay.undo_action, self.overlay.redo_action,
+                       self.overlay.box_mode_action, self.overlay.show_deleted_action):
+            menu.addAction(action)
+        engine, form = session.engine, panels.training.form
+        panels.training.adapter_chosen.connect(engine.use_adapter)
+        panels.training.rolled_back.connect(lambda: engine.use_adapter(""))
+        form.model.currentTextChanged.connect(engine.set_base_model)
+        engine.base_model_changed.connect(
+            lambda model: None if form.model.currentText().strip() == model
+            else form.model.setCurrentText(model))
+        session.conversation.needs_model.connect(lambda: self.docks["Model"].raise_())
+        session.report.stream_started.connect(lambda _model: self.docks["Report"].raise_())
+        session.status.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.key_shortcut = QtGui.QShortcut(QtGui.QKeySequence("K"), self)
+        self.key_shortcut.activated.connect(session.toggle_key_image)
+        self._build_pacs()
+
+    def _build_pacs(self) -> None:
+        """The PACS panel, tabbed with the study list: what it retrieves opens here."""
+        self.pacs = PacsLink(self.session, self.open_paths, parent=self)
+        dock = self.docks["PACS"] = QtWidgets.QDockWidget("PACS", self)
+        dock.setObjectName("pacs")
+        dock.setWidget(self.pacs.panel)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.pacs.panel.focus_requested.connect(dock.raise_)
+        # tabified once the window has its size: tabified at construction, Qt 6.11 left the
+        # first tab bar drawn where it was when the window was resized (two tab bars)
+        QtCore.QTimer.singleShot(0, self._tabify_pacs)
+
+    def _tabify_pacs(self) -> None:
+        studies = self.findChild(QtWidgets.QDockWidget, "studies")
+        if studies is not None:
+            self.tabifyDockWidget(studies, self.docks["PACS"])
+            studies.raise_()  # the study list stays in front; Ctrl+F brings the PACS tab
 
     # ---- menus ------------------------------------------------------------------------
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "Open &Folder...", self._ask_folder, QtGui.QKeySequence.Open)
+        self._action(file_menu, "Open &Folder...", self._ask_folder, QtGui.QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open F&iles...", self._ask_files)
         self._action(file_menu, "Open &DICOMDIR...", self._ask_dicomdir)
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.Quit)
+        self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
 
         view_menu = bar.addMenu("&View")
         # Single-key shortcuts are handled by the slice view itself; the menu shows them.
@@ -184,6 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scan, fill = self._loader
         worker = LoadWorker(paths, first_frames=lambda s: s.volume.n_frames // 2,
                             scan=scan, fill=fill)
+        self.session.conversation.loading = True
         self.job = LoadJob(worker, self)
         self.job.scanned.connect(self._on_scanned)
         self.job.frame_loaded.connect(self._on_frame_loaded)
@@ -201,6 +287,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 log.warning("loader thread did not stop within 10 s")
             self.job.deleteLater()
             self.job = None
+        self.session.conversation.loading = False
 
     def _on_scanned(self, result: LoadResult) -> None:
         self.result = result
@@ -227,6 +314,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_done(self, seconds: float) -> None:
         self.progress.setVisible(False)
+        self.session.conversation.loading = False
         self.browser.refresh()  # warnings found while decoding (NaN pixels) show now
         if self.result is not None and not self.last_error:
             n = len(self.result.all_series)
@@ -243,10 +331,17 @@ class MainWindow(QtWidgets.QMainWindow):
         if position == self._current_position:
             return  # already shown: a second click keeps the slice, window and rulers
         series = self.result.all_series[position]
-        self._current_position = position
         self.state.set_series(series, study=self._study_of(series))
-        self.browser.select(position)
         self.view.setFocus()
+
+    def _on_series_shown(self, series: Series | None) -> None:
+        """Whoever brought a series on screen (browser, chat link, finding), the browser
+        follows."""
+        all_series = self.result.all_series if self.result is not None else []
+        position = next((k for k, s in enumerate(all_series) if s is series), -1)
+        self._current_position = position
+        if position >= 0:
+            self.browser.select(position)
 
     def _study_of(self, series: Series) -> Study | None:
         for study in self.result.studies if self.result else ():
@@ -259,8 +354,48 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.stop_loading()
-        self.reading.shutdown()
+        self.shutdown_reading()
         self.view.disconnect_model()
         self.state.cursor_changed.disconnect(self._on_cursor, missing_ok=True)
         self.state.series_changed.disconnect(self._fill_window_menu, missing_ok=True)
+        self.state.series_changed.disconnect(self._on_series_shown, missing_ok=True)
         super().closeEvent(event)
+
+    def shutdown_reading(self) -> None:
+        """Save the report being typed, stop training and the engine (an answer it was
+        writing is stored), then close the workspace."""
+        if getattr(self, "_reading_closed", False):
+            return
+        self._reading_closed = True
+        self.pacs.shutdown()
+        self.panels.report.flush()
+        self.panels.training.shutdown()
+        if not self.engine.shutdown():
+            log.warning("engine thread did not stop within 30 s")
+        # an answer stopped by the shutdown is queued for us: store it before closing
+        QtCore.QCoreApplication.sendPostedEvents(self.engine)
+        for panel in (self.panels.findings, self.panels.chat, self.panels.report,
+                      self.panels.model):
+            panel.disconnect_model()
+        self.overlay.disconnect_model()
+        self.session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Panels:
+    """The window's reading panels, each made with the session part it shows."""
+
+    findings: FindingsPanel
+    chat: ChatPanel
+    report: ReportPanel
+    model: ModelPanel
+    training: TrainingTab
+
+
+def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """``widget`` in a scroll area, so a large panel never forces the docks wider than the
+    slice view can spare."""
+    area = QtWidgets.QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area

@@ -3,11 +3,12 @@
 :func:`record_answer` takes the frames as handed to the engine and the engine's
 :class:`~inference.types.Answer`, and in this order: keeps each sent image in the workspace,
 appends the audit record, stores the prompt and the answer as chat messages, and adds the
-answer's boxes to the study's findings as model predictions. The engine's boxes (pixel
-coordinates of each frame given, ``PixelBox.frame`` = index in that list) become
-:class:`viewer.annotations.Annotation` on the :class:`FrameLocation` of that frame. Boxes that
-cannot stand (empty after clipping to the frame) are not stored; they are returned with a
-reason so the caller can say so.
+answer's boxes to the study's findings as model predictions. The engine's boxes are final
+(:class:`inference.types.FrameBox`: parsed once, in pixels of each frame given, ``frame`` = index
+in that list); each becomes a :class:`viewer.annotations.Annotation` on the
+:class:`FrameLocation` of its frame. This is the one place where the engine's box type turns
+into the viewer's. Boxes that cannot stand (empty after clipping to the frame) are not stored;
+they are returned with a reason so the caller can say so.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What :func:`record_answer` stored: the two messages, new finding ids, boxes refused."""
+    """What :func:`record_answer` stored: the two messages, new finding ids, boxes refused.
+
+    ``box_findings[k]`` is the finding made from ``answer.boxes[k]`` (None when refused), so
+    the box markup in the answer text can link to it.
+    """
 
     prompt: ChatMessage
     answer: ChatMessage
     finding_ids: tuple[str, ...]
     refused: tuple[str, ...]
+    box_findings: tuple[str | None, ...] = ()
 
 
 def clip_box(x0: float, y0: float, x1: float, y1: float, *, width: int, height: int
@@ -51,6 +57,18 @@ def clip_box(x0: float, y0: float, x1: float, y1: float, *, width: int, height: 
     if cx1 <= cx0 or cy1 <= cy0:
         return None
     return PixelBox(cx0, cy0, cx1, cy1)
+
+
+def _text_offsets(answer: Answer) -> list[int]:
+    """Where each frame's text starts in ``answer.text`` (the per-frame texts of a batched
+    answer are joined with newlines; a one-text answer starts at 0)."""
+    if len(answer.texts) <= 1:
+        return [0]
+    offsets, at = [], 0
+    for text in answer.texts:
+        offsets.append(at)
+        at += len(text) + 1
+    return offsets
 
 
 def record_answer(
@@ -74,8 +92,9 @@ def record_answer(
     reply = ChatMessage(study_uid, "assistant", answer.text, tuple(frames), model_id=answer.model,
                         adapter=adapter, task=task, stopped=answer.cancelled,
                         sent_images=hashes, windows=tuple(windows))
-    boxes, refused = [], []
-    for box in answer.boxes:
+    boxes, refused, kept, spans = [], [], [], []
+    offsets = _text_offsets(answer)
+    for k, box in enumerate(answer.boxes):
         if not 0 <= box.frame < len(frames):
             refused.append(f"box {box.label!r} names frame {box.frame}, not one of the "
                            f"{len(frames)} sent")
@@ -85,12 +104,16 @@ def record_answer(
         if pixel is None:
             refused.append(f"box {box.label!r} lies outside its {width}x{height} frame")
             continue
+        kept.append(k)
+        offset = offsets[box.frame] if box.frame < len(offsets) else 0
+        spans.append((box.span[0] + offset, box.span[1] + offset))
         boxes.append(Annotation(pixel, box.label.strip() or "finding", frames[box.frame],
                                 "model", reply.id, answer.model))
-    reply = replace(reply, boxes=tuple(boxes))
+    reply = replace(reply, boxes=tuple(boxes), box_spans=tuple(spans))
     audit.record(study_uid=study_uid, model_id=answer.model, prompt=prompt,
                  output_text=answer.text, frames=sent, boxes=boxes, weights_path=weights_path,
-                 adapter=adapter, adapter_path=adapter_path, answer_id=reply.id)
+                 adapter=adapter, adapter_path=adapter_path, answer_id=reply.id,
+                 server=answer.server)
     workspace.add_message(user)
     workspace.add_message(reply)
     if annotations is None:
@@ -99,4 +122,7 @@ def record_answer(
         workspace.save_annotations(annotations)
     else:
         ids = annotations.add_predictions(boxes)
-    return Recorded(user, reply, tuple(ids), tuple(refused))
+    box_findings: list[str | None] = [None] * len(answer.boxes)
+    for k, fid in zip(kept, ids, strict=True):
+        box_findings[k] = fid
+    return Recorded(user, reply, tuple(ids), tuple(refused), tuple(box_findings))

@@ -84,6 +84,9 @@ class ChatMessage:
         Which model (and LoRA adapter, ``""`` for none) answered.
     boxes
         The boxes the answer produced, in pixel coordinates of their frames.
+    box_spans
+        For each box, where the answer's text wrote it (``text[start:end]``: its ``<box>`` tag
+        or JSON object), so the chat can show that markup as a link to the box.
     task
         Quick action that produced the prompt (``"localize"``, ``"report"``, ...) or ``""``.
     stopped
@@ -107,6 +110,7 @@ class ChatMessage:
     model_id: str = ""
     adapter: str = ""
     boxes: tuple[Annotation, ...] = ()
+    box_spans: tuple[tuple[int, int], ...] = ()
     task: str = ""
     stopped: bool = False
     sent_images: tuple[str, ...] = ()
@@ -121,6 +125,9 @@ class ChatMessage:
             raise ValueError(f"role must be 'user' or 'assistant', got {self.role!r}")
         object.__setattr__(self, "frames", tuple(self.frames))
         object.__setattr__(self, "boxes", tuple(self.boxes))
+        object.__setattr__(self, "box_spans", tuple((int(a), int(b)) for a, b in self.box_spans))
+        if self.box_spans and len(self.box_spans) != len(self.boxes):
+            raise ValueError("box_spans must have one entry per box")
         object.__setattr__(self, "sent_images", tuple(self.sent_images))
         object.__setattr__(self, "windows", tuple(tuple(map(float, w)) for w in self.windows))
         for name in ("sent_images", "windows"):
@@ -133,7 +140,8 @@ class ChatMessage:
                             "sop_instance_uid": f.sop_instance_uid,
                             "instance_frame": f.instance_frame} for f in self.frames],
                 "model_id": self.model_id, "adapter": self.adapter,
-                "boxes": [b.to_dict() for b in self.boxes], "task": self.task,
+                "boxes": [b.to_dict() for b in self.boxes],
+                "box_spans": [list(s) for s in self.box_spans], "task": self.task,
                 "stopped": self.stopped, "sent_images": list(self.sent_images),
                 "windows": [list(w) for w in self.windows], "time": self.time}
 
@@ -143,6 +151,7 @@ class ChatMessage:
                    frames=tuple(FrameLocation(**f) for f in data.get("frames", [])),
                    model_id=data.get("model_id", ""), adapter=data.get("adapter", ""),
                    boxes=tuple(Annotation.from_dict(b) for b in data.get("boxes", [])),
+                   box_spans=tuple(tuple(s) for s in data.get("box_spans", ())),
                    task=data.get("task", ""), stopped=bool(data.get("stopped", False)),
                    sent_images=tuple(data.get("sent_images", ())),
                    windows=tuple(tuple(w) for w in data.get("windows", ())),

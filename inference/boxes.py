@@ -25,8 +25,9 @@ import bisect
 import json
 import math
 import re
+from collections.abc import Sequence
 
-from inference.types import NormBox, ParsedBoxes, PixelBox
+from inference.types import FrameBox, NormBox, ParsedBoxes
 
 NORM_MAX = 1000.0
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -53,16 +54,17 @@ def _numbers(text: str) -> list[float]:
     return out
 
 
-def make_norm_box(label: str, values: list[float]) -> NormBox | str:
+def make_norm_box(label: str, values: list[float], span: tuple[int, int] = (0, 0)
+                  ) -> NormBox | str:
     """Build a valid NormBox from four numbers, or return the reason it cannot be used.
 
     Corners are ordered, values clamped to 0..1000; a box with zero width or height after that
     is degenerate.
 
     >>> make_norm_box("a", [300, 400, 100, 200])
-    NormBox(label='a', x0=100.0, y0=200.0, x1=300.0, y1=400.0)
+    NormBox(label='a', x0=100.0, y0=200.0, x1=300.0, y1=400.0, span=(0, 0))
     >>> make_norm_box("a", [-5, 10, 2000, 20])
-    NormBox(label='a', x0=0.0, y0=10.0, x1=1000.0, y1=20.0)
+    NormBox(label='a', x0=0.0, y0=10.0, x1=1000.0, y1=20.0, span=(0, 0))
     >>> make_norm_box("a", [5, 5, 5, 9])
     'degenerate box'
     >>> make_norm_box("a", [1, 2, 3])
@@ -77,7 +79,7 @@ def make_norm_box(label: str, values: list[float]) -> NormBox | str:
     y0, y1 = min(y0, y1), max(y0, y1)
     if x1 - x0 <= 0.0 or y1 - y0 <= 0.0:
         return "degenerate box"
-    return NormBox(label, float(x0), float(y0), float(x1), float(y1))
+    return NormBox(label, float(x0), float(y0), float(x1), float(y1), span)
 
 
 def _unescape(raw: str) -> str:
@@ -100,14 +102,19 @@ def parse_boxes(text: str, *, max_boxes: int = MAX_BOXES) -> ParsedBoxes:
     """All usable boxes in ``text`` (MedMO tags and Qwen JSON), plus the count dropped.
 
     Linear in ``len(text)`` on every input, and bounded: only the first :data:`MAX_CHARS`
-    characters are read and at most ``max_boxes`` boxes kept (each cut is one reason).
+    characters are read and at most ``max_boxes`` boxes kept (each cut is one reason). Each
+    box's ``span`` is where it was written (the ``<box>`` tag, or the JSON object).
 
-    >>> r = parse_boxes("Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>")
+    >>> text = "Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>"
+    >>> r = parse_boxes(text)
     >>> [(b.label, b.x0, b.y1) for b in r.boxes], r.dropped
     ([('Fractures', 156.0, 607.0), ('Fractures', 240.0, 581.0)], 0)
-    >>> r = parse_boxes('```json\\n[{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}]\\n```')
-    >>> r.boxes[0]
-    NormBox(label='nodule', x0=5.0, y0=20.0, x1=10.0, y1=40.0)
+    >>> start, end = r.boxes[1].span; text[start:end][:9], text[start:end][-6:]
+    ('<box>[[15', '</box>')
+    >>> text = '```json\\n[{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}]\\n```'
+    >>> r = parse_boxes(text)
+    >>> r.boxes[0].label, r.boxes[0].x0, text[slice(*r.boxes[0].span)]
+    ('nodule', 5.0, '{"bbox_2d": [10, 20, 5, 40], "label": "nodule"}')
     >>> parse_boxes("mass <box>[[1, 2, 3").dropped
     1
     """
@@ -133,27 +140,31 @@ class _Found:
         self.reasons: list[str] = []
         self.full = False
 
-    def add(self, label: str, numbers: list[float]) -> bool:
-        """Record one box (or why it is unusable); False once ``limit`` boxes are kept."""
+    def add(self, label: str, numbers: list[float], span: tuple[int, int]) -> bool:
+        """Record one box written at ``span`` (or why it is unusable); False once ``limit``
+        boxes are kept."""
         if len(self.boxes) >= self.limit:
             if not self.full:
                 self.reasons.append(f"more than {self.limit} boxes: the rest were not read")
                 self.full = True
             return False
-        result = make_norm_box(label, numbers)
+        result = make_norm_box(label, numbers, span)
         (self.boxes.append if isinstance(result, NormBox) else self.reasons.append)(result)
         return True
 
 
 def _medmo_boxes(text: str, found: _Found) -> str:
-    """Read every ``<box>...</box>`` span; return the text outside them (for the JSON pass)."""
+    """Read every ``<box>...</box>`` span; return the text with them blanked out (same length,
+    so offsets found in it are offsets in ``text``) for the JSON pass."""
     rest_parts: list[str] = []
     cursor = 0
     for span in _BOX_SPAN.finditer(text):
         rest_parts.append(text[cursor : span.start()])
+        rest_parts.append(" " * (span.end() - span.start()))
         cursor = span.end()
         if found.full:
             continue
+        where = (span.start(), span.end())
         label = _label_before(text, span.start())
         inner = span.group(1).replace("<box>", " ")
         groups = [g.group(1) for g in _GROUP.finditer(inner)]
@@ -162,10 +173,10 @@ def _medmo_boxes(text: str, found: _Found) -> str:
         elif not groups:
             found.reasons.append("box tag without [x1, y1, x2, y2]")
         for group in groups:
-            if not found.add(label, _numbers(group)):
+            if not found.add(label, _numbers(group), where):
                 break
     rest_parts.append(text[cursor:])
-    return " ".join(rest_parts)
+    return "".join(rest_parts)
 
 
 def _json_boxes(rest: str, found: _Found) -> None:
@@ -173,7 +184,8 @@ def _json_boxes(rest: str, found: _Found) -> None:
 
     A key's object is searched for its label between the nearest ``{`` before the key and the
     nearest ``}`` after it, never beyond the neighbouring keys: a missing brace then costs one
-    object's length, not the rest of the text (which made the old parser quadratic).
+    object's length, not the rest of the text (which made the old parser quadratic). The box's
+    span is that object, braces included; a side whose brace is missing ends at the key.
     """
     matches = list(_BBOX_KEY.finditer(rest))
     opens = [m.start() for m in _OPEN_BRACE.finditer(rest)]
@@ -184,42 +196,76 @@ def _json_boxes(rest: str, found: _Found) -> None:
         low = matches[k - 1].end() if k else 0
         high = matches[k + 1].start() if k + 1 < len(matches) else len(rest)
         before = bisect.bisect_left(opens, match.start()) - 1
-        start = opens[before] + 1 if before >= 0 and opens[before] >= low else match.start()
+        opened = before >= 0 and opens[before] >= low
+        start = opens[before] if opened else match.start()
         after = bisect.bisect_left(closes, match.end())
-        end = closes[after] if after < len(closes) and closes[after] < high else high
-        label_match = _LABEL_KEY.search(rest, start, end)
+        closed = after < len(closes) and closes[after] < high
+        end = closes[after] if closed else high
+        label_match = _LABEL_KEY.search(rest, start + 1 if opened else start, end)
         label = _unescape(label_match.group(1))[:_MAX_LABEL] if label_match else ""
-        found.add(label, _numbers(match.group(1)))
+        found.add(label, _numbers(match.group(1)), (start, end + 1 if closed else match.end()))
     seen_keys = rest.count('"bbox_2d"')
     if not found.full:
         found.reasons.extend(["truncated bbox_2d"] * (seen_keys - len(matches)))
 
 
-def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> PixelBox:
+def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> FrameBox:
     """Map a 0..1000 box to pixel coordinates of the ORIGINAL frame (``width`` x ``height``).
 
     The model-side resize does not matter (see the module docstring): ``x_px = x / 1000 * width``.
+    A NormBox is clamped to 0..1000, so the pixel box lies inside the frame.
 
     >>> norm_to_pixel(NormBox("a", 0, 0, 1000, 500), width=512, height=256, frame=3)
-    PixelBox(label='a', frame=3, x0=0.0, y0=0.0, x1=512.0, y1=128.0)
+    FrameBox(label='a', frame=3, x0=0.0, y0=0.0, x1=512.0, y1=128.0, span=(0, 0))
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     w, h = float(width), float(height)  # multiply first, then divide: exact at the corners
-    return PixelBox(box.label, frame, box.x0 * w / NORM_MAX, box.y0 * h / NORM_MAX,
-                    box.x1 * w / NORM_MAX, box.y1 * h / NORM_MAX)
+    return FrameBox(box.label, frame, box.x0 * w / NORM_MAX, box.y0 * h / NORM_MAX,
+                    box.x1 * w / NORM_MAX, box.y1 * h / NORM_MAX, box.span)
 
 
-def pixel_to_norm(box: PixelBox, *, width: int, height: int) -> NormBox:
+def answer_boxes(texts: Sequence[str], sizes_px: Sequence[tuple[int, int]]
+                 ) -> tuple[tuple[FrameBox, ...], int]:
+    """The final boxes of an answer: each text parsed once, its boxes mapped once to pixels
+    of its frame (``sizes_px[k]`` is frame ``k``'s original ``(width, height)``).
+
+    One text per frame (batched localisation, or one frame) gives boxes on that frame; one
+    text about several frames names no frame, so its boxes are dropped and counted. Returns
+    ``(boxes, dropped)``.
+
+    >>> boxes, dropped = answer_boxes(["a <box>[[0, 0, 500, 500]]</box>", "b <box>[[1,"],
+    ...                               [(256, 256), (100, 50)])
+    >>> [(b.label, b.frame, b.x1) for b in boxes], dropped
+    ([('a', 0, 128.0)], 1)
+    >>> answer_boxes(["c <box>[[0, 0, 9, 9]]</box>"], [(10, 10), (20, 20)])
+    ((), 1)
+    """
+    per_frame = len(texts) == len(sizes_px)
+    boxes: list[FrameBox] = []
+    dropped = 0
+    for k, text in enumerate(texts):
+        parsed = parse_boxes(text)
+        dropped += parsed.dropped
+        if not per_frame:  # several images in one message: a box names no frame
+            dropped += len(parsed.boxes)
+            continue
+        width, height = sizes_px[k]
+        boxes.extend(norm_to_pixel(b, width=width, height=height, frame=k)
+                     for b in parsed.boxes)
+    return tuple(boxes), dropped
+
+
+def pixel_to_norm(box: FrameBox, *, width: int, height: int) -> NormBox:
     """Inverse of :func:`norm_to_pixel` (for writing training targets).
 
-    >>> pixel_to_norm(PixelBox("a", 0, 0, 0, 256, 128), width=512, height=256)
-    NormBox(label='a', x0=0.0, y0=0.0, x1=500.0, y1=500.0)
+    >>> pixel_to_norm(FrameBox("a", 0, 0, 0, 256, 128), width=512, height=256)
+    NormBox(label='a', x0=0.0, y0=0.0, x1=500.0, y1=500.0, span=(0, 0))
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     return NormBox(box.label, box.x0 * NORM_MAX / width, box.y0 * NORM_MAX / height,
-                   box.x1 * NORM_MAX / width, box.y1 * NORM_MAX / height)
+                   box.x1 * NORM_MAX / width, box.y1 * NORM_MAX / height, box.span)
 
 
 def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:

@@ -21,25 +21,21 @@ from typing import Any
 
 import torch
 
-from inference.boxes import norm_to_pixel, parse_boxes
-from inference.frames import to_model_image
+from inference.boxes import answer_boxes
+from inference.frames import narrow_pixel_bounds, to_model_image
 from inference.generation import stream_generate
-from inference.prompts import TASKS, build_messages, render_prompt
+from inference.prompts import BOX_TASKS, TASK_FIELD, build_messages, task_instruction
 from inference.runtime import EngineConfig, load_model
 from inference.types import (
     Answer,
     EngineError,
     EngineOutOfMemoryError,
     FrameGeometry,
-    PixelBox,
     Timings,
     Turn,
 )
 
-# The placeholder each task's main text fills (see resources/prompts/README.md).
-TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
-              "ground": "finding", "classify": "labels", "summarize": "text"}
-BOX_TASKS = ("localize", "ground")
+__all__ = ["BOX_TASKS", "TASK_FIELD", "Engine"]
 
 
 class Engine:
@@ -68,9 +64,7 @@ class Engine:
     # ------------------------------------------------------------------ prompts and inputs
     def task_prompt(self, task: str, text: str) -> str:
         """The instruction for ``task`` with the user's ``text`` in its main placeholder."""
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-        return render_prompt(task, search=self.prompt_dirs, **{TASK_FIELD[task]: text})
+        return task_instruction(task, text, search=self.prompt_dirs)
 
     def render_chat(self, messages: list[dict]) -> str:
         """The exact chat text the model is given (before image tokens are expanded)."""
@@ -145,7 +139,7 @@ class Engine:
                     chunks.append(item)
                     yield item
         text = "".join(chunks)
-        boxes, dropped = self._boxes([text], geometry, per_frame=len(geometry) == 1)
+        boxes, dropped = answer_boxes([text], [(g.width, g.height) for g in geometry])
         yield Answer(
             text=text, boxes=boxes, timings=_timings(start, stats), model=self.config.model,
             adapter=self.active_adapter, texts=(text,), geometry=tuple(geometry),
@@ -168,7 +162,7 @@ class Engine:
     ) -> Answer:
         """One prompt per frame, all frames in ONE left-padded ``generate`` call.
 
-        Boxes come back in pixel coordinates of each original frame (``PixelBox.frame`` is the
+        Boxes come back in pixel coordinates of each original frame (``FrameBox.frame`` is the
         index in ``frames``).
         """
         if task not in BOX_TASKS:
@@ -200,7 +194,7 @@ class Engine:
         texts = self.processor.batch_decode(new, skip_special_tokens=True)
         pad = self.processor.tokenizer.pad_token_id
         n_new = int((new != pad).sum()) if pad is not None else int(new.numel())
-        boxes, dropped = self._boxes(texts, geometry, per_frame=True)
+        boxes, dropped = answer_boxes(texts, [(g.width, g.height) for g in geometry])
         first = clock.first_token_time or end
         steps = new.shape[1]
         rate = (steps - 1) * len(frames) / (end - first) if steps > 1 and end > first else 0.0
@@ -211,22 +205,6 @@ class Engine:
             adapter=self.active_adapter, texts=tuple(texts), geometry=tuple(geometry),
             dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chats[0],
         )
-
-    @staticmethod
-    def _boxes(texts: list[str], geometry: list[FrameGeometry], *, per_frame: bool
-               ) -> tuple[tuple[PixelBox, ...], int]:
-        boxes: list[PixelBox] = []
-        dropped = 0
-        for k, text in enumerate(texts):
-            parsed = parse_boxes(text)
-            dropped += parsed.dropped
-            if not per_frame:  # several images in one message: a box names no frame
-                dropped += len(parsed.boxes)
-                continue
-            geo = geometry[k]
-            boxes.extend(norm_to_pixel(b, width=geo.width, height=geo.height, frame=k)
-                         for b in parsed.boxes)
-        return tuple(boxes), dropped
 
     def _oom_guard(self):
         return _OomGuard(self.model)
@@ -319,26 +297,10 @@ def _pixel_bounds(processor: Any, config: EngineConfig) -> tuple[int, int, int]:
     """Our frame-size bounds narrowed to the processor's own, so the processor never resizes
     again and the recorded geometry is exactly what the model saw."""
     image_processor = getattr(processor, "image_processor", None)
-    size = getattr(image_processor, "size", None)
-    lo = _get(size, "shortest_edge") or getattr(image_processor, "min_pixels", None) or 0
-    hi = _get(size, "longest_edge") or getattr(image_processor, "max_pixels", None)
-    hi = hi or config.max_pixels
-    factor = int(getattr(image_processor, "patch_size", 16) or 16) * int(
-        getattr(image_processor, "merge_size", 2) or 2)
-    min_pixels = max(config.min_pixels, int(lo))
-    max_pixels = min(config.max_pixels, int(hi))
-    if min_pixels > max_pixels:
-        raise EngineError(f"frame size bounds conflict: ours {config.min_pixels}..{config.max_pixels}"
-                          f" pixels, the processor's {lo}..{hi}")
-    return min_pixels, max_pixels, factor
-
-
-def _get(obj: Any, key: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
+    return narrow_pixel_bounds(
+        {key: getattr(image_processor, key, None)
+         for key in ("size", "min_pixels", "max_pixels", "patch_size", "merge_size")},
+        min_pixels=config.min_pixels, max_pixels=config.max_pixels)
 
 
 def _timings(start: float, stats: dict) -> Timings:

@@ -11,6 +11,7 @@ Boxes come back normalised 0..1000 of that image, which is also 0..1000 of the o
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,3 +90,58 @@ def to_model_image(
     if (mw, mh) != (width, height):
         image = image.resize((mw, mh), Image.Resampling.BICUBIC)
     return image, FrameGeometry(width, height, mw, mh)
+
+
+def narrow_pixel_bounds(image_processor: dict, *, min_pixels: int = DEFAULT_MIN_PIXELS,
+                        max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, int]:
+    """(min_pixels, max_pixels, factor): our frame-size bounds narrowed to the image processor's
+    own, so the processor never resizes again and the recorded geometry is what the model saw.
+
+    ``image_processor`` holds the processor's ``size`` (``shortest_edge``/``longest_edge`` in
+    pixels), or ``min_pixels``/``max_pixels``, and ``patch_size``/``merge_size``. The in-process
+    engine passes its loaded processor's values, the remote engine the served checkpoint's
+    ``processor_config.json`` (:func:`pixel_bounds_of_folder`): the same frames either way.
+
+    >>> narrow_pixel_bounds({"size": {"shortest_edge": 4096, "longest_edge": 65536}})
+    (65536, 65536, 32)
+    >>> narrow_pixel_bounds({})
+    (65536, 1638400, 32)
+    """
+    from inference.types import EngineError
+
+    size = image_processor.get("size")  # a dict, or transformers' SizeDict
+    lo = _field(size, "shortest_edge") or image_processor.get("min_pixels") or 0
+    hi = _field(size, "longest_edge") or image_processor.get("max_pixels") or max_pixels
+    factor = int(image_processor.get("patch_size") or 16) * int(
+        image_processor.get("merge_size") or 2)
+    low, high = max(min_pixels, int(lo)), min(max_pixels, int(hi))
+    if low > high:
+        raise EngineError(f"frame size bounds conflict: ours {min_pixels}..{max_pixels} pixels, "
+                          f"the processor's {lo}..{hi}")
+    return low, high, factor
+
+
+def pixel_bounds_of_folder(folder: str | Path, *, min_pixels: int = DEFAULT_MIN_PIXELS,
+                           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, int]:
+    """:func:`narrow_pixel_bounds` from a checkpoint folder's processor configuration
+    (``processor_config.json``'s ``image_processor``, else ``preprocessor_config.json``),
+    read as JSON: no transformers import, for clients of a server that serves the folder."""
+    import json
+
+    root = Path(folder).expanduser()
+    for name, key in (("processor_config.json", "image_processor"),
+                      ("preprocessor_config.json", None)):
+        path = root / name
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            section = data.get(key) if key else data
+            if isinstance(section, dict):
+                return narrow_pixel_bounds(section, min_pixels=min_pixels,
+                                           max_pixels=max_pixels)
+    raise FileNotFoundError(f"no processor configuration in {root}")
+
+
+def _field(obj: object, key: str) -> object:
+    if obj is None:
+        return None
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)

@@ -15,6 +15,10 @@ from pathlib import Path
 from inference.types import Turn
 
 TASKS: tuple[str, ...] = ("vqa", "report", "localize", "ground", "classify", "summarize")
+# The placeholder each task's main text fills (see resources/prompts/README.md).
+TASK_FIELD = {"vqa": "question", "report": "question", "localize": "question",
+              "ground": "finding", "classify": "labels", "summarize": "text"}
+BOX_TASKS = ("localize", "ground")
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "prompts"
 ENV_VAR = "MEDMO_PROMPTS_DIR"
 
@@ -51,6 +55,18 @@ def render_prompt(task: str, *, search: Sequence[str | Path] = (), **values: str
     except KeyError as exc:
         raise ValueError(f"prompt template {task!r} needs a value for {exc.args[0]!r}") from None
     return text.strip()
+
+
+def task_instruction(task: str, text: str, *, search: Sequence[str | Path] = ()) -> str:
+    """The instruction for ``task`` with the user's ``text`` in its main placeholder (the same
+    for the in-process and the remote engine).
+
+    >>> task_instruction("vqa", "Is there a pneumothorax?")
+    'Is there a pneumothorax?'
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    return render_prompt(task, search=search, **{TASK_FIELD[task]: text})
 
 
 def build_messages(

@@ -11,6 +11,8 @@ class NormBox:
     """A box as the model writes it: corners normalised to 0..1000 of the frame it was given.
 
     ``x0 <= x1`` and ``y0 <= y1`` always hold for boxes made by :func:`inference.boxes.parse_boxes`.
+    ``span`` is where the box was written in the text (``text[start:end]``: the ``<box>`` tag
+    or the JSON object), so a view can turn that markup into a link; ``(0, 0)`` when unknown.
     """
 
     label: str
@@ -18,13 +20,17 @@ class NormBox:
     y0: float
     x1: float
     y1: float
+    span: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
-class PixelBox:
-    """A box in pixel coordinates of one original frame (column x, row y; edges, not centres).
+class FrameBox:
+    """The one box type an :class:`Answer` carries: pixel coordinates of one ORIGINAL frame
+    (column x, row y; pixel edges, ``(0, 0)`` the top-left corner of the top-left pixel),
+    already clipped to that frame.
 
-    ``frame`` is the index of the frame in the list given to the engine.
+    ``frame`` is the index of the frame in the list given to the engine; ``span`` is where the
+    box was written in that frame's answer text (``Answer.texts[frame]``), see :class:`NormBox`.
     """
 
     label: str
@@ -33,6 +39,7 @@ class PixelBox:
     y0: float
     x1: float
     y1: float
+    span: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +87,15 @@ class Timings:
 class Answer:
     """What one ask/localise call produced.
 
-    ``texts`` holds one text per frame for batched localisation (``text`` joins them); ``boxes``
-    are in pixel coordinates of the frames given; ``dropped_boxes`` counts box-like fragments
-    that could not be used.
+    ``texts`` holds one text per frame for batched localisation (``text`` joins them with
+    newlines); ``boxes`` are final: parsed once from the text, mapped once to pixels of the
+    frames given (:class:`FrameBox`), nobody parses the text again; ``dropped_boxes`` counts
+    box-like fragments that could not be used (and boxes written about several frames at once,
+    which name no frame).
     """
 
     text: str
-    boxes: tuple[PixelBox, ...] = ()
+    boxes: tuple[FrameBox, ...] = ()
     timings: Timings = field(default_factory=Timings)
     model: str = ""
     adapter: str | None = None
@@ -95,6 +104,7 @@ class Answer:
     dropped_boxes: int = 0
     cancelled: bool = False
     prompt_text: str = ""  # the rendered chat text sent to the model (for audit and tests)
+    server: str = ""  # the server's URL when a server answered (``model``: the name it reported)
 
 
 class EngineError(RuntimeError):

@@ -63,7 +63,8 @@ def ruler_length(
     if not volume.spacing_known:
         delta = np.subtract(end_index, start_index, dtype=np.float64)
         return (float(np.linalg.norm(delta)), "px")
-    return (volume.distance_mm(tuple(start_index), tuple(end_index)), "mm")
+    (a0, a1, a2), (b0, b1, b2) = start_index, end_index
+    return (volume.distance_mm((a0, a1, a2), (b0, b1, b2)), "mm")
 
 
 def format_length(value: float, unit: str) -> str:

@@ -16,7 +16,8 @@ from viewer.reformat import PlaneGeometry, available_planes, native_plane, plane
 from viewer.study import Series, Study
 from viewer.windowing import CT_PRESETS, auto_window
 
-MODES: tuple[str, ...] = ("window", "ruler")
+# What a left-drag on the image does: window/level, measure a distance, or draw a box
+POINTER_MODES: tuple[str, ...] = ("window", "ruler", "box")
 MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
 
 
@@ -65,7 +66,8 @@ def pixel_readout(series: Series, index: tuple[float, float, float]) -> PixelRea
         value_text = f"value {float(value):.4g}"
     position = None
     if volume.spacing_known:
-        position = tuple(float(v) for v in volume.index_to_patient(column, row, frame))
+        x, y, z = (float(v) for v in volume.index_to_patient(column, row, frame))
+        position = (x, y, z)
     return PixelReadout((column, row, frame), value_text, position)
 
 
@@ -150,6 +152,23 @@ class ViewState:
         self._zoom, self._pan_mm = 1.0, (0.0, 0.0)
         self.series_changed.emit(series)
         self.cine_changed.emit(False)
+        self._leave_box_mode()
+
+    def show_frame(self, series_uid: str, frame_index: int) -> bool:
+        """Bring native frame ``frame_index`` of a series of the open study on screen (its
+        acquired plane); False when no such series is open. Chat links, findings and report
+        sentences navigate through this."""
+        candidates = (self._series,) + (self._study.series if self._study is not None else ())
+        series = next((s for s in candidates if s is not None and s.uid == series_uid), None)
+        if series is None:
+            return False
+        if series is not self._series:
+            self.set_series(series, study=self._study, slice_index=frame_index)
+        native = native_plane(series.volume)
+        if self._plane != native:
+            self.set_plane(native)
+        self.slice_index = frame_index
+        return True
 
     def set_plane(self, plane: str) -> None:
         """Switch to another plane; the slice moves to the middle of the new stack."""
@@ -164,6 +183,7 @@ class ViewState:
         self.plane_changed.emit(plane)
         self.slice_changed.emit(self._slice)
         self.camera_changed.emit()
+        self._leave_box_mode()
 
     # ---- slice ----------------------------------------------------------------------------
     @property
@@ -329,16 +349,32 @@ class ViewState:
 
     @property
     def mode(self) -> str:
-        """Left-drag mode: "window" (window/level) or "ruler" (distance measurement)."""
+        """Left-drag mode (:data:`POINTER_MODES`): "window" (window/level), "ruler" (distance
+        measurement) or "box" (draw a new box; only on a native plane, see
+        :attr:`can_draw_boxes`). Leaving the native plane or the series ends box mode."""
         return self._mode
 
     @mode.setter
     def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}; known: {MODES}")
+        if value not in POINTER_MODES:
+            raise ValueError(f"unknown mode {value!r}; known: {POINTER_MODES}")
+        if value == "box" and not self.can_draw_boxes:
+            raise ValueError("boxes are drawn on acquired frames: open a series in its native "
+                             "plane first")
         if value != self._mode:
             self._mode = value
             self.mode_changed.emit(value)
+
+    @property
+    def can_draw_boxes(self) -> bool:
+        """A series is shown in its acquired (native) plane, whose frames boxes live on."""
+        return (self._series is not None and self._geometry is not None
+                and self._plane == native_plane(self._series.volume))
+
+    def _leave_box_mode(self) -> None:
+        if self._mode == "box" and not self.can_draw_boxes:
+            self._mode = "window"
+            self.mode_changed.emit("window")
 
     @property
     def rulers(self) -> tuple[Ruler, ...]:

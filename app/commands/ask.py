@@ -6,7 +6,12 @@ window: exactly what the viewer shows), and streams the answer to stdout. With `
 prints one JSON object instead::
 
     {"text", "boxes": [{"label", "slice", "sop_instance_uid", "x0", "y0", "x1", "y1"}],
-     "model", "adapter", "timings": {"ttft_s", "new_tokens", "tokens_per_s"}}
+     "model", "adapter", "server", "timings": {"ttft_s", "new_tokens", "tokens_per_s"}}
+
+With ``--server URL`` the question goes to a MedMO server (vLLM or transformers serve, see
+resources/serving/) instead of a model loaded here; ``--model`` then names the model on the
+server (default: its only one) and ``--adapter`` is loaded there. The token comes from
+``--api-key`` or, better (command lines are visible to other users), ``MEDMO_API_KEY``.
 
 Box coordinates are pixels of that slice (column x, row y); ``slice`` is the index in the
 geometrically sorted series.
@@ -40,8 +45,10 @@ def register(sub) -> None:
                         help="slice index in the sorted series (repeatable; default: middle)")
     parser.add_argument("--prompt", required=True, help="question, finding or instruction")
     parser.add_argument("--task", choices=TASK_CHOICES, default="vqa")
-    parser.add_argument("--model", help="hub id (in the local cache) or checkpoint folder")
+    parser.add_argument("--model", help="hub id (in the local cache) or checkpoint folder; "
+                        "with --server: the model's name there (default: the server's only one)")
     parser.add_argument("--adapter", help="LoRA adapter folder to apply")
+    add_server_arguments(parser)
     parser.add_argument("--window", help='window override: preset name or "W,L"')
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--4bit", dest="four_bit", action="store_true",
@@ -92,7 +99,7 @@ def answer_json(answer, slices: list[int], series) -> dict:
                       "x1": round(box.x1, 2), "y1": round(box.y1, 2)})
     t = answer.timings
     return {"text": answer.text, "boxes": boxes, "model": answer.model, "adapter": answer.adapter,
-            "timings": {"ttft_s": round(t.ttft_s, 4), "new_tokens": t.new_tokens,
+            "server": answer.server, "timings": {"ttft_s": round(t.ttft_s, 4), "new_tokens": t.new_tokens,
                         "tokens_per_s": round(t.tokens_per_s, 2)}}
 
 
@@ -100,8 +107,39 @@ DEMO_NOTE = ("medmo ask: no --model given: using the bundled demo model (trained
              "phantoms only, NOT for clinical use)")
 
 
+def add_server_arguments(parser) -> None:
+    """--server, --api-key, --ca-bundle (shared with ``medmo doctor``)."""
+    parser.add_argument("--server", metavar="URL",
+                        help="ask a MedMO server (https://host[:port]) instead of loading a model")
+    parser.add_argument("--api-key", default=None,
+                        help="the server's token (default: $MEDMO_API_KEY)")
+    parser.add_argument("--ca-bundle", default=None, metavar="PEM",
+                        help="the site CA's certificate(s) (default: $MEDMO_CA_BUNDLE, else the "
+                             "system's)")
+
+
+def server_config(args, **options):
+    """The RemoteConfig of --server/--api-key/--ca-bundle (environment as fallback)."""
+    import os
+
+    from inference.remote import RemoteConfig
+
+    return RemoteConfig(
+        url=args.server, api_key=args.api_key or os.environ.get("MEDMO_API_KEY", ""),
+        ca_bundle=args.ca_bundle or os.environ.get("MEDMO_CA_BUNDLE", ""),
+        adapter_share=os.environ.get("MEDMO_ADAPTER_SHARE", ""),
+        adapter_share_on_server=os.environ.get("MEDMO_ADAPTER_SHARE_ON_SERVER", ""), **options)
+
+
 def run(args) -> int:
-    if not args.model:
+    if args.server and args.four_bit:
+        return _fail("--4bit applies to a model loaded here, not to --server", 2)
+    if args.server:
+        try:
+            server_config(args)
+        except ValueError as exc:
+            return _fail(str(exc), 2)
+    if not args.model and not args.server:
         from inference.models import default_model
 
         args.model = default_model()
@@ -139,14 +177,24 @@ def run(args) -> int:
     return _ask(args, series, slices, frames, study=study)
 
 
-def _ask(args, series, slices, frames, *, study=None) -> int:
+def _engine(args):
+    if args.server:
+        from inference.remote import RemoteEngine
+
+        return RemoteEngine(server_config(args, model=args.model or "",
+                                          max_new_tokens=args.max_new_tokens))
     from inference.engine import Engine
     from inference.runtime import EngineConfig
+
+    return Engine(EngineConfig(model=args.model, max_new_tokens=args.max_new_tokens,
+                               load_in_4bit=args.four_bit))
+
+
+def _ask(args, series, slices, frames, *, study=None) -> int:
     from inference.types import Answer, EngineError
 
     try:
-        engine = Engine(EngineConfig(model=args.model, max_new_tokens=args.max_new_tokens,
-                                     load_in_4bit=args.four_bit))
+        engine = _engine(args)
         if args.adapter:
             engine.load_adapter(args.adapter)
         answer = None
@@ -179,8 +227,8 @@ def _ask(args, series, slices, frames, *, study=None) -> int:
 
 
 def _record(args, study, series, slices, frames, answer, engine) -> int:
-    """--workspace: store the answer as the viewer does (app.controller.record_headless)."""
-    from app.controller import record_headless
+    """--workspace: store the answer as the viewer does (app.session.study_record.record_headless)."""
+    from app.session.study_record import record_headless
     from app.workspace import WorkspaceError
     from viewer.windowing import parse_window
 

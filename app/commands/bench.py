@@ -1,8 +1,11 @@
-"""``medmo bench viewer|engine|adapt|fuzz``: benchmark commands that print numbers and a same-run reference."""
+"""``medmo bench viewer|engine``: benchmark commands that print numbers and a same-run reference."""
 
 from __future__ import annotations
 
 import json
+
+from app.bench_pacs import register as register_pacs_bench
+from app.commands import bench_fuzz, bench_serve
 
 
 def register(sub) -> None:
@@ -28,9 +31,9 @@ def register(sub) -> None:
                         help="KV cache (static lets generate compile the decode step on CUDA)")
     engine.set_defaults(func=_engine)
     _register_adapt(targets)
-    from app.commands.bench_fuzz import register as register_fuzz
-
-    register_fuzz(targets)
+    bench_serve.register(targets)
+    register_pacs_bench(targets)
+    bench_fuzz.register(targets)
 
 
 def _register_adapt(targets) -> None:

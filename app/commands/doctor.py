@@ -1,4 +1,6 @@
 """``medmo doctor``: check the installation and run the whole pipeline on a tiny checkpoint.
+``medmo doctor --server URL``: check the installation and the site's MedMO server instead (no
+model is loaded here).
 
 Prints one line per check (PASS / FAIL / INFO). Exit codes: 0 no check failed; 1 a check failed.
 """
@@ -8,10 +10,14 @@ from __future__ import annotations
 import json
 import sys
 
+from app.commands.ask import add_server_arguments
+
 
 def register(sub) -> None:
     parser = sub.add_parser("doctor", help="check GPU, CUDA, memory, cache, and run a smoke test")
     parser.add_argument("--json", action="store_true", help="print one JSON list of checks")
+    parser.add_argument("--model", default="", help="with --server: the model's name there")
+    add_server_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,8 +60,20 @@ def run(args) -> int:
 
     from inference.doctor import run_checks
 
+    if args.server:
+        from app.commands.ask import server_config
+        from inference.remote_checks import server_checks
+
+        try:
+            config = server_config(args, model=args.model)
+        except ValueError as exc:
+            print(f"medmo doctor: {exc}", file=sys.stderr)
+            return 2
+        later = server_checks(config)
+    else:
+        later = run_checks()
     checks = []
-    for check in itertools.chain(install_checks(), run_checks()):
+    for check in itertools.chain(install_checks(), later):
         checks.append(check)
         if not args.json:
             print(f"{check.status:<4}  {check.name:<22} {check.detail}")

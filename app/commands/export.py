@@ -37,7 +37,7 @@ def _fail(message: str) -> int:
 
 
 def run(args) -> int:
-    from app.export import ExportError, gather
+    from app.export import ExportError, gather, write_export
     from app.workspace import FILENAME, Workspace, WorkspaceError
     from viewer.loading import load
 
@@ -64,7 +64,7 @@ def run(args) -> int:
                 return _fail("several studies have workspace data; choose one with "
                              f"--study-uid ({', '.join(s.uid for s in held)})")
             content = gather(held[0], ws)
-        written = _write(args.format, content, Path(args.out))
+        written = write_export(args.format, content, Path(args.out), note=_note)
     except (ExportError, WorkspaceError) as exc:
         return _fail(str(exc))
     for path in written:
@@ -72,34 +72,5 @@ def run(args) -> int:
     return 0
 
 
-def _write(fmt: str, content, out: Path) -> list[Path]:
-    from app.export import ExportError
-
-    if fmt == "md":
-        from app.export.markdown import export_markdown
-
-        return export_markdown(content, out)
-    if fmt == "pdf":
-        from app.export.pdf import export_pdf
-
-        return [export_pdf(content, out)]
-    from app.export.sr import export_measurement_sr
-    from app.export.text_sr import export_text_sr
-
-    if out.suffix.lower() == ".dcm":
-        boxes_path, text_path = out, out.with_name(f"{out.stem}-text.dcm")
-    else:
-        boxes_path, text_path = out / "boxes-sr.dcm", out / "report-text-sr.dcm"
-    has_text = content.report is not None and content.report.text.strip()
-    if not content.findings and not has_text:
-        raise ExportError("the workspace holds neither boxes nor report text for this study")
-    written = []
-    if content.findings:
-        written.append(export_measurement_sr(content, boxes_path))
-    else:
-        print("medmo export: no boxes: measurement SR not written", file=sys.stderr)
-    if has_text:
-        written.append(export_text_sr(content, text_path))
-    else:
-        print("medmo export: no report text: text SR not written", file=sys.stderr)
-    return written
+def _note(text: str) -> None:
+    print(f"medmo export: {text}", file=sys.stderr)

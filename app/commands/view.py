@@ -84,10 +84,10 @@ def run(args) -> int:
 
         args.model = default_model()  # the phantom demo model, when installed
     if args.model:
-        from app.engine_worker import LoadRequest
+        from app.session.engine import LoadRequest
 
-        win.reading.model.set_model(args.model)
-        win.reading.load_model(LoadRequest(args.model, args.adapter or ""))
+        win.panels.model.set_model(args.model)
+        win.session.engine.load(LoadRequest(args.model, args.adapter or ""))
 
     def when_loaded(_seconds: float = 0.0) -> None:
         if args.plane and win.state.series is not None and args.plane in win.state.planes:

@@ -1,8 +1,10 @@
-"""The chat panel of one study: frame selection, quick actions, prompt, streamed answer, history.
+"""The chat panel of the open study: frame selection, quick actions, prompt, streamed answer,
+history.
 
-The panel only shows and asks: it emits ``ask_requested(prompt, task)`` and ``stop_requested``
-and the main window runs the engine. Each stored answer is labelled AI with the model that
-wrote it and lists the slices it was about as links (``frame_clicked(series_uid, index)``).
+It takes the session's :class:`~app.session.conversation.Conversation` and
+:class:`~viewer.frame_selection.FrameSelection` in ``__init__``, listens to them and only
+draws; a button press is a call on the conversation (``ask``, ``stop``). Each stored answer is
+labelled AI with the model that wrote it and lists the slices it was about as links.
 """
 
 from __future__ import annotations
@@ -11,26 +13,26 @@ import html
 
 from PySide6 import QtCore, QtWidgets
 
-from app.controller import QUICK_ACTIONS, TASK_TITLES, StudySession, model_display_name
+from app.session.conversation import QUICK_ACTIONS, TASK_TITLES, Conversation, box_markup
+from app.session.engine import model_display_name
 from app.workspace import ChatMessage
-from viewer.selection import MAX_FRAMES, FrameSelection
+from viewer.findings import StudyFindings
+from viewer.frame_selection import MAX_FRAMES, FrameSelection
+from viewer.qt.listening import Subscriptions
 
 MODE_LABELS = {"current": "Current slice", "range": "Slice range", "keys": "Key images (K)"}
 
 
 class ChatPanel(QtWidgets.QWidget):
-    """Signals: ``ask_requested(prompt, task)``, ``stop_requested()``,
-    ``frame_clicked(series_uid, frame_index)``."""
+    """The chat of a :class:`Conversation`, sending what a :class:`FrameSelection` names."""
 
-    ask_requested = QtCore.Signal(str, str)
-    stop_requested = QtCore.Signal()
-    frame_clicked = QtCore.Signal(str, int)
-
-    def __init__(self, selection: FrameSelection, parent: QtWidgets.QWidget | None = None
-                 ) -> None:
+    def __init__(self, conversation: Conversation, selection: FrameSelection,
+                 findings: StudyFindings | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.conversation = conversation
         self.selection = selection
-        self.session: StudySession | None = None
+        self.findings = findings  # box links select the box (None: links go to the slice)
         self._streaming = False
 
         self.notice = QtWidgets.QLabel("")
@@ -68,7 +70,7 @@ class ChatPanel(QtWidgets.QWidget):
         quick_row = QtWidgets.QHBoxLayout()
         for text, (task, prompt) in QUICK_ACTIONS.items():
             button = QtWidgets.QPushButton(text)
-            button.clicked.connect(lambda _c=False, t=task, p=prompt: self.ask_requested.emit(p, t))
+            button.clicked.connect(lambda _c=False, t=task, p=prompt: conversation.ask(p, t))
             quick_row.addWidget(button)
             self.quick[text] = button
         self.phrase = QtWidgets.QLineEdit()
@@ -87,7 +89,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.ask_button.clicked.connect(self._ask)
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop_requested.emit)
+        self.stop_button.clicked.connect(conversation.stop)
         ask_row = QtWidgets.QHBoxLayout()
         ask_row.addWidget(self.prompt, 1)
         ask_row.addWidget(self.ask_button)
@@ -104,19 +106,30 @@ class ChatPanel(QtWidgets.QWidget):
         layout.addLayout(ground_row)
         layout.addLayout(ask_row)
         self._sync_mode_widgets()
-
-    # ------------------------------------------------------------------ session
-    def set_session(self, session: StudySession | None) -> None:
-        if self.session is not None:
-            self.session.messages_changed.disconnect(self.refresh)
-        self.session = session
-        if session is not None:
-            session.messages_changed.connect(self.refresh)
+        self._subscriptions = Subscriptions([
+            (conversation.messages_changed, self.refresh),
+            (conversation.answer_started, self.begin_answer),
+            (conversation.chunk, self.append_chunk),
+            (conversation.answer_ended, self.end_answer),
+            (conversation.notice, self.show_error),
+            (conversation.sending_changed, self.set_sending),
+            (conversation.busy_changed, self.set_busy),
+            (selection.changed, self._on_selection),
+        ])
         self.refresh()
+        self.set_sending(*conversation.sending())
 
+    def disconnect_model(self) -> None:
+        self._subscriptions.drop()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.disconnect_model()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ history
     def refresh(self) -> None:
-        """Redraw the history from the session's stored messages."""
-        messages = self.session.messages if self.session is not None else []
+        """Redraw the history from the conversation's stored messages."""
+        messages = self.conversation.messages
         parts = [_message_html(m) for m in messages]
         if not parts:
             parts = ["<p style='color:#888'>No questions asked about this study yet.</p>"]
@@ -125,14 +138,14 @@ class ChatPanel(QtWidgets.QWidget):
         bar.setValue(bar.maximum())
 
     # ------------------------------------------------------------------ selection
-    def set_frame_count(self, n_frames: int) -> None:
-        for box in (self.first, self.last):
-            box.blockSignals(True)
-            box.setRange(1, max(1, n_frames))
-            box.blockSignals(False)
-
-    def set_sending(self, text: str, *, ok: bool) -> None:
+    def set_sending(self, text: str, ok: bool) -> None:
         """What the selection would send now (or why it cannot be sent)."""
+        n_frames = max(1, self.conversation.n_frames)
+        for box in (self.first, self.last):
+            if box.maximum() != n_frames:
+                box.blockSignals(True)
+                box.setRange(1, n_frames)
+                box.blockSignals(False)
         self.sending.setText(text)
         self.sending.setStyleSheet("" if ok else "color: #b00020;")
 
@@ -156,9 +169,9 @@ class ChatPanel(QtWidgets.QWidget):
         for widget in (self.first, self.to_label, self.last):
             widget.setVisible(ranged)
 
-    def show_mode(self, mode: str) -> None:
-        """Reflect a mode set elsewhere (e.g. K marks a key image)."""
-        index = self.mode.findData(mode)
+    def _on_selection(self) -> None:
+        """The selection changed (here, or elsewhere: K marks a key image)."""
+        index = self.mode.findData(self.selection.mode)
         if index >= 0 and index != self.mode.currentIndex():
             self.mode.blockSignals(True)
             self.mode.setCurrentIndex(index)
@@ -171,16 +184,16 @@ class ChatPanel(QtWidgets.QWidget):
         if not text:
             self.show_error("Type a question first (or use a quick action).")
             return
-        self.ask_requested.emit(text, "vqa")
+        self.conversation.ask(text, "vqa")
 
     def _ground(self) -> None:
         phrase = self.phrase.text().strip()
         if not phrase:
             self.show_error('Name the finding to ground (e.g. "nodule").')
             return
-        self.ask_requested.emit(phrase, "ground")
+        self.conversation.ask(phrase, "ground")
 
-    def begin_answer(self, description: str, model: str) -> None:
+    def begin_answer(self, description: str, model: str, _task: str = "") -> None:
         self._streaming = True
         self.prompt.clear()
         self.live.clear()
@@ -195,10 +208,10 @@ class ChatPanel(QtWidgets.QWidget):
         cursor.insertText(text)
         self.live.setTextCursor(cursor)
 
-    def end_answer(self, *, stopped: bool, note: str = "") -> None:
+    def end_answer(self, stopped: bool, note: str = "") -> None:
         self._streaming = False
         self.live_label.setText(("Stopped. " if stopped else "Done. ") + note)
-        self.set_busy(False)
+        self.set_busy(self.conversation.busy)
 
     def show_error(self, message: str) -> None:
         self.notice.setText(message)
@@ -213,11 +226,13 @@ class ChatPanel(QtWidgets.QWidget):
         return self.live.toPlainText()
 
     def _on_link(self, url: QtCore.QUrl) -> None:
-        if url.scheme() != "frame":
+        target, _, index = url.path().rpartition("/")
+        if not target or not index.isdigit():
             return
-        series_uid, _, index = url.path().rpartition("/")
-        if series_uid and index.isdigit():
-            self.frame_clicked.emit(series_uid, int(index))
+        if url.scheme() == "frame":
+            self.conversation.go_to_frame(target, int(index))
+        elif url.scheme() == "box" and self.findings is not None:
+            self.conversation.go_to_box(target, int(index), self.findings)
 
 
 def _frames_html(message: ChatMessage) -> str:
@@ -226,9 +241,26 @@ def _frames_html(message: ChatMessage) -> str:
     return ", ".join(links)
 
 
+def _text_html(message: ChatMessage) -> str:
+    """The message text, its box markup turned into links to the boxes it made."""
+    if message.role == "user" or not message.box_spans:
+        shown = message.text or (TASK_TITLES.get(message.task, "")
+                                 if message.role == "user" else "")
+        return html.escape(shown).replace("\n", "<br>")
+    parts = []
+    for piece, boxes in box_markup(message.text, message.box_spans):
+        if not boxes:
+            parts.append(html.escape(piece).replace("\n", "<br>"))
+            continue
+        links = [f"<a href='box:{message.id}/{k}' title='{html.escape(message.boxes[k].label)}'"
+                 f" style='color:#b36b00'>[box {k + 1}: {html.escape(message.boxes[k].label)}]"
+                 "</a>" for k in boxes]
+        parts.append(" ".join(links))
+    return "".join(parts)
+
+
 def _message_html(message: ChatMessage) -> str:
-    shown = message.text or (TASK_TITLES.get(message.task, "") if message.role == "user" else "")
-    text = html.escape(shown).replace("\n", "<br>")
+    text = _text_html(message)
     frames = _frames_html(message)
     if message.role == "user":
         head = f"<b>You</b> <span style='color:#666'>({frames})</span>" if frames else "<b>You</b>"

@@ -4,13 +4,11 @@ Use
 ---
 ::
 
-    overlay = BoxOverlay(window.view, annotations, window.state)
-    panel = FindingsPanel(annotations, window.state, selection=overlay.selection)
+    findings = session.findings                       # viewer.findings.StudyFindings
+    overlay = BoxOverlay(window.view, findings, session.view)
+    panel = FindingsPanel(findings, session.view)     # the same part: one selection
     dock.setWidget(panel)
-    panel.set_annotations(other_annotations)   # when the study changes (overlay too)
-    # a finding on another series: let the window bring it up its own way (browser, loading)
-    panel.series_switcher = lambda series: window.show_series(
-        window.result.all_series.index(series))
+    findings.set_annotations(other_annotations)       # another study: both follow
 
 Columns: label, image (series and 1-based image number, as in the view's corner text), size
 (mm from the series geometry, px when uncalibrated), origin (AI / radiologist) and status
@@ -23,14 +21,12 @@ Delete buttons (and the A and Delete keys while the list has focus) act on the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.annotations import AnnotationSet, BoxSize, Finding, measure_box
-from viewer.qt.boxes import FindingSelection
-from viewer.qt.boxes.captions import origin_text
-from viewer.reformat import native_plane
+from viewer.boxes.captions import origin_text
+from viewer.findings import StudyFindings, go_to_finding
+from viewer.qt.listening import Subscriptions
 from viewer.study import Series
 from viewer.viewstate import ViewState
 
@@ -40,17 +36,16 @@ _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 class FindingsPanel(QtWidgets.QWidget):
-    """A live table of an :class:`AnnotationSet`'s findings, bound to a :class:`ViewState`."""
+    """A live table of the open study's findings (a :class:`StudyFindings`), bound to a
+    :class:`ViewState`."""
 
-    def __init__(self, annotations: AnnotationSet, state: ViewState, *,
-                 selection: FindingSelection | None = None,
+    def __init__(self, findings: StudyFindings, state: ViewState,
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.selection = selection if selection is not None else FindingSelection()
+        self.findings = findings
+        self.selection = findings.selection
         self.annotations: AnnotationSet | None = None
-        # brings another series of the study on screen; None: ``state.set_series``
-        self.series_switcher: Callable[[Series], None] | None = None
         self.summary = QtWidgets.QLabel("")
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -90,63 +85,51 @@ class FindingsPanel(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self._connections = [
+        self._subscriptions = Subscriptions([
             (self.selection.selected_changed, self._on_selection),
             (self.selection.show_deleted_changed, self._on_show_deleted_changed),
             (state.series_changed, self._on_series),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
-        self.set_annotations(annotations)
+            (findings.annotations_changed, self._attach),
+        ])
+        self._attach(findings.annotations)
 
     # ---- public API -----------------------------------------------------------------
-    def set_annotations(self, annotations: AnnotationSet) -> None:
+    def _attach(self, annotations: AnnotationSet | None) -> None:
         """List another study's findings."""
         if self.annotations is not None:
-            self.annotations.finding_changed.disconnect(self._on_finding)
+            self.annotations.finding_changed.disconnect(self._on_finding, missing_ok=True)
         self.annotations = annotations
-        annotations.finding_changed.connect(self._on_finding)
+        if annotations is not None:
+            annotations.finding_changed.connect(self._on_finding)
         self.refresh()
 
     def row_of(self, finding_id: str) -> int:
         """Table row of a finding (-1 when not listed)."""
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(_ID_ROLE) == finding_id:
+            if self._cell(row, 0).data(_ID_ROLE) == finding_id:
                 return row
         return -1
 
     def row_texts(self, row: int) -> dict[str, str]:
         """The cells of one row by column name (what the user reads)."""
-        return {name: self.table.item(row, c).text() for c, name in enumerate(COLUMNS)}
+        return {name: self._cell(row, c).text() for c, name in enumerate(COLUMNS)}
+
+    def _cell(self, row: int, column: int) -> QtWidgets.QTableWidgetItem:
+        item = self.table.item(row, column)
+        if item is None:  # refresh() fills every cell of every row
+            raise IndexError(f"no cell at row {row}, column {column}")
+        return item
 
     def go_to(self, finding_id: str) -> None:
         """Show the finding's series and slice in the native plane and select its box."""
-        finding = self.annotations[finding_id] if self.annotations else None
-        if finding is None:
-            return
-        frame = finding.shown.frame
-        series = self._series(frame.series_uid)
-        if series is not None and self.state.series is not series:
-            if self.series_switcher is not None:
-                self.series_switcher(series)
-            else:
-                self.state.set_series(series, study=self.state.study,
-                                      slice_index=frame.frame_index)
-        if series is not None and self.state.series is series:
-            plane = native_plane(series.volume)
-            if self.state.plane != plane:
-                self.state.set_plane(plane)
-            self.state.slice_index = frame.frame_index
-        self.selection.select(finding_id)
+        go_to_finding(self.findings, self.state, finding_id)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.disconnect_model()
         super().closeEvent(event)
 
     def disconnect_model(self) -> None:
-        for signal, slot in self._connections:
-            signal.disconnect(slot, missing_ok=True)
-        self._connections = []
+        self._subscriptions.drop()
         if self.annotations is not None:
             self.annotations.finding_changed.disconnect(self._on_finding, missing_ok=True)
 
@@ -216,14 +199,14 @@ class FindingsPanel(QtWidgets.QWidget):
             self.table.clearSelection()
         else:
             self.table.selectRow(row)
-            self.table.scrollToItem(self.table.item(row, 0))
+            self.table.scrollToItem(self._cell(row, 0))
         self.table.blockSignals(False)
         self._update_buttons()
 
     def _on_row_selected(self) -> None:
         rows = {index.row() for index in self.table.selectedIndexes()}
         if len(rows) == 1:
-            self.go_to(self.table.item(rows.pop(), 0).data(_ID_ROLE))
+            self.go_to(self._cell(rows.pop(), 0).data(_ID_ROLE))
 
     def _on_show_deleted_changed(self, on: bool) -> None:
         self.show_deleted.setChecked(on)
@@ -239,16 +222,18 @@ class FindingsPanel(QtWidgets.QWidget):
     def _update_buttons(self) -> None:
         finding = self._selected()
         live = finding is not None and not finding.deleted
-        self.accept_button.setEnabled(live and finding.prediction is not None)
+        self.accept_button.setEnabled(finding is not None and live
+                                      and finding.prediction is not None)
         self.delete_button.setEnabled(live)
 
     def _accept(self) -> None:
         finding = self._selected()
-        if finding is not None and not finding.deleted and finding.prediction is not None:
+        if finding is not None and self.annotations is not None and not finding.deleted \
+                and finding.prediction is not None:
             self.annotations.accept(finding.id)
 
     def _delete(self) -> None:
         finding = self._selected()
-        if finding is not None and not finding.deleted:
+        if finding is not None and self.annotations is not None and not finding.deleted:
             self.selection.select(None)
             self.annotations.delete(finding.id)

@@ -1,9 +1,8 @@
 """The model panel: choose a MedMO variant, a local checkpoint folder or an adapter, see the
 memory estimate, load/unload with progress. Says plainly how to get a model when none is here.
 
-Emits ``load_requested(LoadRequest)`` and ``unload_requested()``; the main window forwards
-them to the engine worker and reports back with :meth:`ModelPanel.set_stage`,
-:meth:`set_loaded`, :meth:`set_failed` and :meth:`set_unloaded`.
+It takes the session's :class:`~app.session.engine.EngineState` in ``__init__``: Load and
+Unload are calls on it, and the panel draws what it reports (stage, loaded, failed, unloaded).
 """
 
 from __future__ import annotations
@@ -13,7 +12,10 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from app.engine_worker import LoadRequest
+from app.panels.model_server import ServerPanel
+from app.session.engine import EngineState, LoadedModel, LoadRequest
+from app.session.server_settings import ServerSettings
+from viewer.qt.listening import Subscriptions
 
 NO_MODEL_HELP = (
     "No MedMO model is on this machine yet. Studies open and read normally; to ask the model:\n"
@@ -56,11 +58,13 @@ def estimate_text(model: str) -> str:
 
 
 class ModelPanel(QtWidgets.QWidget):
-    load_requested = QtCore.Signal(object)
-    unload_requested = QtCore.Signal()
+    """Choose and load the model of an :class:`EngineState`; shows its progress."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, engine: EngineState, parent: QtWidgets.QWidget | None = None, *,
+                 server: ServerSettings | None = None) -> None:
         super().__init__(parent)
+        self.engine = engine
+        self.server = ServerPanel(server or ServerSettings.from_env())  # This computer / Server
         self.choice = QtWidgets.QComboBox()
         self.choice.setEditable(True)
         self.choice.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
@@ -80,7 +84,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.load_button.clicked.connect(self._load)
         self.unload_button = QtWidgets.QPushButton("Unload")
         self.unload_button.setEnabled(False)
-        self.unload_button.clicked.connect(self.unload_requested.emit)
+        self.unload_button.clicked.connect(engine.unload)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -93,7 +97,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.help.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.help.setStyleSheet("font-family: monospace; color: #444;")
 
-        form = QtWidgets.QFormLayout()
+        self.form = form = QtWidgets.QFormLayout()
         model_row = QtWidgets.QHBoxLayout()
         model_row.addWidget(self.choice, 1)
         model_row.addWidget(self.folder_button)
@@ -109,12 +113,21 @@ class ModelPanel(QtWidgets.QWidget):
         buttons.addWidget(self.unload_button)
         buttons.addWidget(self.progress, 1)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.server)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.help)
         layout.addStretch(1)
         self.refresh_models()
+        self.server.settings.mode_changed.connect(self._show_mode)
+        self._show_mode(self.server.settings.mode)
+        self._subscriptions = Subscriptions([
+            (engine.stage, self.set_stage), (engine.loaded, self.set_loaded),
+            (engine.load_failed, self.set_failed), (engine.unloaded, self.set_unloaded)])
+
+    def disconnect_model(self) -> None:
+        self._subscriptions.drop()
 
     # ------------------------------------------------------------------ choices
     def refresh_models(self, folders=()) -> None:
@@ -188,14 +201,28 @@ class ModelPanel(QtWidgets.QWidget):
         self.estimate.setText(text)
 
     # ------------------------------------------------------------------ loading
+    def _show_mode(self, mode: str) -> None:
+        """Server mode: no local model choice, no memory estimate (the server holds it)."""
+        for row in (0, 3):  # Model, Memory
+            self.form.setRowVisible(row, mode == "local")
+        if mode == "local":
+            self.refresh_models()  # shows the help again when no model is on this machine
+        else:
+            self.help.setVisible(False)
+
     def _load(self) -> None:
         try:
-            request = LoadRequest(self.model_text(), self.adapter.text().strip(),
-                                  self.max_tokens.value())
+            if self.server.settings.mode == "server":
+                settings = self.server.settings
+                request = LoadRequest(settings.model.strip(), self.adapter.text().strip(),
+                                      self.max_tokens.value(), server=settings.config())
+            else:
+                request = LoadRequest(self.model_text(), self.adapter.text().strip(),
+                                      self.max_tokens.value())
         except ValueError as exc:
             self.set_failed(str(exc))
             return
-        self.load_requested.emit(request)
+        self.engine.load(request)
 
     def set_stage(self, text: str) -> None:
         self.progress.setRange(0, 0)  # busy: from_pretrained reports no fraction
@@ -203,14 +230,18 @@ class ModelPanel(QtWidgets.QWidget):
         self.load_button.setEnabled(False)
         self.unload_button.setEnabled(False)
 
-    def set_loaded(self, info: dict) -> None:
+    def set_loaded(self, model: LoadedModel) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        tiny = " RANDOM test model: answers are meaningless." if _is_tiny(info["model"]) else ""
-        adapter = f" + adapter {info['adapter']}" if info.get("adapter") else ""
-        self.status.setText(f"Loaded {info['model']}{adapter} on {info.get('device', '?')} "
-                            f"({info.get('dtype', '?')}) in {info.get('seconds', 0):.1f} s."
-                            + tiny)
+        adapter = f" + adapter {model.adapter}" if model.adapter else ""
+        if model.server:
+            self.status.setText(f"Connected to {model.server}: {model.model}{adapter} "
+                                f"(the server holds the model) in {model.seconds:.1f} s.")
+        else:
+            tiny = (" RANDOM test model: answers are meaningless." if _is_tiny(model.model)
+                    else "")
+            self.status.setText(f"Loaded {model.model}{adapter} on {model.device or '?'} "
+                                f"({model.dtype or '?'}) in {model.seconds:.1f} s." + tiny)
         self.load_button.setEnabled(True)
         self.unload_button.setEnabled(True)
 
@@ -220,7 +251,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.status.setText(f"Could not load: {message}")
         self.load_button.setEnabled(True)
         self.unload_button.setEnabled(False)
-        self.help.setVisible(True)
+        self.help.setVisible(self.server.settings.mode == "local")
 
     def set_unloaded(self) -> None:
         self.progress.setRange(0, 1)

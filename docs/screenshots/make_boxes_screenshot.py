@@ -27,9 +27,7 @@ from shots import send_mouse as send  # noqa: E402
 
 from app.commands.view import ensure_demo_study  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from app.panels.findings import FindingsPanel  # noqa: E402
-from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox  # noqa: E402
-from viewer.qt.boxes import BoxOverlay  # noqa: E402
+from viewer.annotations import Annotation, FrameLocation, PixelBox  # noqa: E402
 
 SLICE = 55  # three phantom lesions cross this slice
 EXAMPLE = {"answer_id": "screenshot-example", "model_id": "none: placed from ground_truth.json"}
@@ -78,21 +76,12 @@ def main() -> int:
     loop.exec()
     state, view = win.state, win.view
     series = state.series
-    reading = getattr(win, "reading", None)
-    if reading is not None and getattr(reading, "overlay", None) is not None:
-        # the window's own overlay and findings dock, on the study's workspace session
-        annotations = reading.session.annotations
-        overlay, panel = reading.overlay, reading.findings
-        dock = reading.docks["Findings"]
-        dock.show()
-        dock.raise_()
-    else:  # a window without the reading controller: attach them here
-        annotations = AnnotationSet(state.study.uid if state.study else series.uid)
-        overlay = BoxOverlay(view, annotations, state)
-        panel = FindingsPanel(annotations, state, selection=overlay.selection)
-        dock = QtWidgets.QDockWidget("Findings", win)
-        dock.setWidget(panel)
-        win.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    # the window's own overlay and findings dock, on the study's workspace record
+    annotations = win.session.record.annotations
+    panel = win.panels.findings
+    dock = win.docks["Findings"]
+    dock.show()
+    dock.raise_()
     win.resizeDocks([dock], [360], QtCore.Qt.Orientation.Vertical)
 
     on_slice = [b for b in truth if b["slice"] == SLICE]

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from shots import demo_window, save_shot, wait  # noqa: E402
 
-from app.engine_worker import LoadRequest  # noqa: E402
+from app.session.engine import LoadRequest  # noqa: E402
 from inference.models import default_model  # noqa: E402
 
 SLICE = 50
@@ -31,14 +31,14 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="medmo-shots-"))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     win = demo_window(app, scratch, findings_height=200)
-    reading = win.reading
+    engine = win.session.engine
     model = default_model()
-    reading.model.set_model(model)
-    reading.load_model(LoadRequest(model))
-    wait(app, lambda: reading.engine.is_loaded)
+    win.panels.model.set_model(model)
+    engine.load(LoadRequest(model))
+    wait(app, lambda: engine.is_loaded)
     win.state.slice_index = SLICE
-    reading.chat.quick["Localise abnormalities"].click()
-    wait(app, lambda: not reading.engine.busy)
+    win.panels.chat.quick["Localise abnormalities"].click()
+    wait(app, lambda: not engine.busy)
     save_shot(app, win, "demo-localise.png")
     win.close()
     return 0

@@ -33,22 +33,22 @@ def main() -> int:
     model = make_tiny(scratch / "tiny-random-test-model")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     win = demo_window(app, scratch)
-    reading = win.reading
+    panels, engine = win.panels, win.session.engine
     win.state.slice_index = SLICE
-    reading.model.set_model(str(model))
-    reading.model.max_tokens.setValue(60)
-    reading.model.load_button.click()
-    wait(app, lambda: reading.engine.is_loaded)
+    panels.model.set_model(str(model))
+    panels.model.max_tokens.setValue(60)
+    panels.model.load_button.click()
+    wait(app, lambda: engine.is_loaded)
 
-    reading.chat.prompt.setText("Is there a lung nodule on this slice?")
-    reading.chat.ask_button.click()
-    wait(app, lambda: not reading.engine.busy)
-    reading.chat.prompt.setText("Which lobe?")
+    panels.chat.prompt.setText("Is there a lung nodule on this slice?")
+    panels.chat.ask_button.click()
+    wait(app, lambda: not engine.busy)
+    panels.chat.prompt.setText("Which lobe?")
     save_shot(app, win, "chat.png")
 
-    reading.chat.quick["Draft report"].click()
-    wait(app, lambda: not reading.engine.busy)
-    reading.report.signer.setText("")
+    panels.chat.quick["Draft report"].click()
+    wait(app, lambda: not engine.busy)
+    panels.report.signer.setText("")
     save_shot(app, win, "report.png")
     win.close()
     return 0

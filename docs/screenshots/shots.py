@@ -52,7 +52,7 @@ def demo_window(app, scratch, *, findings_height: int = 170):
     win.show()
     win.open_paths(sorted(ensure_demo_study().glob("*.dcm")))
     wait(app, lambda: win.job is not None and not win.job.running and win.state.series)
-    docks = win.reading.docks
+    docks = win.docks
     win.resizeDocks([docks["Chat"]], [470], QtCore.Qt.Orientation.Horizontal)
     win.resizeDocks([docks["Findings"], docks["Chat"]], [findings_height, 760 - findings_height],
                     QtCore.Qt.Orientation.Vertical)

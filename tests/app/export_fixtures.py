@@ -1,8 +1,9 @@
 """A small synthetic CT series written with pydicom, with a named patient (to prove no PHI
 leaks into logs) and exact geometry, plus the Study/Series the viewer would build from it.
 
-Built here rather than through viewer.loading so the export tests stand on their own; the CLI
-test goes through the real loader.
+Written by the suite's one series factory (tests/viewer/series_factory.py); the Study is built
+here rather than through viewer.loading so the export tests stand on their own, the CLI test
+goes through the real loader.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
+from tests.viewer.series_factory import write_series
 from viewer.study import FrameRef, Series, Study, WindowPreset
 from viewer.volume import Volume
 
@@ -28,50 +29,39 @@ LESION_SLICE = 3
 LESION_PX = (20, 24, 34, 36)  # x0, y0, x1, y1 in pixels
 
 
-def write_ct_series(directory: Path, *, seed: int = 0) -> list[Path]:
-    """Write the series (files in shuffled order names); returns the paths, slice order."""
+def case_hu(seed: int = 0) -> np.ndarray:
+    """The export case's HU: a soft-tissue body in air, a bright lesion on LESION_SLICE."""
     rng = np.random.default_rng(seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    study_uid, series_uid, for_uid = generate_uid(), generate_uid(), generate_uid()
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
     body = ((xx - SIZE / 2) / (SIZE * 0.45)) ** 2 + ((yy - SIZE / 2) / (SIZE * 0.4)) ** 2 < 1
-    paths = []
-    for k in range(SLICES):
-        hu = np.where(body, 40.0, -1000.0) + rng.normal(0, 8, (SIZE, SIZE))
-        if k == LESION_SLICE:
-            x0, y0, x1, y1 = LESION_PX
-            hu[y0:y1, x0:x1] = 180.0
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        path = directory / f"im{(k * 7) % SLICES:03d}.dcm"
-        ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.PatientName, ds.PatientID = PATIENT_NAME, PATIENT_ID
-        ds.PatientBirthDate, ds.PatientSex = BIRTH_DATE, "F"
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
-        ds.StudyDate = ds.SeriesDate = ds.ContentDate = "20260105"
-        ds.StudyTime = ds.SeriesTime = ds.ContentTime = "101500"
-        ds.AccessionNumber, ds.StudyID, ds.ReferringPhysicianName = "A1", "1", ""
-        ds.StudyDescription, ds.SeriesDescription = "CT CHEST", "Synthetic axial"
-        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 2, k + 1
-        ds.Manufacturer, ds.KVP, ds.AcquisitionNumber = "Synthetic", 120, 1
-        ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = for_uid, ""
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.ImagePositionPatient = [-25.0, -30.0, 100.0 + k * SLICE_GAP_MM]
-        ds.PixelSpacing = list(PIXEL_SPACING_MM)
-        ds.SliceThickness = SLICE_GAP_MM
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.Rows = ds.Columns = SIZE
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
-        ds.WindowCenter, ds.WindowWidth = 40, 400
-        ds.PixelData = np.round(hu + 1024).astype(np.int16).tobytes()
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
+    hu = np.stack([np.where(body, 40.0, -1000.0) + rng.normal(0, 8, (SIZE, SIZE))
+                   for _ in range(SLICES)])
+    x0, y0, x1, y1 = LESION_PX
+    hu[LESION_SLICE, y0:y1, x0:x1] = 180.0
+    return hu
+
+
+# a named patient (the audit tests prove it never reaches a log) and what an SR needs
+CASE_ATTRIBUTES = {
+    "PatientName": PATIENT_NAME, "PatientID": PATIENT_ID, "PatientBirthDate": BIRTH_DATE,
+    "PatientSex": "F", "StudyDate": "20260105", "SeriesDate": "20260105",
+    "ContentDate": "20260105", "StudyTime": "101500", "SeriesTime": "101500",
+    "ContentTime": "101500", "AccessionNumber": "A1", "StudyID": "1",
+    "ReferringPhysicianName": "", "StudyDescription": "CT CHEST",
+    "SeriesDescription": "Synthetic axial", "SeriesNumber": 2, "Manufacturer": "Synthetic",
+    "KVP": 120, "AcquisitionNumber": 1, "PositionReferenceIndicator": "",
+    "ImageType": ["ORIGINAL", "PRIMARY", "AXIAL"], "SliceThickness": SLICE_GAP_MM,
+    "RescaleType": "HU", "WindowCenter": 40, "WindowWidth": 400,
+}
+
+
+def write_ct_series(directory: Path, *, seed: int = 0) -> list[Path]:
+    """Write the case with the suite's series factory; returns the paths in slice order."""
+    written = write_series(directory, slices=SLICES, rows=SIZE, columns=SIZE, hu=case_hu(seed),
+                           origin=(-25.0, -30.0, 100.0), step_mm=SLICE_GAP_MM,
+                           pixel_spacing=PIXEL_SPACING_MM, seed=seed,
+                           study_uid=generate_uid(), attributes=CASE_ATTRIBUTES)
+    return [path for path, _ in written]
 
 
 def series_from_files(paths: list[Path]) -> Study:

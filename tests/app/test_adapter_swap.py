@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
 """"Use this adapter" / "Roll back" in the Fine-tuning tab hot-swap the LoRA adapter of the
 loaded model in the window: the base weights are not reloaded and the answers change."""
 
@@ -7,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.app.reading_fixtures import load_model, reading_window, tiny_model  # noqa: F401
+from tests.app.helpers import load_model
 
 
 @pytest.fixture(scope="module")
@@ -26,40 +25,45 @@ def adapter_dir(tiny_model, tmp_path_factory):
     return folder
 
 
+def _adapter_path(win) -> str:
+    model = win.session.engine.model
+    return model.adapter_path if model is not None else ""
+
+
 def _answer(win, qtbot) -> str:
     frame = (np.arange(256 * 256, dtype=np.uint32).reshape(256, 256) % 251).astype(np.uint8)
     answers = []
-    win.reading.engine.answered.connect(lambda _id, answer: answers.append(answer.text))
-    win.reading.engine.ask([frame], "Describe the image.")
+    win.session.engine.answered.connect(lambda _id, answer: answers.append(answer.text))
+    win.session.engine.ask([frame], "Describe the image.")
     qtbot.waitUntil(lambda: bool(answers), timeout=60_000)
     return answers[0]
 
 
-def test_use_adapter_and_roll_back_swap_without_reloading(reading_window, tiny_model,
+def test_use_adapter_and_roll_back_swap_without_reloading(make_window, tiny_model,
                                                           adapter_dir, qtbot):
-    win = reading_window()
+    win = make_window()
     load_model(win, tiny_model, qtbot, max_tokens=12)
-    worker = win.reading.engine.worker
+    worker = win.engine.worker
     engine = worker.engine
     base_text = _answer(win, qtbot)
-    win.reading.training.form.model.setCurrentText(str(tiny_model))
+    win.panels.training.form.model.setCurrentText(str(tiny_model))
 
-    win.reading.training.adapter_chosen.emit(str(adapter_dir))
-    qtbot.waitUntil(lambda: (win.reading.engine.model_info or {}).get("adapter_path")
-                    == str(adapter_dir) and not win.reading.engine.busy, timeout=30_000)
+    win.panels.training.adapter_chosen.emit(str(adapter_dir))
+    qtbot.waitUntil(lambda: _adapter_path(win)
+                    == str(adapter_dir) and not win.session.engine.busy, timeout=30_000)
     assert worker.engine is engine, "the base model must not be reloaded for an adapter swap"
     adapted_text = _answer(win, qtbot)
     assert adapted_text != base_text
 
-    win.reading.training.rolled_back.emit()
-    qtbot.waitUntil(lambda: not (win.reading.engine.model_info or {}).get("adapter")
-                    and not win.reading.engine.busy, timeout=30_000)
+    win.panels.training.rolled_back.emit()
+    qtbot.waitUntil(lambda: not _adapter_path(win)
+                    and not win.session.engine.busy, timeout=30_000)
     assert worker.engine is engine
     assert _answer(win, qtbot) == base_text
 
     # choosing the same adapter again reuses the loaded one (no second copy in the model)
-    win.reading.training.adapter_chosen.emit(str(adapter_dir))
-    qtbot.waitUntil(lambda: (win.reading.engine.model_info or {}).get("adapter_path")
-                    == str(adapter_dir) and not win.reading.engine.busy, timeout=30_000)
+    win.panels.training.adapter_chosen.emit(str(adapter_dir))
+    qtbot.waitUntil(lambda: _adapter_path(win)
+                    == str(adapter_dir) and not win.session.engine.busy, timeout=30_000)
     assert len(engine.adapters) == 1
     assert _answer(win, qtbot) == adapted_text

@@ -8,41 +8,22 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from tests.viewer.series_factory import write_series
 
 
 def _write_ct_series(folder, *, slices=5, size=64, seed=0):
-    """A small axial CT series with real geometry (IPP/IOP/spacing) written by pydicom."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    """A small axial CT series (the suite's series factory); returns the SOP Instance UIDs in
+    the viewer's slice order (feet to head)."""
+    import pydicom
 
     rng = np.random.default_rng(seed)
-    study, series, frame_of_ref = generate_uid(), generate_uid(), generate_uid()
-    uids = []
-    for k in range(slices):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = uid = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, uid
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.FrameOfReferenceUID = frame_of_ref
-        ds.Modality, ds.PatientID, ds.PatientName = "CT", "TEST-0", "Test^Phantom"
-        ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
-        ds.ImagePositionPatient = [0.0, 0.0, 2.5 * (slices - k)]  # written in reverse order
-        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 2.5
-        ds.Rows = ds.Columns = size
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
-        hu = rng.integers(-1000, 400, (size, size)).astype(np.int16)
-        ds.PixelData = (hu + 1024).astype(np.int16).tobytes()
-        ds.save_as(folder / f"ct{k:03d}.dcm", enforce_file_format=True)
-        uids.append((2.5 * (slices - k), uid))
-    # sorted along +z (feet to head): the slice index order the viewer uses
-    return [uid for _, uid in sorted(uids)]
+    hu = rng.integers(-1000, 400, (slices, size, size)).astype(np.float32)
+    written = write_series(folder, slices=slices, rows=size, columns=size, hu=hu, seed=seed,
+                           pixel_spacing=(0.7, 0.7), origin=(0.0, 0.0, 2.5),
+                           attributes={"PatientName": "Test^Phantom", "PatientID": "TEST-0",
+                                       "SliceThickness": 2.5})
+    return [pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID
+            for path, _ in written]
 
 
 @pytest.fixture(scope="module")
@@ -51,27 +32,21 @@ def ct_series(tmp_path_factory):
     return folder, _write_ct_series(folder)
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from inference.tiny import make_tiny
-
-    return make_tiny(tmp_path_factory.mktemp("tiny"))
-
-
-def test_json_shape_with_boxes_in_slice_pixels(ct_series, tiny_dir, capsys):
+def test_json_shape_with_boxes_in_slice_pixels(ct_series, tiny_model, capsys):
     from viewer.loading import load
 
     folder, _ = ct_series
     series = load([folder]).all_series[0]
     code = main(["ask", str(folder), "--slice", "1", "--slice", "3", "--task", "localize",
-                 "--prompt", "nodule", "--model", str(tiny_dir), "--max-new-tokens", "12",
+                 "--prompt", "nodule", "--model", str(tiny_model), "--max-new-tokens", "12",
                  "--json"])
     out = capsys.readouterr().out
     assert code == 0
     result = json.loads(out)  # stdout is exactly one JSON object
-    assert set(result) == {"text", "boxes", "model", "adapter", "timings"}
+    assert set(result) == {"text", "boxes", "model", "adapter", "server", "timings"}
+    assert result["server"] == ""  # answered in-process
     assert set(result["timings"]) == {"ttft_s", "new_tokens", "tokens_per_s"}
-    assert result["model"] == str(tiny_dir) and result["adapter"] is None
+    assert result["model"] == str(tiny_model) and result["adapter"] is None
     assert result["timings"]["new_tokens"] > 0
     for box in result["boxes"]:  # random weights: maybe none; if any, they must be well formed
         assert set(box) == {"label", "slice", "sop_instance_uid", "x0", "y0", "x1", "y1"}
@@ -98,9 +73,9 @@ def test_answer_json_maps_frames_to_slices_and_uids(ct_series):
                                 "x0": 32.0, "y0": 16.0, "x1": 48.0, "y1": 64.0}]
 
 
-def test_streams_text_to_stdout(ct_series, tiny_dir, capsys):
+def test_streams_text_to_stdout(ct_series, tiny_model, capsys):
     folder, _ = ct_series
-    code = main(["ask", str(folder), "--prompt", "What is shown?", "--model", str(tiny_dir),
+    code = main(["ask", str(folder), "--prompt", "What is shown?", "--model", str(tiny_model),
                  "--max-new-tokens", "6"])
     assert code == 0
     assert capsys.readouterr().out.strip()
@@ -116,15 +91,15 @@ def test_no_model_says_how_to_get_one(ct_series, capsys, monkeypatch, tmp_path):
     assert "medmo models download" in err and "--model" in err and "make-tiny" in err
 
 
-def test_bad_slice_series_and_path(ct_series, tiny_dir, tmp_path, capsys):
+def test_bad_slice_series_and_path(ct_series, tiny_model, tmp_path, capsys):
     folder, _ = ct_series
     assert main(["ask", str(folder), "--slice", "9", "--prompt", "Q",
-                 "--model", str(tiny_dir)]) == 2
+                 "--model", str(tiny_model)]) == 2
     assert "0..4" in capsys.readouterr().err
     assert main(["ask", str(folder), "--series", "3", "--prompt", "Q",
-                 "--model", str(tiny_dir)]) == 2
+                 "--model", str(tiny_model)]) == 2
     (tmp_path / "junk.txt").write_text("not an image")
-    assert main(["ask", str(tmp_path), "--prompt", "Q", "--model", str(tiny_dir)]) == 3
+    assert main(["ask", str(tmp_path), "--prompt", "Q", "--model", str(tiny_model)]) == 3
 
 
 def test_missing_model_is_exit_1(ct_series, tmp_path, capsys):
@@ -145,18 +120,18 @@ def test_ct_slices_are_windowed_as_on_screen(ct_series):
     np.testing.assert_array_equal(frames[0], apply_window(series.volume.array[2], 350, 50))
 
 
-def test_adapter_is_applied_and_reported(ct_series, tiny_dir, tmp_path, capsys):
+def test_adapter_is_applied_and_reported(ct_series, tiny_model, tmp_path, capsys):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForImageTextToText
 
     torch.manual_seed(3)
-    base = AutoModelForImageTextToText.from_pretrained(tiny_dir)
+    base = AutoModelForImageTextToText.from_pretrained(tiny_model)
     lora = get_peft_model(base, LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"],
                                            init_lora_weights=False))
     lora.save_pretrained(tmp_path / "site-lora")
     folder, _ = ct_series
-    args = ["ask", str(folder), "--prompt", "Q", "--model", str(tiny_dir), "--max-new-tokens", "8",
+    args = ["ask", str(folder), "--prompt", "Q", "--model", str(tiny_model), "--max-new-tokens", "8",
             "--json"]
     assert main(args) == 0
     plain = json.loads(capsys.readouterr().out)

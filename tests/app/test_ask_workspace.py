@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
 """`medmo ask --workspace` records exactly what the viewer records for the same question."""
 
 from __future__ import annotations
@@ -7,13 +6,7 @@ import json
 
 from app.cli import main
 from app.workspace import Workspace
-from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
-    demo_folder,
-    load_model,
-    open_demo,
-    reading_window,
-    tiny_model,
-)
+from tests.app.helpers import load_model, open_demo
 
 SLICE = 4
 PROMPT = "Describe this slice."
@@ -32,7 +25,7 @@ def _stored(folder):
         return study, messages, images, list(ws.load_annotations(study))
 
 
-def test_headless_ask_records_what_the_gui_records(reading_window, demo_folder, tiny_model,
+def test_headless_ask_records_what_the_gui_records(make_window, demo_folder, tiny_model,
                                                    qtbot, tmp_path, capsys):
     cli_ws, gui_ws = tmp_path / "cli-ws", tmp_path / "gui-ws"
     code = main(["ask", str(demo_folder), "--slice", str(SLICE), "--prompt", PROMPT,
@@ -42,15 +35,15 @@ def test_headless_ask_records_what_the_gui_records(reading_window, demo_folder, 
     assert code == 0, err
     assert f"recorded in {cli_ws}" in err
 
-    win = reading_window(gui_ws)
+    win = make_window(gui_ws)
     open_demo(win, demo_folder, qtbot)
     load_model(win, tiny_model, qtbot, max_tokens=12)
     win.state.slice_index = SLICE
     answers = []
-    win.reading.engine.answered.connect(lambda _i, a: answers.append(a))
-    win.reading.chat.prompt.setText(PROMPT)
-    win.reading.chat.ask_button.click()
-    qtbot.waitUntil(lambda: bool(answers) and not win.reading.engine.busy, timeout=60_000)
+    win.session.engine.answered.connect(lambda _i, a: answers.append(a))
+    win.panels.chat.prompt.setText(PROMPT)
+    win.panels.chat.ask_button.click()
+    qtbot.waitUntil(lambda: bool(answers) and not win.session.engine.busy, timeout=60_000)
     win.close()
 
     cli, gui = _stored(cli_ws), _stored(gui_ws)

@@ -134,12 +134,11 @@ def test_dataset_command(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["validation"] == 2
 
 
-def test_a_workspace_dataset_trains(tmp_path):
+def test_a_workspace_dataset_trains(tmp_path, tiny_model):
     """End to end: corrections -> dataset -> one real LoRA SFT step on a tiny model."""
     import io
 
     from app.cli import main
-    from inference.tiny import make_tiny
     from inference.training.config import TrainConfig
     from inference.training.run import run_training
 
@@ -149,8 +148,7 @@ def test_a_workspace_dataset_trains(tmp_path):
     ws.save_annotations(ann)
     ws.close()
     assert main(["dataset", "build", str(tmp_path / "ws"), str(tmp_path / "ds")]) == 0
-    model = make_tiny(tmp_path / "tiny")
-    config = TrainConfig(model=str(model), dataset=str(tmp_path / "ds"),
+    config = TrainConfig(model=str(tiny_model), dataset=str(tmp_path / "ds"),
                          output_dir=str(tmp_path / "run"), steps=1, batch_size=1, lora_rank=4,
                          lora_alpha=8, device="cpu")
     stream = io.StringIO()

@@ -8,17 +8,17 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from app.panels.findings import FindingsPanel
-from tests.viewer.qt.conftest import make_view  # noqa: F401 (fixture)
 from tests.viewer.qt.synthetic import ct_affine, ct_series
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox, measure_box
-from viewer.qt.boxes import BoxOverlay
+from viewer.findings import StudyFindings
+from viewer.qt.box_overlay import BoxOverlay
 from viewer.study import Study
 
 Qt = QtCore.Qt
 
 
 @pytest.fixture
-def reading(make_view, qtbot):  # noqa: F811
+def reading(make_view, qtbot):
     """A two-series study on screen with the overlay and the panel sharing one selection."""
     chest = ct_series(affine=ct_affine((0.7, 0.9, 2.5), degrees=20.0))
     other = dataclasses.replace(ct_series(frames=5, rows=30, cols=30), uid="1.2.826.0.1.77",
@@ -28,8 +28,9 @@ def reading(make_view, qtbot):  # noqa: F811
     state, view = make_view(chest)
     state.set_series(chest, study=study)
     annotations = AnnotationSet(study.uid)
-    overlay = BoxOverlay(view, annotations, state)
-    panel = FindingsPanel(annotations, state, selection=overlay.selection)
+    findings = StudyFindings.showing(annotations)
+    overlay = BoxOverlay(view, findings, state)
+    panel = FindingsPanel(findings, state)
     qtbot.addWidget(panel)
     panel.resize(520, 300)
     panel.show()
@@ -85,14 +86,10 @@ def test_clicking_a_finding_goes_to_its_slice_and_selects_its_box(reading, qtbot
     click_row(qtbot, panel, cyst)
     assert state.plane == "axial" and state.slice_index == 6
     assert overlay.selection.selected == cyst and overlay.items[cyst].selected
-    # a finding on another series of the study brings that series up, the window's way
+    # a finding on another series of the study brings that series up, through the view
+    # state that the window's series browser follows
     switched = []
-
-    def switcher(series):
-        switched.append(series.uid)
-        state.set_series(series, study=state.study)
-
-    panel.series_switcher = switcher
+    state.series_changed.connect(lambda series: switched.append(series.uid))
     click_row(qtbot, panel, mass)
     assert switched == ["1.2.826.0.1.77"]
     assert state.series.uid == "1.2.826.0.1.77" and state.slice_index == 3
@@ -100,7 +97,7 @@ def test_clicking_a_finding_goes_to_its_slice_and_selects_its_box(reading, qtbot
 
 
 def test_clicking_a_box_on_the_image_highlights_its_row(reading):
-    from tests.viewer.qt.conftest import mouse
+    from tests.viewer.qt.input import mouse
 
     state, view, overlay, panel, annotations, (nodule, mass, cyst) = reading
     pos = view.viewport_pos_of_pixel(row_px=28, col_px=23)  # inside the cyst on slice 6
@@ -145,8 +142,7 @@ def test_switching_study_annotations_replaces_boxes_and_rows(reading):
     state, view, overlay, panel, annotations, (nodule, mass, cyst) = reading
     assert overlay.displayed_rect(cyst) is not None
     other = AnnotationSet("1.2.826.0.1.2")
-    overlay.set_annotations(other)
-    panel.set_annotations(other)
+    panel.findings.set_annotations(other)  # another study opens: overlay and list follow
     assert overlay.displayed_rect(cyst) is None and panel.table.rowCount() == 0
     assert panel.summary.text() == "No findings yet"
     annotations.move(cyst, 1, 1)  # the old study's set no longer drives this view

@@ -7,38 +7,31 @@ import threading
 import numpy as np
 import pytest
 
-from app.main_window import MainWindow
-from tests.app.dicom_files import write_ct_series
+from tests.viewer.series_factory import ramp_hu, write_series
 from viewer import loading
 from viewer.windowing import apply_window
+
+# what the loader tests' study says about itself (names, dates, a header window)
+LOADER_STUDY = {"PatientName": "Synthetic^Loader", "PatientID": "SYN-1",
+                "StudyDescription": "TEST STUDY", "SeriesDescription": "test series",
+                "StudyDate": "20260102", "SeriesNumber": 2, "SliceThickness": 2.5,
+                "WindowWidth": 350, "WindowCenter": 50}
 
 
 @pytest.fixture
 def study_folder(tmp_path):
-    paths, hu = write_ct_series(tmp_path / "study", frames=8)
+    hu = ramp_hu(8, 48, 40)
+    written = write_series(tmp_path / "study", slices=8, rows=48, columns=40, hu=hu,
+                           pixel_spacing=(0.9, 0.7), origin=(-20.0, -30.0, 10.0),
+                           attributes=LOADER_STUDY)
+    paths = [path for path, _ in written]
     (tmp_path / "study" / "notes.dcm").write_bytes(b"this is not a DICOM file at all")
     truncated = tmp_path / "study" / "cut.dcm"
     truncated.write_bytes(paths[0].read_bytes()[:-500])
     return tmp_path / "study", hu
 
 
-@pytest.fixture
-def window(qtbot):
-    windows = []
-
-    def make(**kwargs):
-        win = MainWindow(**kwargs)
-        qtbot.addWidget(win)
-        win.show()
-        windows.append(win)
-        return win
-
-    yield make
-    for win in windows:
-        win.stop_loading()
-
-
-def test_first_slice_shows_while_the_rest_loads(window, study_folder, qtbot):
+def test_first_slice_shows_while_the_rest_loads(make_window, study_folder, qtbot):
     folder, hu = study_folder
     gate = threading.Event()
     landed = []
@@ -51,7 +44,7 @@ def test_first_slice_shows_while_the_rest_loads(window, study_folder, qtbot):
             if len(landed) == 1:
                 gate.wait(10)
 
-    win = window(loader_fill=paused_fill)
+    win = make_window(loader_fill=paused_fill)
     win.open_paths([folder])
     try:
         qtbot.waitUntil(lambda: win.view.displayed is not None and len(landed) == 1, timeout=10_000)
@@ -72,9 +65,9 @@ def test_first_slice_shows_while_the_rest_loads(window, study_folder, qtbot):
     assert "Loaded 1 series" in win.statusBar().currentMessage()
 
 
-def test_skipped_files_are_listed_with_reasons(window, study_folder, qtbot):
+def test_skipped_files_are_listed_with_reasons(make_window, study_folder, qtbot):
     folder, _ = study_folder
-    win = window()
+    win = make_window()
     win.open_paths([folder])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert win.skipped_panel.title() == "Skipped (2)"
@@ -85,9 +78,9 @@ def test_skipped_files_are_listed_with_reasons(window, study_folder, qtbot):
     assert "Synthetic^Loader" in win.view.overlay.corners["top_left"].text()
 
 
-def test_nothing_readable_says_so(window, tmp_path, qtbot):
+def test_nothing_readable_says_so(make_window, tmp_path, qtbot):
     (tmp_path / "junk.txt").write_text("not an image")
-    win = window()
+    win = make_window()
     win.open_paths([tmp_path])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert "nothing could be read" in win.last_error
@@ -95,20 +88,20 @@ def test_nothing_readable_says_so(window, tmp_path, qtbot):
     assert win.skipped_panel.count() >= 1
 
 
-def test_reopening_cancels_the_running_load(window, study_folder, qtbot):
+def test_reopening_cancels_the_running_load(make_window, study_folder, qtbot):
     folder, hu = study_folder
-    win = window()
+    win = make_window()
     win.open_paths([folder])
     win.open_paths([folder])  # cancels and waits for the first worker, then starts again
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert np.array_equal(win.state.series.volume.array, hu)
 
 
-def test_cursor_readout_reaches_the_status_bar(window, study_folder, qtbot):
-    from tests.viewer.qt.conftest import mouse
+def test_cursor_readout_reaches_the_status_bar(make_window, study_folder, qtbot):
+    from tests.viewer.qt.input import mouse
 
     folder, hu = study_folder
-    win = window()
+    win = make_window()
     win.resize(1000, 700)
     win.open_paths([folder])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
@@ -119,11 +112,11 @@ def test_cursor_readout_reaches_the_status_bar(window, study_folder, qtbot):
     assert f"({-20 + 12 * 0.7:.1f}, {-30 + 10 * 0.9:.1f}, {10 + 4 * 2.5:.1f}) mm" in text
 
 
-def test_dropping_a_folder_opens_it(window, study_folder, qtbot):
+def test_dropping_a_folder_opens_it(make_window, study_folder, qtbot):
     from PySide6 import QtCore, QtGui, QtWidgets
 
     folder, hu = study_folder
-    win = window()
+    win = make_window()
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(folder))])
     point = QtCore.QPointF(400, 300)
@@ -140,14 +133,14 @@ def test_dropping_a_folder_opens_it(window, study_folder, qtbot):
     assert win.browser.series_count() == 1
 
 
-def test_choosing_another_series_in_the_browser_shows_it(window, tmp_path, qtbot):
+def test_choosing_another_series_in_the_browser_shows_it(make_window, tmp_path, qtbot):
     import nibabel as nib
 
     a = np.full((20, 16, 5), 100.0, np.float32)
     b = np.full((12, 10, 3), 900.0, np.float32)
     nib.save(nib.Nifti1Image(a, np.diag([-1.0, -1.0, 2.0, 1.0])), str(tmp_path / "a.nii.gz"))
     nib.save(nib.Nifti1Image(b, np.diag([-1.0, -1.0, 2.0, 1.0])), str(tmp_path / "b.nii.gz"))
-    win = window()
+    win = make_window()
     win.open_paths([tmp_path / "a.nii.gz", tmp_path / "b.nii.gz"])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert win.browser.series_count() == 2
@@ -167,9 +160,10 @@ def test_choosing_another_series_in_the_browser_shows_it(window, tmp_path, qtbot
     assert win.state.slice_index == 0  # clicking the shown series again keeps the view
 
 
-def test_window_menu_offers_header_presets_and_fps_box_drives_cine(window, study_folder, qtbot):
+def test_window_menu_offers_header_presets_and_fps_box_drives_cine(make_window, study_folder,
+                                                                  qtbot):
     folder, hu = study_folder
-    win = window()
+    win = make_window()
     win.open_paths([folder])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     texts = [a.text() for a in win.window_menu.actions()]
@@ -182,11 +176,11 @@ def test_window_menu_offers_header_presets_and_fps_box_drives_cine(window, study
     assert win.state.cine_fps == 20.0
 
 
-def test_status_messages_do_not_hide_the_readout(window, study_folder, qtbot):
-    from tests.viewer.qt.conftest import mouse
+def test_status_messages_do_not_hide_the_readout(make_window, study_folder, qtbot):
+    from tests.viewer.qt.input import mouse
 
     folder, _ = study_folder
-    win = window()
+    win = make_window()
     win.open_paths([folder])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     assert win.statusBar().currentMessage().startswith("Loaded")

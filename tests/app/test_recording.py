@@ -26,13 +26,12 @@ def ct(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_tiny_engine_answer_is_recorded_with_hashes_that_match(ct, tmp_path):
+def test_tiny_engine_answer_is_recorded_with_hashes_that_match(ct, tiny_model, tmp_path):
     from inference.engine import Engine
     from inference.runtime import EngineConfig
-    from inference.tiny import make_tiny
 
     study, frames, sent = ct
-    model_dir = make_tiny(tmp_path / "tiny")
+    model_dir = tiny_model
     engine = Engine(EngineConfig(model=str(model_dir), max_new_tokens=8))
     try:
         answer = engine.ask(sent[:1], "Describe this slice.")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from tests.app.dicom_files import write_ct_series
+from tests.viewer.series_factory import ramp_hu, write_series
 from viewer.windowing import apply_window
 
 
@@ -44,7 +44,9 @@ def test_render_coronal_and_lung_preset(ct_nifti, tmp_path):
 
 
 def test_render_dicom_uses_header_window_by_default(tmp_path):
-    _, hu = write_ct_series(tmp_path / "dcm", frames=6)
+    hu = ramp_hu(6, 48, 40)
+    write_series(tmp_path / "dcm", slices=6, rows=48, columns=40, hu=hu,
+                 attributes={"WindowWidth": 350, "WindowCenter": 50})
     out = tmp_path / "d.png"
     assert main(["render", str(tmp_path / "dcm"), "--slice", "2", "--out", str(out)]) == 0
     assert np.array_equal(np.asarray(Image.open(out)), apply_window(hu[2], 350, 50))

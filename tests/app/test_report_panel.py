@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/app/reading_fixtures.py
 """The report editor in the real window: AI DRAFT streamed from the model, edits saved,
 sentence <-> box links both ways, signing, export, restore on reopen."""
 
@@ -6,16 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtGui
 
-from inference.types import Answer
-from tests.app.reading_fixtures import (  # noqa: F401 - fixtures
-    demo_folder,
-    ground_truth,
-    load_model,
-    medmo_answer_text,
-    open_demo,
-    reading_window,
-    tiny_model,
-)
+from tests.app.helpers import fixture_answer, ground_truth, load_model, medmo_answer_text, open_demo
 
 
 def _fixture_report(win, demo_folder):
@@ -24,13 +14,14 @@ def _fixture_report(win, demo_folder):
     finished engine answer."""
     truth = ground_truth(demo_folder)
     k = truth[-1]["slice"]
-    session = win.reading.session
+    session = win.session.record
     series = win.state.series
     prepared = session.prepare(series, [k], window=win.state.window, prompt="Draft",
                                task="report")
     text = (f"Findings:\nThere is a {medmo_answer_text(truth, k, width=256, height=256)} "
             "in the lung. No pleural effusion.\nImpression: lung lesion.")
-    done = session.finish(prepared, Answer(text=text, texts=(text,), model="fixture-text"))
+    done = session.finish(prepared, fixture_answer((text,), prepared.sizes_px,
+                                                   model="fixture-text"))
     return k, done
 
 
@@ -40,24 +31,24 @@ def _put_cursor(panel, offset):
     panel.editor.setTextCursor(cursor)
 
 
-def test_draft_report_streams_under_an_ai_draft_banner(reading_window, demo_folder, tiny_model,
+def test_draft_report_streams_under_an_ai_draft_banner(make_window, demo_folder, tiny_model,
                                                        qtbot):
-    win = reading_window()
+    win = make_window()
     open_demo(win, demo_folder, qtbot)
     load_model(win, tiny_model, qtbot)
-    panel = win.reading.report
+    panel = win.panels.report
     assert not panel.banner.isVisible()
     seen_while_streaming = []
-    win.reading.engine.chunk.connect(lambda _i, _t: seen_while_streaming.append(
+    win.session.engine.chunk.connect(lambda _i, _t: seen_while_streaming.append(
         (panel.banner.text(), panel.editor.isReadOnly(), panel.editor.toPlainText())))
     answers = []
-    win.reading.engine.answered.connect(lambda _i, a: answers.append(a))
-    win.reading.chat.quick["Draft report"].click()
-    qtbot.waitUntil(lambda: bool(answers) and not win.reading.engine.busy, timeout=60_000)
+    win.session.engine.answered.connect(lambda _i, a: answers.append(a))
+    win.panels.chat.quick["Draft report"].click()
+    qtbot.waitUntil(lambda: bool(answers) and not win.session.engine.busy, timeout=60_000)
     assert seen_while_streaming, "report text arrived while the model wrote it"
     banner, read_only, _text = seen_while_streaming[-1]
     assert banner.startswith("AI DRAFT") and read_only
-    report = win.reading.session.report
+    report = win.session.record.report
     assert report is not None and report.text == answers[0].text and report.is_ai_draft
     assert panel.editor.toPlainText() == report.text
     assert panel.banner.isVisible() and panel.banner.text().startswith("AI DRAFT")
@@ -65,13 +56,13 @@ def test_draft_report_streams_under_an_ai_draft_banner(reading_window, demo_fold
     assert not panel.editor.isReadOnly()
 
 
-def test_edit_link_sign_export_and_reopen(reading_window, demo_folder, qtbot, tmp_path):
+def test_edit_link_sign_export_and_reopen(make_window, demo_folder, qtbot, tmp_path):
     workspace = tmp_path / "ws"
-    win = reading_window(workspace)
+    win = make_window(workspace)
     open_demo(win, demo_folder, qtbot)
-    panel = win.reading.report
+    panel = win.panels.report
     k, done = _fixture_report(win, demo_folder)
-    report = win.reading.session.report
+    report = win.session.record.report
     assert panel.editor.toPlainText() == report.text and panel.banner.text().startswith("AI DRAFT")
 
     # click a sentence tied to a box -> the view goes to the box's slice
@@ -79,10 +70,10 @@ def test_edit_link_sign_export_and_reopen(reading_window, demo_folder, qtbot, tm
     win.state.slice_index = 0 if k else 1
     _put_cursor(panel, linked.start + 3)
     assert win.state.slice_index == k
-    assert win.reading.selected_finding in done.finding_ids
+    assert win.session.findings.selection.selected in done.finding_ids
     # select a box -> its sentence is highlighted
     _put_cursor(panel, 0)
-    win.reading.select_finding(done.finding_ids[0])
+    win.session.findings.selection.select(done.finding_ids[0])
     marks = panel.editor.extraSelections()
     assert len(marks) == 1 and marks[0].cursor.selectedText() == linked.text
 
@@ -91,14 +82,14 @@ def test_edit_link_sign_export_and_reopen(reading_window, demo_folder, qtbot, tm
     cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
     panel.editor.setTextCursor(cursor)
     panel.editor.insertPlainText(" Follow-up CT in 3 months.")
-    qtbot.waitUntil(lambda: "Follow-up" in win.reading.workspace.latest_report(
+    qtbot.waitUntil(lambda: "Follow-up" in win.session.workspace.latest_report(
         report.study_uid).text, timeout=5_000)
     assert panel.banner.text().startswith("AI DRAFT")
 
     # the radiologist ties the impression to a box by hand
     impression = next(s for s in report.sentences() if s.text.startswith("Impression"))
     _put_cursor(panel, impression.start + 2)
-    win.reading.select_finding(done.finding_ids[-1])
+    win.session.findings.selection.select(done.finding_ids[-1])
     panel.link_button.click()
     assert done.finding_ids[-1] in report.findings_for(impression.id)
 
@@ -117,23 +108,23 @@ def test_edit_link_sign_export_and_reopen(reading_window, demo_folder, qtbot, tm
     text = report.text
     win.close()
 
-    again = reading_window(workspace)
+    again = make_window(workspace)
     open_demo(again, demo_folder, qtbot)
-    restored = again.reading.session.report
+    restored = again.session.record.report
     assert restored.text == text and restored.signer == "Dr Test Reader"
     assert done.finding_ids[-1] in restored.findings_for(impression.id)
-    assert again.reading.report.editor.toPlainText() == text
-    assert again.reading.report.banner.text().startswith("Signed by")
-    assert {f.id for f in again.reading.session.annotations} == set(done.finding_ids)
+    assert again.panels.report.editor.toPlainText() == text
+    assert again.panels.report.banner.text().startswith("Signed by")
+    assert {f.id for f in again.session.record.annotations} == set(done.finding_ids)
 
 
-def test_typing_a_report_without_the_model_is_a_plain_draft(reading_window, demo_folder,
+def test_typing_a_report_without_the_model_is_a_plain_draft(make_window, demo_folder,
                                                             qtbot):
-    win = reading_window()
+    win = make_window()
     open_demo(win, demo_folder, qtbot)
-    panel = win.reading.report
+    panel = win.panels.report
     panel.editor.setPlainText("Normal chest CT.")
     panel.flush()
-    report = win.reading.session.report
+    report = win.session.record.report
     assert report.text == "Normal chest CT." and report.model_id == ""
     assert panel.banner.text().startswith("DRAFT")

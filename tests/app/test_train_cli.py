@@ -16,14 +16,12 @@ REPO = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, tiny_model):
     from app.training_data import build_phantom_benchmark
-    from inference.tiny import make_tiny
 
     root = tmp_path_factory.mktemp("train-cli")
-    model = make_tiny(root / "tiny")
     build_phantom_benchmark(root / "ds", train=8, heldout=2, size=64)
-    return root, model
+    return root, tiny_model
 
 
 def _write_config(root: Path, model: Path, out: Path, steps: int) -> Path:

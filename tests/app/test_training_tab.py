@@ -11,22 +11,18 @@ import pytest
 
 from app.panels.training import CONFIG_NAME, TrainingTab
 from inference.training.config import load_config
-from tests.app.training_fixtures import (  # noqa: F401
-    tab_phantom_dataset,
-    tab_tiny_model,
-    wait_or_fail,
-)
+from tests.app.helpers import wait_or_fail
 
 RUN_MS = 150_000
 
 
 @pytest.fixture
-def make_tab(qtbot, tmp_path, tab_tiny_model, tab_phantom_dataset):  # noqa: F811
+def make_tab(qtbot, tmp_path, tiny_model, phantom_dataset):
     tabs = []
 
     def make(**settings) -> TrainingTab:
-        tab = TrainingTab(runs_dir=tmp_path / "runs", model=str(tab_tiny_model),
-                          dataset=str(tab_phantom_dataset))
+        tab = TrainingTab(runs_dir=tmp_path / "runs", model=str(tiny_model),
+                          dataset=str(phantom_dataset))
         qtbot.addWidget(tab)
         form = tab.form
         form.set_method(settings.get("method", "sft"))
@@ -45,7 +41,7 @@ def make_tab(qtbot, tmp_path, tab_tiny_model, tab_phantom_dataset):  # noqa: F81
 def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     tab = make_tab(steps=4)
     assert "GiB" in tab.form.estimate.text()  # the tiny model's config.json is read
-    assert "16 train, 6 validation" in tab.form.dataset_info.text()
+    assert "16 train, 8 validation" in tab.form.dataset_info.text()  # the shared phantom set
     chosen, rolled = [], []
     tab.adapter_chosen.connect(chosen.append)
     tab.rolled_back.connect(lambda: rolled.append(True))
@@ -65,10 +61,10 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     log = tab.log.toPlainText()
     assert "sft step 4/4" in log and "$ medmo eval" in log
     assert tab.progress.adapter == str(tab.run_dir / "adapter")
-    # both evaluations came from real `medmo eval` runs on the 6 frozen validation images
+    # both evaluations came from real `medmo eval` runs on the 8 frozen validation images
     panel = tab.evaluation
     for result in (panel.before, panel.after):
-        assert result["n"] == 6 and result["split"] == "validation"
+        assert result["n"] == 8 and result["split"] == "validation"
     assert panel.after["adapter"] == tab.progress.adapter and panel.before["adapter"] is None
     cells = [[panel.table.item(r, c).text() for c in range(3)] for r in range(4)]
     assert cells[0][0] == f"{panel.before['mean_iou']:.3f}"
@@ -175,7 +171,7 @@ def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, mak
 
 
 def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, tmp_path,
-                                                               tab_tiny_model):  # noqa: F811
+                                                               tiny_model):
     tab = make_tab(steps=2)
     tab.form.model.setEditText(str(tmp_path / "missing-model"))
     assert "no estimate" in tab.form.estimate.text()
@@ -189,7 +185,7 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     assert not tab.evaluation.use_button.isEnabled()
 
     # a child killed mid-run (as the OOM killer would) is reported too; the tab goes on
-    tab.form.model.setEditText(str(tab_tiny_model))
+    tab.form.model.setEditText(str(tiny_model))
     tab.form.steps.setValue(200)
     assert tab.start()
     wait_or_fail(qtbot, tab, lambda: tab.progress.step >= 1, timeout=RUN_MS)
@@ -229,10 +225,10 @@ def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab)
 
 
 def test_a_failing_evaluation_is_shown_and_choosing_then_needs_confirmation(
-        qtbot, make_tab, tmp_path, tab_phantom_dataset):  # noqa: F811
+        qtbot, make_tab, tmp_path, phantom_dataset):
     tab = make_tab()
     panel = tab.evaluation
-    panel.set_run(str(tmp_path / "no-model"), str(tab_phantom_dataset), str(tmp_path / "ad"))
+    panel.set_run(str(tmp_path / "no-model"), str(phantom_dataset), str(tmp_path / "ad"))
     with qtbot.waitSignal(panel.busy_changed, timeout=RUN_MS,
                           check_params_cb=lambda busy: not busy):
         assert panel.evaluate()

@@ -10,21 +10,20 @@ import numpy as np
 import pytest
 
 from inference.training.estimate import activation_bytes_per_token, lora_parameters
-from tests.app.training_fixtures import tab_tiny_model  # noqa: F401
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
 
-def test_lora_count_and_activations_match_a_real_peft_model(tab_tiny_model):  # noqa: F811
+def test_lora_count_and_activations_match_a_real_peft_model(tiny_model):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from inference.frames import to_model_image
 
-    config = json.loads((tab_tiny_model / "config.json").read_text())
-    model = AutoModelForImageTextToText.from_pretrained(tab_tiny_model)
-    processor = AutoProcessor.from_pretrained(tab_tiny_model)
+    config = json.loads((tiny_model / "config.json").read_text())
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model)
+    processor = AutoProcessor.from_pretrained(tiny_model)
     peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=TARGETS))
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     assert lora_parameters(config, rank=8, targets=TARGETS) == (trainable, ())

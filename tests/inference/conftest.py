@@ -1,5 +1,5 @@
-"""Fixtures for engine tests: one tiny random Qwen3-VL checkpoint per session, loaded through
-the same from_pretrained path as real MedMO weights."""
+"""Fixtures for engine tests: a shared engine on the suite's tiny checkpoint (tests/conftest.py),
+frames as the viewer hands them over, and LoRA adapters for it."""
 
 from __future__ import annotations
 
@@ -8,19 +8,12 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    from inference.tiny import make_tiny
-
-    return make_tiny(tmp_path_factory.mktemp("tiny-qwen3vl"))
-
-
-@pytest.fixture(scope="session")
-def engine(tiny_model_dir):
+def engine(tiny_model):
     """A shared engine on the tiny model (tests that change adapters make their own)."""
     from inference.engine import Engine
     from inference.runtime import EngineConfig
 
-    eng = Engine(EngineConfig(model=str(tiny_model_dir), max_new_tokens=24))
+    eng = Engine(EngineConfig(model=str(tiny_model), max_new_tokens=24))
     yield eng
     eng.close()
 
@@ -37,7 +30,7 @@ def frames():
 
 
 @pytest.fixture(scope="session")
-def lora_adapter_dirs(tiny_model_dir, tmp_path_factory):
+def lora_adapter_dirs(tiny_model, tmp_path_factory):
     """Two LoRA adapters with non-zero (random) weights for the tiny model."""
     import torch
     from peft import LoraConfig, get_peft_model
@@ -46,7 +39,7 @@ def lora_adapter_dirs(tiny_model_dir, tmp_path_factory):
     out = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        base = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
+        base = AutoModelForImageTextToText.from_pretrained(tiny_model)
         config = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"],
                             init_lora_weights=False)
         peft_model = get_peft_model(base, config)

@@ -26,15 +26,15 @@ def _bare_generate(engine, frames, prompt, max_new_tokens, task="vqa"):
     return engine.processor.decode(new, skip_special_tokens=True)
 
 
-def test_loads_through_from_pretrained_and_reports_backend(engine, tiny_model_dir):
+def test_loads_through_from_pretrained_and_reports_backend(engine, tiny_model):
     assert type(engine.model).__name__ == "Qwen3VLForConditionalGeneration"
     assert engine.info["device"] == "cpu" and engine.info["dtype"] == "float32"
     assert engine.info["attention"] in ("sdpa", "flash_attention_2")
     assert engine.processor.tokenizer.padding_side == "left"
 
 
-def test_load_and_unload(tiny_model_dir):
-    eng = Engine(EngineConfig(model=str(tiny_model_dir), max_new_tokens=4))
+def test_load_and_unload(tiny_model):
+    eng = Engine(EngineConfig(model=str(tiny_model), max_new_tokens=4))
     assert eng.ask([np.zeros((64, 64), np.uint8)], "hi").timings.new_tokens >= 1
     eng.close()
     assert eng.model is None
@@ -154,8 +154,8 @@ def test_pil_frames_are_accepted(engine):
     assert answer.geometry[0].width == 64 and answer.geometry[0].height == 96
 
 
-def test_adapter_changes_outputs_switches_and_unloads(tiny_model_dir, lora_adapter_dirs, frames):
-    eng = Engine(EngineConfig(model=str(tiny_model_dir), max_new_tokens=16))
+def test_adapter_changes_outputs_switches_and_unloads(tiny_model, lora_adapter_dirs, frames):
+    eng = Engine(EngineConfig(model=str(tiny_model), max_new_tokens=16))
     base = eng.ask(frames[:1], "Q?").text
     base_model = eng.model
     first = eng.load_adapter(lora_adapter_dirs[0], name="a")

@@ -26,13 +26,13 @@ def test_parameter_formula_equals_the_real_model_class(config):
     assert count_parameters(config).total == sum(p.numel() for p in model.parameters())
 
 
-def test_tiny_checkpoint_count(tiny_model_dir):
+def test_tiny_checkpoint_count(tiny_model):
     import json
 
     from transformers import AutoModelForImageTextToText
 
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
+    config = json.loads((tiny_model / "config.json").read_text())
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model)
     assert count_parameters(config).total == sum(p.numel() for p in model.parameters())
 
 

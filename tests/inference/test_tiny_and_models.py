@@ -11,11 +11,11 @@ from inference.models import REGISTRY, download, list_models, network_allowed, s
 from inference.tiny import QWEN_SPECIAL_TOKENS
 
 
-def test_tiny_checkpoint_is_consistent(tiny_model_dir):
+def test_tiny_checkpoint_is_consistent(tiny_model):
     from transformers import AutoProcessor
 
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    processor = AutoProcessor.from_pretrained(tiny_model_dir, local_files_only=True)
+    config = json.loads((tiny_model / "config.json").read_text())
+    processor = AutoProcessor.from_pretrained(tiny_model, local_files_only=True)
     tok = processor.tokenizer
     assert [tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS] == list(range(14))
     for key, token in (("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
@@ -31,13 +31,13 @@ def test_tiny_checkpoint_is_consistent(tiny_model_dir):
     assert tok.decode(tok.encode(text)) == text
 
 
-def test_registry_and_local_listing(tiny_model_dir, tmp_path):
+def test_registry_and_local_listing(tiny_model, tmp_path):
     assert {"MBZUAI/MedMO-4B", "MBZUAI/MedMO-8B", "MBZUAI/MedMO-8B-Next"} <= set(REGISTRY)
-    local = scan_folder(tiny_model_dir)
+    local = scan_folder(tiny_model)
     assert local is not None and local.variant == "tiny" and local.size_bytes > 100_000
     assert scan_folder(tmp_path) is None
-    found = list_models([tiny_model_dir], cache_dir=str(tmp_path / "empty-cache"))
-    assert [m.path for m in found] == [str(tiny_model_dir)]
+    found = list_models([tiny_model], cache_dir=str(tmp_path / "empty-cache"))
+    assert [m.path for m in found] == [str(tiny_model)]
 
 
 def test_download_refuses_bad_ids_before_any_network():

@@ -114,7 +114,8 @@ class SkippedPanel(QtWidgets.QGroupBox):
         out = []
         for i in range(self.list.topLevelItemCount()):
             row = self.list.topLevelItem(i)
-            out.append((row.toolTip(0), row.text(1)))
+            if row is not None:
+                out.append((row.toolTip(0), row.text(1)))
         return out
 
     def _retitle(self) -> None:

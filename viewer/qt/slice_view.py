@@ -25,7 +25,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.measure import Ruler
-from viewer.qt.overlays import RulerItems, TextOverlay, corner_texts
+from viewer.qt.listening import Subscriptions
+from viewer.qt.slice_decorations import RulerItems, TextOverlay, corner_texts
 from viewer.reformat import render_plane
 from viewer.viewstate import ViewState
 
@@ -109,7 +110,7 @@ class SliceView(QtWidgets.QWidget):
         self._reload.setInterval(30)
         self._reload.timeout.connect(self._on_data_landed)
 
-        self._connections = [
+        self._subscriptions = Subscriptions([
             (state.series_changed, self._on_series),
             (state.plane_changed, self._on_plane),
             (state.slice_changed, self._on_slice),
@@ -120,17 +121,13 @@ class SliceView(QtWidgets.QWidget):
             (state.mode_changed, self._on_mode),
             (state.rulers_changed, self._on_rulers),
             (state.data_changed, self._on_frame),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+        ])
         self._on_series(state.series)
 
     # ---- model -> drawing -------------------------------------------------------------
     def disconnect_model(self) -> None:
         """Stop listening to the model (called on close)."""
-        for signal, slot in self._connections:
-            signal.disconnect(slot, missing_ok=True)
-        self._connections = []
+        self._subscriptions.drop()
         self._cine.stop()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
@@ -184,7 +181,7 @@ class SliceView(QtWidgets.QWidget):
         self._update_text()
 
     def _on_mode(self, mode: str) -> None:
-        self.canvas.setCursor(Qt.CursorShape.CrossCursor if mode == "ruler"
+        self.canvas.setCursor(Qt.CursorShape.CrossCursor if mode in ("ruler", "box")
                               else Qt.CursorShape.ArrowCursor)
         self._update_text()
 
@@ -365,9 +362,11 @@ class SliceView(QtWidgets.QWidget):
             return
         state, key = self.state, event.key()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        moves = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
-                 Qt.Key.Key_PageDown: 10}
-        planes = {Qt.Key.Key_A: "axial", Qt.Key.Key_C: "coronal", Qt.Key.Key_S: "sagittal"}
+        # Qt.Key is an IntEnum: keyed by int, the dicts take event.key() as it comes
+        moves: dict[int, int] = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
+                                 Qt.Key.Key_PageDown: 10}
+        planes: dict[int, str] = {Qt.Key.Key_A: "axial", Qt.Key.Key_C: "coronal",
+                                  Qt.Key.Key_S: "sagittal"}
         if key in moves:
             state.step(moves[key])
         elif key == Qt.Key.Key_Home:

@@ -14,13 +14,13 @@ KEYS = {"iou_start", "iou_sft", "iou_grpo", "iou_sft_control", "hedge_suffix_sha
 
 
 @pytest.mark.slow
-def test_chain_and_control_report_every_key(tiny_model_dir, phantom_dataset, tmp_path):
+def test_chain_and_control_report_every_key(tiny_model, phantom_dataset, tmp_path):
     settings = AdaptBenchConfig(sft_steps=3, sft_batch=4, sft_minutes=1.0, grpo_minutes=0.03,
                                 num_generations=2, prompts_per_step=2,
                                 max_completion_length=16, eval_batch=4, device="cpu",
                                 torch_threads=1)
     stream = io.StringIO()
-    result = bench_adapt(phantom_dataset, tmp_path / "bench", model=tiny_model_dir,
+    result = bench_adapt(phantom_dataset, tmp_path / "bench", model=tiny_model,
                          settings=settings, eval_limit=4, stream=stream)
     assert set(result) >= KEYS and result["heldout"] == 4
     for key in ("iou_start", "iou_sft", "iou_grpo", "iou_sft_control"):

@@ -11,7 +11,7 @@ from inference.training.dataset import Example, write_dataset
 from inference.training.run import _load, _trainer
 
 
-def test_sft_batch_with_mixed_sizes_matches_single_examples(tiny_model_dir, tmp_path):
+def test_sft_batch_with_mixed_sizes_matches_single_examples(tiny_model, tmp_path):
     rng = np.random.default_rng(0)
     examples = [
         Example(id="small", image=rng.integers(0, 256, (64, 64), dtype=np.uint8),
@@ -23,7 +23,7 @@ def test_sft_batch_with_mixed_sizes_matches_single_examples(tiny_model_dir, tmp_
     ]
     ds = tmp_path / "ds"
     write_dataset(ds, examples[:2], validation=examples[2:])
-    config = TrainConfig(model=str(tiny_model_dir), dataset=str(ds), output_dir=str(tmp_path / "o"),
+    config = TrainConfig(model=str(tiny_model), dataset=str(ds), output_dir=str(tmp_path / "o"),
                          method="sft", batch_size=2, lora_rank=4, lora_alpha=8, device="cpu")
     model, processor = _load(config, None)
     trainer = _trainer(config, "sft", model, processor, tmp_path / "o", fresh_model=True)

@@ -67,10 +67,10 @@ def test_eval_refuses_what_it_cannot_use(phantom_dataset, tmp_path, capsys):
     assert "not a MedMO dataset" in capsys.readouterr().err
 
 
-def test_eval_with_an_adapter_uses_it(tiny_model_dir, lora_adapter_dirs, phantom_dataset):
-    base = evaluate(str(tiny_model_dir), str(phantom_dataset), limit=2, max_new_tokens=8,
+def test_eval_with_an_adapter_uses_it(tiny_model, lora_adapter_dirs, phantom_dataset):
+    base = evaluate(str(tiny_model), str(phantom_dataset), limit=2, max_new_tokens=8,
                     device="cpu")
-    adapted = evaluate(str(tiny_model_dir), str(phantom_dataset), adapter=str(lora_adapter_dirs[0]),
+    adapted = evaluate(str(tiny_model), str(phantom_dataset), adapter=str(lora_adapter_dirs[0]),
                        limit=2, max_new_tokens=8, device="cpu")
     assert base["adapter"] is None and adapted["adapter"] == str(lora_adapter_dirs[0])
     assert adapted["n"] == base["n"] == 2

@@ -46,12 +46,12 @@ def _check_stream(stream_text: str, out, stage: str, steps: range) -> list[dict]
     return evs
 
 
-def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model_dir, phantom_dataset,
+def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model, phantom_dataset,
                                                           tmp_path):
     out = tmp_path / "run"
     stream = io.StringIO()
     threads = torch.get_num_threads()
-    code = run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft",
+    code = run_training(_config(tiny_model, phantom_dataset, out, method="sft",
                                 save_steps=2), stream=stream)
     assert code == 0, stream.getvalue()[-2000:]
     assert torch.get_num_threads() == threads  # the run's torch_threads=1 is undone
@@ -67,10 +67,10 @@ def test_lora_sft_trains_the_adapter_and_streams_progress(tiny_model_dir, phanto
     assert json.loads((out / "adapter" / "adapter_config.json").read_text())["r"] == 8
 
 
-def test_stop_file_saves_a_checkpoint_and_resume_continues(tiny_model_dir, phantom_dataset,
+def test_stop_file_saves_a_checkpoint_and_resume_continues(tiny_model, phantom_dataset,
                                                            tmp_path):
     out = tmp_path / "run"
-    config = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=6)
+    config = _config(tiny_model, phantom_dataset, out, method="sft", steps=6)
 
     def stop_after_first_log():
         progress = out / "progress.jsonl"
@@ -122,9 +122,9 @@ def test_grpo_gets_reward_variance_and_moves_the_adapter(format_model, phantom_d
     assert _lora_b_norm(out / "adapter") > 0
 
 
-def test_sft_then_grpo_chains_the_adapter(tiny_model_dir, phantom_dataset, tmp_path):
+def test_sft_then_grpo_chains_the_adapter(tiny_model, phantom_dataset, tmp_path):
     out = tmp_path / "run"
-    config = _config(tiny_model_dir, phantom_dataset, out, method="sft+grpo", steps=2,
+    config = _config(tiny_model, phantom_dataset, out, method="sft+grpo", steps=2,
                      grpo_steps=2)
     stream = io.StringIO()
     assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
@@ -137,7 +137,7 @@ def test_sft_then_grpo_chains_the_adapter(tiny_model_dir, phantom_dataset, tmp_p
     assert (out / "sft" / "final" / "done.json").exists() and (out / "adapter").is_dir()
 
 
-def test_a_crash_is_reported_as_the_last_line(tiny_model_dir, phantom_dataset, tmp_path):
+def test_a_crash_is_reported_as_the_last_line(tiny_model, phantom_dataset, tmp_path):
     import shutil
 
     broken = tmp_path / "ds"
@@ -145,14 +145,14 @@ def test_a_crash_is_reported_as_the_last_line(tiny_model_dir, phantom_dataset, t
     first = sorted((broken / "train").glob("*.png"))[0]
     first.write_bytes(b"not a png")
     stream = io.StringIO()
-    code = run_training(_config(tiny_model_dir, broken, tmp_path / "run", method="sft"),
+    code = run_training(_config(tiny_model, broken, tmp_path / "run", method="sft"),
                         stream=stream)
     last = events(stream.getvalue())[-1]
     assert code == 1 and last["event"] == "error" and last["kind"] == "crash"
     assert "UnidentifiedImageError" in last["message"]
 
 
-def test_out_of_memory_is_reported(tiny_model_dir, phantom_dataset, tmp_path, monkeypatch):
+def test_out_of_memory_is_reported(tiny_model, phantom_dataset, tmp_path, monkeypatch):
     """Fault injection: the stage raises torch's OOM error as CUDA would."""
     import inference.training.run as run_module
 
@@ -161,7 +161,7 @@ def test_out_of_memory_is_reported(tiny_model_dir, phantom_dataset, tmp_path, mo
 
     monkeypatch.setattr(run_module, "_run_stage", oom)
     stream = io.StringIO()
-    code = run_training(_config(tiny_model_dir, phantom_dataset, tmp_path / "run", method="sft"),
+    code = run_training(_config(tiny_model, phantom_dataset, tmp_path / "run", method="sft"),
                         stream=stream)
     last = events(stream.getvalue())[-1]
     assert code == 3 and last["kind"] == "oom" and "batch_size" in last["message"]
@@ -171,19 +171,19 @@ def test_out_of_memory_is_reported(tiny_model_dir, phantom_dataset, tmp_path, mo
     (dict(model="/nonexistent/model"), "does not exist"),
     (dict(dataset="/nonexistent/ds"), "not a MedMO dataset"),
 ])
-def test_bad_inputs_end_with_a_config_error(tiny_model_dir, phantom_dataset, tmp_path, kw,
+def test_bad_inputs_end_with_a_config_error(tiny_model, phantom_dataset, tmp_path, kw,
                                             message):
     stream = io.StringIO()
-    paths = {"model": tiny_model_dir, "dataset": phantom_dataset, **kw}
+    paths = {"model": tiny_model, "dataset": phantom_dataset, **kw}
     config = _config(paths["model"], paths["dataset"], tmp_path / "run", method="sft")
     assert run_training(config, stream=stream) == 2
     last = events(stream.getvalue())[-1]
     assert last["event"] == "error" and last["kind"] == "config" and message in last["message"]
 
 
-def test_a_time_limit_ends_the_stage_normally(tiny_model_dir, phantom_dataset, tmp_path):
+def test_a_time_limit_ends_the_stage_normally(tiny_model, phantom_dataset, tmp_path):
     out = tmp_path / "run"
-    config = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=10_000,
+    config = _config(tiny_model, phantom_dataset, out, method="sft", steps=10_000,
                      max_minutes=0.02)  # 1.2 s
     stream = io.StringIO()
     assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
@@ -193,28 +193,28 @@ def test_a_time_limit_ends_the_stage_normally(tiny_model_dir, phantom_dataset, t
     assert evs[-1]["event"] == "done" and (out / "adapter" / "adapter_config.json").exists()
 
 
-def test_resume_refuses_a_different_recipe(tiny_model_dir, phantom_dataset, tmp_path):
+def test_resume_refuses_a_different_recipe(tiny_model, phantom_dataset, tmp_path):
     out = tmp_path / "run"
     stream = io.StringIO()
-    assert run_training(_config(tiny_model_dir, phantom_dataset, out, method="sft", steps=1),
+    assert run_training(_config(tiny_model, phantom_dataset, out, method="sft", steps=1),
                         stream=stream) == 0
-    changed = _config(tiny_model_dir, phantom_dataset, out, method="sft", steps=2,
+    changed = _config(tiny_model, phantom_dataset, out, method="sft", steps=2,
                       learning_rate=1e-4)
     refused = io.StringIO()
     assert run_training(changed, resume=True, stream=refused) == 2
     assert "learning_rate" in events(refused.getvalue())[-1]["message"]
     nothing = io.StringIO()
-    assert run_training(_config(tiny_model_dir, phantom_dataset, tmp_path / "new"), resume=True,
+    assert run_training(_config(tiny_model, phantom_dataset, tmp_path / "new"), resume=True,
                         stream=nothing) == 2
     assert "nothing to resume" in events(nothing.getvalue())[-1]["message"]
 
 
-def test_cosine_with_min_lr_ends_at_a_tenth_of_the_peak(tiny_model_dir, phantom_dataset,
+def test_cosine_with_min_lr_ends_at_a_tenth_of_the_peak(tiny_model, phantom_dataset,
                                                         tmp_path):
     last_lr = {}
     for schedule in ("cosine", "cosine_with_min_lr"):
         stream = io.StringIO()
-        config = _config(tiny_model_dir, phantom_dataset, tmp_path / schedule, method="sft",
+        config = _config(tiny_model, phantom_dataset, tmp_path / schedule, method="sft",
                          steps=6, warmup_ratio=0.0, lr_scheduler_type=schedule)
         assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
         last_lr[schedule] = [e for e in events(stream.getvalue()) if e["event"] == "log"][-1][

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from tests.viewer.qt.conftest import drag, mouse
+from tests.viewer.qt.input import drag, mouse
 from tests.viewer.qt.synthetic import ct_affine, ct_series, study_of
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox, measure_box
-from viewer.qt.boxes import BoxOverlay
-from viewer.qt.boxes.items import COLOURS
+from viewer.findings import StudyFindings
+from viewer.qt.box_items import COLOURS
+from viewer.qt.box_overlay import BoxOverlay
 
 Qt = QtCore.Qt
 LEFT = Qt.MouseButton.LeftButton
@@ -26,7 +27,7 @@ def boxes(make_view):
         series = series if series is not None else ct_series(affine=AFFINE)
         state, view = make_view(series, size=size)
         annotations = AnnotationSet(study_of(series).uid)
-        overlay = BoxOverlay(view, annotations, state)
+        overlay = BoxOverlay(view, StudyFindings.showing(annotations), state)
         made.append(overlay)
         ai = annotations.add_predictions([Annotation(
             PixelBox(8, 10, 16, 20), "nodule", FrameLocation(series.uid, 6, "1.2.826.0.1.6"),
@@ -230,7 +231,7 @@ def test_reformat_shows_the_strip_where_the_slice_cuts_the_box_read_only(boxes, 
 
 def test_flipped_columns_map_both_ways():
     """A series whose columns run right-to-left is shown flipped; a box still lands right."""
-    from viewer.qt.boxes.mapping import box_on_plane, rect_to_box
+    from viewer.boxes.mapping import box_on_plane, rect_to_box
     from viewer.reformat import plane_geometry
 
     affine = ct_affine((0.7, 0.9, 2.5))
@@ -304,7 +305,7 @@ def test_enter_accepts_and_uncalibrated_images_measure_pixels(make_view, qtbot):
     series = Series("1.2.3", "OT", "photo", volume, (FrameRef("a.png"),))
     state, view = make_view(series)
     annotations = AnnotationSet("1.2.3.4")
-    overlay = BoxOverlay(view, annotations, state)
+    overlay = BoxOverlay(view, StudyFindings.showing(annotations), state)
     (fid,) = annotations.add_predictions([Annotation(PixelBox(10, 20, 40, 30), "scar",
                                                      FrameLocation("1.2.3", 0), "model")])
     assert overlay.items[fid].text == "AI  scar\n30.0 x 10.0 px"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
-from tests.viewer.qt.conftest import mouse
+from tests.viewer.qt.input import mouse
 from viewer.loading import load
 
 PYDICOM = os.path.dirname(get_testdata_file("CT_small.dcm"))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from tests.viewer.qt.conftest import drag, mouse, wheel
+from tests.viewer.qt.input import drag, mouse, wheel
 from tests.viewer.qt.synthetic import ct_affine, ct_series
 from viewer.windowing import apply_window
 

@@ -1,0 +1,143 @@
+"""The reading session: everything the radiologist's window shows, as small evented parts and
+no Qt (napari's ``ViewerModel`` made of ``Dims``, ``Camera``, ``Cursor`` is the model).
+
+Parts, each handed to the widget that shows it:
+
+========================  ==============================================================
+``view``                  :class:`viewer.viewstate.ViewState`: series, plane, slice, window,
+                          camera, pointer mode (slice view, box overlay, findings panel)
+``frames``                :class:`viewer.frame_selection.FrameSelection`: what is sent
+``findings``              :class:`viewer.findings.StudyFindings`: the open study's boxes and
+                          the selected one (box overlay, findings panel, report panel)
+``engine``                :class:`app.session.engine.EngineState`: the model and the
+                          question in flight (Model panel, Fine-tuning tab)
+``conversation``          :class:`app.session.conversation.Conversation`: chat and asking
+``report``                :class:`app.session.report.ReportState`: the draft report
+========================  ==============================================================
+
+The session itself only opens each study's :class:`~app.session.study_record.StudyRecord`
+(workspace, audit) when the study comes on screen and hands it to the parts that follow it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from psygnal import Signal
+
+from app.audit import AuditLog, PhiGuard
+from app.session.conversation import Conversation
+from app.session.engine import EnginePort, EngineState, model_display_name
+from app.session.report import ReportState
+from app.session.study_record import StudyRecord, default_workspace_dir
+from app.workspace import Workspace, WorkspaceError
+from viewer.findings import StudyFindings
+from viewer.frame_selection import FrameSelection
+from viewer.study import Series, Study
+from viewer.viewstate import ViewState
+
+log = logging.getLogger(__name__)
+
+
+class ReadingSession:
+    """One window's reading: the parts above plus the workspace they are stored in.
+
+    Events: ``record_changed(StudyRecord | None)`` when another study comes on screen;
+    ``status(str)`` a short message for the status bar (which answer made a box, key images).
+    """
+
+    record_changed = Signal(object)
+    status = Signal(str)
+
+    def __init__(self, *, workspace_dir: str | Path | None = None,
+                 engine_port: EnginePort | None = None) -> None:
+        self.workspace_dir = Path(workspace_dir) if workspace_dir else default_workspace_dir()
+        self.view = ViewState()
+        self.frames = FrameSelection()
+        self.findings = StudyFindings()
+        self.engine = EngineState(engine_port)
+        self.conversation = Conversation(self.view, self.frames, self.engine)
+        self.report = ReportState(self.conversation, self.findings)
+        self.guard = PhiGuard()
+        self.guard.install()
+        self.workspace: Workspace | None = None
+        self.audit: AuditLog | None = None
+        self.records: dict[str, StudyRecord] = {}
+        self.record: StudyRecord | None = None
+        self._closed = False
+        self.view.series_changed.connect(self._on_series)
+        self.findings.selection.selected_changed.connect(self._on_selected)
+
+    # ------------------------------------------------------------------ studies
+    def record_for(self, study: Study) -> StudyRecord | None:
+        """The study's record, opened from the workspace on first use (restores everything);
+        None (and a notice in the chat) when the workspace cannot be opened."""
+        if study.uid in self.records:
+            return self.records[study.uid]
+        if self.workspace is None:
+            try:
+                self.workspace = Workspace(self.workspace_dir)
+                self.audit = AuditLog(self.workspace_dir / "audit", guard=self.guard)
+            except (WorkspaceError, OSError) as exc:
+                self.workspace = None
+                self.conversation.notice.emit(
+                    f"Workspace unavailable, nothing will be saved: {exc}")
+                return None
+        assert self.audit is not None  # opened with the workspace
+        self.guard.add_patient(study.patient_name, study.patient_id)
+        record = StudyRecord(study, self.workspace, self.audit)
+        self.records[study.uid] = record
+        return record
+
+    def _on_series(self, series: Series | None) -> None:
+        study = self.view.study
+        record = (self.record_for(study) if (series is not None and study is not None)
+                  else None)
+        if record is self.record:
+            return
+        self.record = record
+        self.findings.set_annotations(record.annotations if record is not None else None)
+        self.conversation.set_record(record)
+        self.report.set_record(record)
+        self.record_changed.emit(record)
+
+    # ------------------------------------------------------------------ findings
+    def _on_selected(self, finding_id: str | None) -> None:
+        text = self.provenance(finding_id) if finding_id else ""
+        if text:
+            self.status.emit(text)
+
+    def provenance(self, finding_id: str) -> str:
+        """Which answer produced a box: "AI box from <model>, answer to "<prompt>" at <time>"."""
+        record = self.record
+        answer = record.answer_of(finding_id) if record is not None else None
+        if record is None or answer is None:
+            return ""
+        index = record.messages.index(answer)
+        prompt = next((m.text or m.task for m in reversed(record.messages[:index])
+                       if m.role == "user"), "")
+        return (f"AI box from {model_display_name(answer.model_id)}, answer to "
+                f"\u201c{prompt[:60]}\u201d at {answer.time}")
+
+    def toggle_key_image(self) -> None:
+        """K on the slice view: mark or unmark the slice as a key image."""
+        text = self.conversation.toggle_key_image()
+        if text:
+            self.status.emit(text)
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Stop autosaving and close the workspace (everything committed stays). The engine
+        must have stopped first, so an answer it was writing is stored before this."""
+        if self._closed:
+            return
+        self._closed = True
+        for record in self.records.values():
+            record.close()
+        self.records.clear()
+        if self.workspace is not None:
+            self.workspace.close()
+            self.workspace = None
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self.guard)
