@@ -239,8 +239,8 @@ def _link_out(cache, study_uid: str, out: Path) -> int:
 
 def _send(args) -> int:
     from app.audit import AuditLog
-    from app.session.study_record import default_workspace_dir
     from app.pacs_send import audit_send, describe
+    from app.session.study_record import default_workspace_dir
     from viewer.pacs import PacsError
 
     missing = [f for f in args.files if not Path(f).is_file()]
