@@ -222,15 +222,15 @@ def _assemble(headers: list[DicomHeader], whole: list[Series], limits: LoadLimit
                 continue
             studies.setdefault(study_uid, (part.first, []))[1].append(series)
     result = []
-    for study_uid, (head, series) in studies.items():
-        series.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
+    for study_uid, (head, in_study) in studies.items():
+        in_study.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
         result.append(Study(
             uid=study_uid,
             patient_id=head.patient_id,
             patient_name=head.patient_name,
             description=head.study_description,
             date=head.study_date,
-            series=tuple(series),
+            series=tuple(in_study),
         ))
     from viewer.readers.raster import uid_for_path
 

@@ -188,7 +188,7 @@ def test_status_messages_do_not_hide_the_readout(make_window, study_folder, qtbo
     assert win.readout.isVisible() and win.readout.text().startswith("HU ")
 
 
-def test_a_series_flagged_while_decoding_shows_its_warning_sign_once_loaded(window, tmp_path,
+def test_a_series_flagged_while_decoding_shows_its_warning_sign_once_loaded(make_window, tmp_path,
                                                                            qtbot):
     from tests.viewer.bad_files import good_ct, mutant
 
@@ -198,7 +198,7 @@ def test_a_series_flagged_while_decoding_shows_its_warning_sign_once_loaded(wind
                       FloatPixelData=("OF", values.tobytes()), BitsAllocated=32,
                       BitsStored=None, HighBit=None, PixelRepresentation=0, RescaleSlope=None,
                       RescaleIntercept=None)
-    win = window()
+    win = make_window()
     win.open_paths([good_ct(tmp_path), nan_file])
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
     labels = [item.text(0) for item in win.browser._series_items]

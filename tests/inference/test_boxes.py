@@ -177,3 +177,30 @@ def test_keys_without_braces_each_take_the_label_that_follows_them():
     # an object that never closes does not lend its label to the next object's box
     parsed = parse_boxes('{"bbox_2d": [1, 2, 30, 40], "label": "a" {"bbox_2d": [5, 6, 70, 80]}')
     assert [b.label for b in parsed.boxes] == ["a", ""]
+
+
+# --- spans: where each box was written (the chat turns that markup into a link) ------------
+def _coords(box) -> tuple[float, float, float, float]:
+    return (box.x0, box.y0, box.x1, box.y1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_fragments, _pieces, st.integers(0, 1000).map(str)), max_size=40))
+def test_every_span_is_the_markup_its_box_was_read_from(parts):
+    text = "".join(parts)
+    for box in parse_boxes(text).boxes:
+        start, end = box.span
+        assert 0 <= start < end <= len(text)
+        assert _coords(box) in {_coords(b) for b in parse_boxes(text[start:end]).boxes}
+
+
+def test_spans_of_the_layouts_that_were_quadratic_stay_on_their_own_box():
+    text = ('lesion <box>[[1, 2, 30, 40]]</box> then {"bbox_2d": [5, 6, 70, 80], "label": "a" '
+            '"bbox_2d": [9, 9, 90, 90], "label": "b"} and {"label": "c", "bbox_2d": [1, 1, 9, 9]}')
+    parsed = parse_boxes(text)
+    assert [(b.label, text[slice(*b.span)]) for b in parsed.boxes] == [
+        ("lesion", "<box>[[1, 2, 30, 40]]</box>"),
+        ("a", '{"bbox_2d": [5, 6, 70, 80]'),  # its closing brace is missing: ends at the key
+        ("b", '"bbox_2d": [9, 9, 90, 90], "label": "b"}'),  # its opening brace is missing
+        ("c", '{"label": "c", "bbox_2d": [1, 1, 9, 9]}'),
+    ]

@@ -171,8 +171,8 @@ def non_finite_number(data: bytes, rng: np.random.Generator) -> tuple[bytes, str
 
 
 def degenerate_orientation(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
-    choices = [[1, 0, 0, 1, 0, 0], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0], [1, 0, 0, -1, 0, 0],
-               [2, 0, 0, 0, 3, 0], [1, 0, 0, 0.5, 0.5, 0]]
+    choices: list[list[float]] = [[1, 0, 0, 1, 0, 0], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0],
+                                  [1, 0, 0, -1, 0, 0], [2, 0, 0, 0, 3, 0], [1, 0, 0, 0.5, 0.5, 0]]
     value = choices[int(rng.integers(0, len(choices)))]
     return (with_attributes(data, ImageOrientationPatient=("DS", [str(v) for v in value])),
             f"ImageOrientationPatient = {value}")

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 _MEMORY_WORDS = ("MemoryError", "bad_alloc", "memory allocation", "Cannot allocate memory",
                  "out of memory")
@@ -26,7 +27,9 @@ _MEMORY_WORDS = ("MemoryError", "bad_alloc", "memory allocation", "Cannot alloca
 
 @dataclass
 class _Worker:
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
+    stdin: IO[bytes]
+    stdout: IO[bytes]
     stderr_path: str
     task: dict | None = None
     deadline: float = 0.0
@@ -60,7 +63,9 @@ class WorkerPool:
                 [sys.executable, "-m", "viewer.fuzz.worker", *self.worker_args],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
                 preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None)
-        worker = _Worker(process, stderr_path)
+        if process.stdin is None or process.stdout is None:  # never with PIPE; for the types
+            raise RuntimeError("fuzz worker started without pipes")
+        worker = _Worker(process, process.stdin, process.stdout, stderr_path)
         line = self._read_line(worker, time.monotonic() + self.start_timeout_s)
         if line is None or not json.loads(line).get("ready"):
             tail = self._stderr_tail(worker)
@@ -70,7 +75,7 @@ class WorkerPool:
 
     def _read_line(self, worker: _Worker, deadline: float) -> bytes | None:
         """One protocol line, or None when the worker died or the deadline passed."""
-        stdout = worker.process.stdout
+        stdout = worker.stdout
         while b"\n" not in worker.buffer:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -101,9 +106,8 @@ class WorkerPool:
         if worker.process.poll() is None:
             worker.process.kill()
         worker.process.wait()
-        for stream in (worker.process.stdin, worker.process.stdout):
-            if stream is not None:
-                stream.close()
+        for stream in (worker.stdin, worker.stdout):
+            stream.close()
 
     def _died(self, worker: _Worker) -> dict:
         """The result for the task a worker died on (crash or memory)."""
@@ -112,7 +116,7 @@ class WorkerPool:
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         tail = self._stderr_tail(worker)
         memory = any(word in tail for word in _MEMORY_WORDS)
-        return {"id": worker.task["id"], "outcome": "memory" if memory else "crash",
+        return {"id": worker.task["id"] if worker.task else None, "outcome": "memory" if memory else "crash",
                 "detail": f"worker died ({how}): {tail}"[:400], "seconds": None}
 
     def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
@@ -128,7 +132,7 @@ class WorkerPool:
                 for key, _ in selector.select(max(0.0, timeout)):
                     slot = key.data
                     worker = pool[slot]
-                    chunk = os.read(worker.process.stdout.fileno(), 65536)
+                    chunk = os.read(worker.stdout.fileno(), 65536)
                     if not chunk:
                         result = self._died(worker)
                         self._restart(pool, slot, selector)
@@ -137,7 +141,7 @@ class WorkerPool:
                         if b"\n" not in worker.buffer:
                             continue
                         line, _, worker.buffer = worker.buffer.partition(b"\n")
-                        selector.unregister(worker.process.stdout)
+                        selector.unregister(worker.stdout)
                         worker.task = None
                         result = json.loads(line)
                     yield result
@@ -159,7 +163,7 @@ class WorkerPool:
         """Replace the worker in ``slot`` (dead, hung or unwilling) with a fresh one."""
         worker = pool[slot]
         with contextlib.suppress(KeyError, ValueError):
-            selector.unregister(worker.process.stdout)
+            selector.unregister(worker.stdout)
         self._stop(worker)
         pool[slot] = self._start(slot)
         self.restarts += 1
@@ -172,11 +176,11 @@ class WorkerPool:
         for _ in range(2):
             worker = pool[slot]
             try:
-                worker.process.stdin.write((json.dumps(task) + "\n").encode())
-                worker.process.stdin.flush()
+                worker.stdin.write((json.dumps(task) + "\n").encode())
+                worker.stdin.flush()
                 break
             except (BrokenPipeError, OSError):  # died while idle: a fresh one takes the task
                 self._restart(pool, slot, selector)
         worker.task = task
         worker.deadline = time.monotonic() + self.timeout_s
-        selector.register(worker.process.stdout, selectors.EVENT_READ, slot)
+        selector.register(worker.stdout, selectors.EVENT_READ, slot)

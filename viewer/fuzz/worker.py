@@ -25,8 +25,12 @@ import resource
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from viewer.study import Series
 
 
 def _address_space() -> int:
@@ -38,7 +42,7 @@ def _address_space() -> int:
     return 0
 
 
-def _frame_of(result, path: str) -> tuple[object, int] | None:
+def _frame_of(result, path: str) -> tuple[Series, int] | None:
     for series in result.all_series:
         for k, ref in enumerate(series.frames):
             if ref.path == path:

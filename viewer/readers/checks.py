@@ -115,7 +115,7 @@ def sane_positions(
         return None, None
     if not all(math.isfinite(c) for p in positions for c in p):
         return None, "ImagePositionPatient is not finite: frames ordered by InstanceNumber"
-    return tuple(positions), None
+    return tuple((float(p[0]), float(p[1]), float(p[2])) for p in positions), None
 
 
 def sane_pixel_spacing(

@@ -258,8 +258,8 @@ def _check_encapsulated(path: str, ds: pydicom.Dataset, **header) -> None:
         value = raw.value if isinstance(raw, RawDataElement) else ds.PixelData
         if not isinstance(value, bytes | bytearray):
             raise UnreadableFile("corrupt compressed pixel data (not a byte string)")
-        fh = io.BytesIO(value)
-        check_layout(read_layout(fh, 0, len(value)), fh, **header)
+        buffer = io.BytesIO(value)
+        check_layout(read_layout(buffer, 0, len(value)), buffer, **header)
         return
     with open(path, "rb") as fh:
         check_layout(read_layout(fh, raw.value_tell, os.path.getsize(path)), fh, **header)

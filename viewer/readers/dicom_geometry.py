@@ -70,8 +70,9 @@ def header_geometry(ds: pydicom.Dataset, attrs: FastAttrs, frames: int):
     if len(per_frame) == frames:
         found = [_floats(group(f, "PlanePositionSequence", "ImagePositionPatient"), 3)
                  for f in per_frame]
-        if all(found):
-            positions = tuple(found)
+        usable = [p for p in found if p is not None]
+        if len(usable) == len(found):
+            positions = tuple(usable)
     if positions is None:
         first = _floats(attrs.get("ImagePositionPatient"), 3)
         offsets = ds.get("GridFrameOffsetVector")

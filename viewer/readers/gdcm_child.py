@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import IO
 
 import numpy as np
 
@@ -81,17 +82,19 @@ class GdcmReader:
 
     def __init__(self, *, timeout_s: float = 120.0) -> None:
         self.timeout_s = timeout_s
-        self._process: subprocess.Popen | None = None
-        self._stderr = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._buffer = b""
 
     def decode(self, path: str) -> np.ndarray:
         """All frames of ``path`` (stored values); RuntimeError when GDCM fails or crashes."""
         if self._process is None or self._process.poll() is not None:
             self._start()
         deadline = time.monotonic() + self.timeout_s
+        _, stdin, _, _ = self._pipes()
         try:
-            self._process.stdin.write(os.fsencode(path) + b"\n")
-            self._process.stdin.flush()
+            stdin.write(os.fsencode(path) + b"\n")
+            stdin.flush()
             head = json.loads(self._read_until(b"\n", deadline))
             if "error" in head:
                 raise RuntimeError(head["error"])
@@ -108,12 +111,20 @@ class GdcmReader:
             [sys.executable, "-m", "viewer.readers.gdcm_child"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr)
 
+    def _pipes(self) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes], IO[bytes]]:
+        """The child and its stdin, stdout and stderr file (set by :meth:`_start`)."""
+        process, stderr = self._process, self._stderr
+        if process is None or process.stdin is None or process.stdout is None or stderr is None:
+            raise RuntimeError("the GDCM process is not running")
+        return process, process.stdin, process.stdout, stderr
+
     def _fill(self, deadline: float) -> None:
+        _, _, stdout, _ = self._pipes()
         with selectors.DefaultSelector() as selector:
-            selector.register(self._process.stdout, selectors.EVENT_READ)
+            selector.register(stdout, selectors.EVENT_READ)
             if not selector.select(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError(f"no answer within {self.timeout_s:g} s")
-        chunk = os.read(self._process.stdout.fileno(), 1 << 20)
+        chunk = os.read(stdout.fileno(), 1 << 20)
         if not chunk:
             raise EOFError("the GDCM process ended")
         self._buffer += chunk
@@ -132,13 +143,13 @@ class GdcmReader:
 
     def _failed(self, exc: BaseException) -> str:
         """Why the child failed (it is stopped; the next decode starts a fresh one)."""
-        process = self._process
+        process, _, _, stderr = self._pipes()
         if process.poll() is None:
             process.kill()
         code = process.wait()
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        self._stderr.seek(0)
-        lines = [line for line in self._stderr.read().decode("utf-8", "replace").splitlines()
+        stderr.seek(0)
+        lines = [line for line in stderr.read().decode("utf-8", "replace").splitlines()
                  if line.strip()]
         detail = f": {lines[-1].strip()}" if lines else ""
         self.close()
@@ -152,7 +163,8 @@ class GdcmReader:
                 self._process.kill()
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout):
-                stream.close()
+                if stream is not None:
+                    stream.close()
             self._process = None
         if self._stderr is not None:
             self._stderr.close()

@@ -60,6 +60,7 @@ class DecodeCache:
         without file meta, whose transfer syntax the header reader worked out)."""
         if header.path != self._path:
             import pydicom
+            from pydicom.uid import UID
 
             self._path = None
             from viewer.readers.bounded import BoundedReader
@@ -67,7 +68,7 @@ class DecodeCache:
             with BoundedReader(header.path) as fh:
                 dataset = pydicom.dcmread(fh, force=header.forced)
             if header.forced and "TransferSyntaxUID" not in dataset.file_meta:
-                dataset.file_meta.TransferSyntaxUID = header.transfer_syntax
+                dataset.file_meta.TransferSyntaxUID = UID(header.transfer_syntax)
             self._dataset, self._path, self._fragments = dataset, header.path, None
         return self._dataset
 
