@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.viewer.bad_files import PROJECT, pydicom_file
 from viewer.fuzz import FuzzConfig, run_campaign
@@ -76,3 +78,50 @@ def test_bench_fuzz_prints_one_json_object_with_both_parts(capsys):
     assert boxes["answers"] == 30 and boxes["crashes"] == boxes["invalid_boxes"] == 0
     scaling = boxes["scaling_1MiB_over_64KiB (linear ~16, quadratic ~256)"]
     assert set(scaling) >= {"keys without braces", "objects missing their closing brace"}
+
+
+_SPEC = st.tuples(st.sampled_from(DEFAULT_SOURCES),
+                  st.lists(st.sampled_from(sorted(MUTATORS)), min_size=1, max_size=3),
+                  st.integers(0, 2**32 - 1))
+
+
+@pytest.mark.timeout(280)
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_SPEC, min_size=1, max_size=12))
+def test_hypothesis_drawn_mutants_are_opened_right_flagged_or_skipped(specs, tmp_path_factory):
+    """Hypothesis draws which real file, which mutators and their randomness; every mutant loads
+    in a limited child process beside a good file, and none crashes, hangs, blows memory up,
+    costs the good file or opens wrong without a flag (hypothesis shrinks a failure to the
+    smallest list of mutants that shows it)."""
+    import warnings
+
+    import numpy as np
+
+    from viewer.fuzz.campaign import COMPANION, DEFECTS, source_path
+
+    work = tmp_path_factory.mktemp("hypothesis-fuzz")
+    (work / "good").mkdir()
+    companion = work / "good" / COMPANION
+    companion.write_bytes(Path(source_path(COMPANION)).read_bytes())
+    tasks = []
+    for k, (name, mutators, seed) in enumerate(specs):
+        data = Path(source_path(name)).read_bytes()
+        rng = np.random.default_rng(seed)
+        for mutator in mutators:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pydicom warns about the values written
+                try:
+                    data, _ = MUTATORS[mutator](data, rng)
+                except Exception:  # noqa: BLE001 - this mutator cannot apply to this file
+                    continue
+        path = work / f"mutant-{k}.dcm"
+        path.write_bytes(data)
+        tasks.append({"id": k, "path": str(path)})
+    pool = WorkerPool(workers=2, timeout_s=20, worker_args=[
+        "--companion", str(companion), "--memory-mb", "1024", "--series-mb", "256"])
+    results = list(pool.run(tasks))
+    assert len(results) == len(tasks)
+    defects = [(specs[r["id"]], r["outcome"], r.get("detail")) for r in results
+               if r["outcome"] in DEFECTS]
+    assert defects == []
