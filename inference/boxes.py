@@ -149,7 +149,10 @@ class _Found:
                 self.full = True
             return False
         result = make_norm_box(label, numbers, span)
-        (self.boxes.append if isinstance(result, NormBox) else self.reasons.append)(result)
+        if isinstance(result, NormBox):
+            self.boxes.append(result)
+        else:
+            self.reasons.append(result)
         return True
 
 

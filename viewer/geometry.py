@@ -99,7 +99,7 @@ def dicom_affine(
     orientation: Sequence[float],
     first_position_mm: Sequence[float],
     pixel_spacing_mm: Sequence[float],
-    frame_step_mm: Sequence[float],
+    frame_step_mm: Sequence[float] | np.ndarray,
 ) -> np.ndarray:
     """4x4 affine ``(column, row, frame, 1) -> LPS mm`` from DICOM geometry.
 

@@ -243,7 +243,7 @@ def _guess_syntax(ds: pydicom.Dataset) -> str:
 
 
 def _pixel_element(ds: pydicom.Dataset):
-    for tag, element in reversed(ds.items()):  # pixel data is (nearly) last
+    for tag, element in reversed(list(ds.items())):  # pixel data is (nearly) last
         if tag == PIXEL_DATA_TAG:
             return element
     return None

@@ -51,6 +51,8 @@ def read_nifti(path: str, *, limits: LoadLimits | None = None) -> Series:
     limits = limits or LoadLimits()
     try:
         image = nib.load(path)
+        if not isinstance(image, nib.spatialimages.SpatialImage):
+            raise UnreadableFile(f"not a NIfTI image ({type(image).__name__})")
         shape = tuple(int(n) for n in image.shape)
         if not shape or min(shape) <= 0:
             raise UnreadableFile(f"NIfTI has an empty shape {shape}")

@@ -19,6 +19,7 @@ GDCM child process (:mod:`viewer.readers.gdcm_child`).
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from viewer.readers.codestream import check_frame
 from viewer.readers.dicom import DicomHeader
 from viewer.study import WindowPreset
 
+if TYPE_CHECKING:
+    import pydicom
+
 
 class DecodeCache:
     """Keeps the last fully-read dataset, so frames of one multi-frame file parse it once, and
@@ -34,7 +38,7 @@ class DecodeCache:
 
     def __init__(self) -> None:
         self._path: str | None = None
-        self._dataset = None
+        self._dataset: pydicom.Dataset | None = None
         self._fragments: list[bytes] | None = None
         self._gdcm_file: tuple[str, np.ndarray] | None = None
 
@@ -152,6 +156,7 @@ def decode_frame(
     header's (the loader turns either into a Skipped with the reason).
     """
     if can_read_raw(header):
+        assert header.pixel_offset is not None  # can_read_raw checked it
         count = header.rows * header.columns
         raw = np.fromfile(
             header.path,

@@ -71,6 +71,7 @@ def _split_repeats(members: list[DicomHeader]) -> list[list[DicomHeader]]:
         return [members]
     by_position: dict[tuple, list[DicomHeader]] = defaultdict(list)
     for key, header in zip(keys, members, strict=True):
+        assert key is not None  # checked above
         by_position[key].append(header)
     counts = {len(v) for v in by_position.values()}
     if len(counts) != 1 or counts == {1}:
@@ -105,10 +106,11 @@ def usable_affine(affine: np.ndarray) -> bool:
 def _make_stack(members: list[DicomHeader]) -> Stack:
     first = members[0]
     plan = [(h, f) for h in members for f in range(h.frames)]
-    positions = [h.positions_mm[f] if h.positions_mm else None for h, f in plan]
+    maybe = [h.positions_mm[f] if h.positions_mm else None for h, f in plan]
+    positions = [p for p in maybe if p is not None]
     orientation = first.orientation
     warnings = list(dict.fromkeys(w for h in members for w in h.warnings))
-    if orientation is not None and all(p is not None for p in positions):
+    if orientation is not None and len(positions) == len(maybe):
         with np.errstate(all="ignore"):  # huge positions overflow: the affine is checked below
             order, along = sort_positions(positions, orientation)
             plan = [plan[k] for k in order]
