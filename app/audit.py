@@ -103,13 +103,13 @@ class WeightsHasher:
         with file.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 22), b""):
                 digest.update(chunk)
-        entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                 "sha256": digest.hexdigest()}
+        sha256 = digest.hexdigest()
+        entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
         with self._lock:
             self._cache[key] = entry
             self.files_hashed += 1
             self._save()
-        return entry["sha256"]
+        return sha256
 
     def _save(self) -> None:
         if self.cache_path is None:

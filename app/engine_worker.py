@@ -132,9 +132,9 @@ class EngineClient(QtCore.QObject):
         super().__init__(parent)
         self.sink = sink
         self.worker = EngineWorker()
-        self.thread = QtCore.QThread()
-        self.thread.setObjectName("medmo-engine")
-        self.worker.moveToThread(self.thread)
+        self.worker_thread = QtCore.QThread()
+        self.worker_thread.setObjectName("medmo-engine")
+        self.worker.moveToThread(self.worker_thread)
         self._do_load.connect(self.worker.load)
         self._do_unload.connect(self.worker.unload)
         self._do_ask.connect(self.worker.ask)
@@ -148,7 +148,7 @@ class EngineClient(QtCore.QObject):
         worker.chunk.connect(self._on_chunk)
         worker.answered.connect(self._on_answer)
         worker.ask_failed.connect(self._on_ask_failed)
-        self.thread.start()
+        self.worker_thread.start()
 
     # ------------------------------------------------------------------ the port
     def load(self, request: LoadRequest) -> None:
@@ -167,13 +167,13 @@ class EngineClient(QtCore.QObject):
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop generation, free the model, end the thread. True if it ended in time."""
         self.sink.stop()
-        if not self.thread.isRunning():
+        if not self.worker_thread.isRunning():
             return True
         # runs in the worker thread once the answer in progress (cancelled) has ended
         QtCore.QMetaObject.invokeMethod(self.worker, "unload",
                                         QtCore.Qt.ConnectionType.BlockingQueuedConnection)
-        self.thread.quit()
-        return bool(self.thread.wait(msecs))
+        self.worker_thread.quit()
+        return bool(self.worker_thread.wait(msecs))
 
     # ------------------------------------------------------------------ results (GUI thread)
     def _on_stage(self, text: str) -> None:

@@ -328,6 +328,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_done(self, seconds: float) -> None:
         self.progress.setVisible(False)
         self.session.conversation.loading = False
+        self.browser.refresh()  # warnings found while decoding (NaN pixels) show now
         if self.result is not None and not self.last_error:
             n = len(self.result.all_series)
             skipped = self.skipped_panel.count()

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 # shared-library name -> Debian/Ubuntu package (read off `ldd` + `dpkg -S` on Debian 12 for
@@ -94,7 +95,7 @@ def install_hint(libraries: list[str]) -> str:
     return "sudo apt-get install " + " ".join(packages)
 
 
-def uses_xcb(environ: dict[str, str] | None = None) -> bool:
+def uses_xcb(environ: Mapping[str, str] | None = None) -> bool:
     """Whether Qt will try the xcb plugin: Linux, a DISPLAY, and no other platform chosen."""
     env = os.environ if environ is None else environ
     platform = env.get("QT_QPA_PLATFORM", "")
@@ -103,14 +104,15 @@ def uses_xcb(environ: dict[str, str] | None = None) -> bool:
     return sys.platform.startswith("linux") and bool(env.get("DISPLAY"))
 
 
-def headless(environ: dict[str, str] | None = None) -> bool:
+def headless(environ: Mapping[str, str] | None = None) -> bool:
     """Linux with no display to open a window on (and no Qt platform chosen)."""
     env = os.environ if environ is None else environ
     return (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
             and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"))
 
 
-def platform_problem(environ: dict[str, str] | None = None, qt: Path | None = None) -> str | None:
+def platform_problem(environ: Mapping[str, str] | None = None,
+                     qt: Path | None = None) -> str | None:
     """One line saying why Qt cannot open a window here and how to fix it, or None."""
     env = os.environ if environ is None else environ
     if headless(env):

@@ -88,7 +88,9 @@ class JsonLineProcess(QtCore.QObject):
         user ("" when it ended well; the ``error`` event's message when it sent one).
     """
 
-    event = QtCore.Signal(dict)
+    # PySide hands Qt's event() virtual only to Python *methods*, so this signal does not
+    # override QObject.event at runtime; mypy sees the name clash
+    event = QtCore.Signal(dict)  # type: ignore[assignment]
     text = QtCore.Signal(str, str)
     finished = QtCore.Signal(int, str)
 
@@ -123,21 +125,27 @@ class JsonLineProcess(QtCore.QObject):
         self.events = []
         process.start(argv[0], argv[1:])
 
+    def _running_process(self) -> QtCore.QProcess | None:
+        process = self._process
+        if process is None or process.state() == QtCore.QProcess.ProcessState.NotRunning:
+            return None
+        return process
+
     def running(self) -> bool:
-        return (self._process is not None
-                and self._process.state() != QtCore.QProcess.ProcessState.NotRunning)
+        return self._running_process() is not None
 
     def pid(self) -> int | None:
-        return int(self._process.processId()) if self.running() else None
+        process = self._running_process()
+        return None if process is None else int(process.processId())
 
     def terminate(self) -> None:
         """Ask the child to end (SIGTERM on POSIX)."""
-        if self.running():
-            self._process.terminate()
+        if (process := self._running_process()) is not None:
+            process.terminate()
 
     def kill(self) -> None:
-        if self.running():
-            self._process.kill()
+        if (process := self._running_process()) is not None:
+            process.kill()
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the child ends (tests and shutdown only; never on a GUI action)."""
@@ -148,8 +156,8 @@ class JsonLineProcess(QtCore.QObject):
         process = self._process
         if process is None:
             return
-        chunk = bytes(process.readAllStandardOutput() if stream == "stdout"
-                      else process.readAllStandardError())
+        chunk = bytes((process.readAllStandardOutput() if stream == "stdout"
+                       else process.readAllStandardError()).data())
         data = self._buffers[stream] + chunk
         *lines, rest = data.split(b"\n")
         self._buffers[stream] = rest
@@ -190,9 +198,10 @@ class JsonLineProcess(QtCore.QObject):
         self.finished.emit(-1 if crashed else int(code), message)
 
     def _on_error(self, error: QtCore.QProcess.ProcessError) -> None:
-        if error == QtCore.QProcess.ProcessError.FailedToStart:
-            self.finished.emit(-1, f"could not start {self._process.program()}: "
-                                   f"{self._process.errorString()}")
+        process = self._process
+        if process is not None and error == QtCore.QProcess.ProcessError.FailedToStart:
+            self.finished.emit(-1, f"could not start {process.program()}: "
+                                   f"{process.errorString()}")
 
 
 class TrainingProcess(JsonLineProcess):

@@ -127,26 +127,27 @@ class LoadJob(QtCore.QObject):
     def __init__(self, worker: LoadWorker, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
-        self.thread = QtCore.QThread()
-        self.thread.setObjectName("medmo-load")
+        self.worker_thread = QtCore.QThread()
+        self.worker_thread.setObjectName("medmo-load")
         for name in ("scanned", "frame_loaded", "frame_skipped", "progress", "failed", "done"):
             getattr(worker, name).connect(getattr(self, name))
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
+        worker.moveToThread(self.worker_thread)
+        self.worker_thread.started.connect(worker.run)
         # quit() is thread-safe; calling it directly lets wait() in the GUI thread return
-        worker.done.connect(self.thread.quit, QtCore.Qt.ConnectionType.DirectConnection)
+        worker.done.connect(self.worker_thread.quit,
+                            QtCore.Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
-        self.thread.start()
+        self.worker_thread.start()
 
     def cancel(self) -> None:
         self.worker.cancel()
 
     def wait(self, msecs: int = 10_000) -> bool:
         """Block until the thread stops (after cancel); True if it did."""
-        if not self.thread.isRunning():
+        if not self.worker_thread.isRunning():
             return True
-        return bool(self.thread.wait(msecs))
+        return bool(self.worker_thread.wait(msecs))
 
     def detach(self) -> None:
         """Disconnect every receiver of this job's signals."""
@@ -159,4 +160,4 @@ class LoadJob(QtCore.QObject):
 
     @property
     def running(self) -> bool:
-        return self.thread.isRunning()
+        return self.worker_thread.isRunning()

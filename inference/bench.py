@@ -14,10 +14,12 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
+from inference.types import Answer
 
 # Peak HBM bandwidth (bytes/s) by device-name substring, from vendor data sheets.
 BANDWIDTH = {"H200": 4.8e12, "H100 PCIe": 2.0e12, "H100": 3.35e12, "A100-SXM4-80GB": 2.04e12,
@@ -36,6 +38,16 @@ def _min_time(fn: Callable[[], Any], repeats: int) -> float:
 def _frames(n: int, size: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [(rng.random((size, size)) * 255).astype(np.uint8) for _ in range(n)]
+
+
+def _last_answer(items: Iterable[object]) -> Answer:
+    """The final :class:`Answer` that ends an ``Engine.stream``."""
+    last = None
+    for item in items:
+        last = item
+    if not isinstance(last, Answer):
+        raise RuntimeError(f"the engine's stream ended with {type(last).__name__}, not an Answer")
+    return last
 
 
 def _sync() -> None:
@@ -59,6 +71,7 @@ def random_engine(arch: str | dict, *, device: str | None = None,
     from inference.runtime import EngineConfig, choose_attention, choose_device
     from inference.tiny import make_tiny
 
+    reference: dict | None
     if isinstance(arch, dict):
         reference, arch = arch, "custom"
     else:
@@ -75,7 +88,8 @@ def random_engine(arch: str | dict, *, device: str | None = None,
            ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")}
     attn = choose_attention(device)
     fields = {k: v for k, v in reference.items() if k != "model_type" and k not in ids}
-    config = Qwen3VLConfig(**fields, **ids, attn_implementation=attn)
+    # transformers' config dataclass takes extra keywords at runtime; its signature lists none
+    config = Qwen3VLConfig(**fields, **ids, attn_implementation=attn)  # type: ignore[call-arg]
     torch.manual_seed(0)
     saved_dtype = torch.get_default_dtype()
     torch.set_default_dtype(dtype)  # build directly in bf16: no float32 copy of 8 B weights
@@ -142,9 +156,7 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
     ttfts: list[float] = []
 
     def streamed(n: int) -> None:
-        answer = None
-        for item in engine.stream(single, prompt, max_new_tokens=n, min_new_tokens=n):
-            answer = item
+        answer = _last_answer(engine.stream(single, prompt, max_new_tokens=n, min_new_tokens=n))
         _sync()
         if n > 1:
             ttfts.append(answer.timings.ttft_s)
@@ -230,9 +242,8 @@ def _gpu_figures(engine, s_per_token: float, many: list, size: int) -> dict:
     out: dict[str, Any] = {"peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
                            "weights_gib": round(weight_bytes / 2**30, 2)}
     for label, frames in (("ttft_1_slice_s", many[:1]), ("ttft_8_slices_s", many[:8])):
-        answer = None
-        for item in engine.stream(frames, "Describe.", task="report", max_new_tokens=2):
-            answer = item
+        answer = _last_answer(engine.stream(frames, "Describe.", task="report",
+                                            max_new_tokens=2))
         out[label] = round(answer.timings.ttft_s, 4)
     if bandwidth:
         roofline_s = weight_bytes / bandwidth

@@ -14,11 +14,14 @@ both the image and the box by the same factor per axis. Mapping to pixels theref
 ORIGINAL frame size only (:func:`norm_to_pixel`); the model-side size never enters. Getting this
 wrong (scaling by the resized size) is the classic Qwen-VL box bug (QwenLM/Qwen3-VL issue 830).
 
-Nothing here raises on bad text: unusable fragments are dropped and counted.
+Nothing here raises on bad text: unusable fragments are dropped and counted. Parsing is linear
+in the text's length on every input (missing braces or brackets never make it rescan the rest)
+and capped per answer (:data:`MAX_CHARS`, :data:`MAX_BOXES`).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -34,6 +37,11 @@ _BBOX_KEY = re.compile(r'"bbox_2d"\s*:\s*\[([^\[\]]*)\]')
 _LABEL_KEY = re.compile(r'"label"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _LABEL_STOP = re.compile(r"(?:</box>|[.\n;:,!?\"'`{}\[\]()])")
 _MAX_LABEL = 80
+_OPEN_BRACE = re.compile(r"\{")
+_CLOSE_BRACE = re.compile(r"\}")
+# Work per answer is capped: a model that rambles to max_new_tokens never costs more than this.
+MAX_CHARS = 1 << 22  # characters read (4 Mi); the rest is reported, not searched
+MAX_BOXES = 1000  # boxes kept per answer
 
 
 def _numbers(text: str) -> list[float]:
@@ -90,8 +98,12 @@ def _label_before(text: str, end: int) -> str:
     return " ".join(head.split())[-_MAX_LABEL:].strip()
 
 
-def parse_boxes(text: str) -> ParsedBoxes:
+def parse_boxes(text: str, *, max_boxes: int = MAX_BOXES) -> ParsedBoxes:
     """All usable boxes in ``text`` (MedMO tags and Qwen JSON), plus the count dropped.
+
+    Linear in ``len(text)`` on every input, and bounded: only the first :data:`MAX_CHARS`
+    characters are read and at most ``max_boxes`` boxes kept (each cut is one reason). Each
+    box's ``span`` is where it was written (the ``<box>`` tag, or the JSON object).
 
     >>> text = "Fractures <box>[[156, 516, 231, 607], [240, 529, 296, 581]]</box>"
     >>> r = parse_boxes(text)
@@ -108,43 +120,96 @@ def parse_boxes(text: str) -> ParsedBoxes:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_boxes expects str, got {type(text).__name__}")
-    boxes: list[NormBox] = []
-    reasons: list[str] = []
-    rest_parts: list[str] = []  # the text with box tags blanked out (same length: same offsets)
+    found = _Found(max_boxes)
+    if len(text) > MAX_CHARS:
+        found.reasons.append(f"answer longer than {MAX_CHARS} characters: the rest was not read")
+        text = text[:MAX_CHARS]
+    rest = _medmo_boxes(text, found)
+    _json_boxes(rest, found)
+    return ParsedBoxes(tuple(found.boxes), len(found.reasons), tuple(found.reasons))
+
+
+class _Found:
+    """Boxes and drop reasons collected so far; :meth:`add` refuses boxes past the cap."""
+
+    __slots__ = ("boxes", "reasons", "full", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.boxes: list[NormBox] = []
+        self.reasons: list[str] = []
+        self.full = False
+
+    def add(self, label: str, numbers: list[float], span: tuple[int, int]) -> bool:
+        """Record one box written at ``span`` (or why it is unusable); False once ``limit``
+        boxes are kept."""
+        if len(self.boxes) >= self.limit:
+            if not self.full:
+                self.reasons.append(f"more than {self.limit} boxes: the rest were not read")
+                self.full = True
+            return False
+        result = make_norm_box(label, numbers, span)
+        if isinstance(result, NormBox):
+            self.boxes.append(result)
+        else:
+            self.reasons.append(result)
+        return True
+
+
+def _medmo_boxes(text: str, found: _Found) -> str:
+    """Read every ``<box>...</box>`` span; return the text with them blanked out (same length,
+    so offsets found in it are offsets in ``text``) for the JSON pass."""
+    rest_parts: list[str] = []
     cursor = 0
     for span in _BOX_SPAN.finditer(text):
         rest_parts.append(text[cursor : span.start()])
         rest_parts.append(" " * (span.end() - span.start()))
         cursor = span.end()
+        if found.full:
+            continue
         where = (span.start(), span.end())
         label = _label_before(text, span.start())
         inner = span.group(1).replace("<box>", " ")
         groups = [g.group(1) for g in _GROUP.finditer(inner)]
         if inner.count("[") > inner.count("]"):  # a group opened, never closed: truncated
-            reasons.append("truncated box")
+            found.reasons.append("truncated box")
         elif not groups:
-            reasons.append("box tag without [x1, y1, x2, y2]")
+            found.reasons.append("box tag without [x1, y1, x2, y2]")
         for group in groups:
-            result = make_norm_box(label, _numbers(group), where)
-            (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
+            if not found.add(label, _numbers(group), where):
+                break
     rest_parts.append(text[cursor:])
-    rest = "".join(rest_parts)
-    seen_keys = rest.count('"bbox_2d"')
-    found = 0
-    for match in _BBOX_KEY.finditer(rest):
-        found += 1
-        obj_start = rest.rfind("{", 0, match.start())
-        obj_end = rest.find("}", match.end())
-        window = rest[obj_start + 1 if obj_start >= 0 else match.start() :
-                      obj_end if obj_end >= 0 else len(rest)]
-        label_match = _LABEL_KEY.search(window)
+    return "".join(rest_parts)
+
+
+def _json_boxes(rest: str, found: _Found) -> None:
+    """Read every ``"bbox_2d": [...]`` with the label of its JSON object.
+
+    A key's object is searched for its label between the nearest ``{`` before the key and the
+    nearest ``}`` after it, never beyond the neighbouring keys: a missing brace then costs one
+    object's length, not the rest of the text (which made the old parser quadratic). The box's
+    span is that object, braces included; a side whose brace is missing ends at the key.
+    """
+    matches = list(_BBOX_KEY.finditer(rest))
+    opens = [m.start() for m in _OPEN_BRACE.finditer(rest)]
+    closes = [m.start() for m in _CLOSE_BRACE.finditer(rest)]
+    for k, match in enumerate(matches):
+        if found.full:
+            break
+        low = matches[k - 1].end() if k else 0
+        high = matches[k + 1].start() if k + 1 < len(matches) else len(rest)
+        before = bisect.bisect_left(opens, match.start()) - 1
+        opened = before >= 0 and opens[before] >= low
+        start = opens[before] if opened else match.start()
+        after = bisect.bisect_left(closes, match.end())
+        closed = after < len(closes) and closes[after] < high
+        end = closes[after] if closed else high
+        label_match = _LABEL_KEY.search(rest, start + 1 if opened else start, end)
         label = _unescape(label_match.group(1))[:_MAX_LABEL] if label_match else ""
-        where = (obj_start if obj_start >= 0 else match.start(),
-                 obj_end + 1 if obj_end >= 0 else match.end())
-        result = make_norm_box(label, _numbers(match.group(1)), where)
-        (boxes.append if isinstance(result, NormBox) else reasons.append)(result)
-    reasons.extend(["truncated bbox_2d"] * (seen_keys - found))
-    return ParsedBoxes(tuple(boxes), len(reasons), tuple(reasons))
+        found.add(label, _numbers(match.group(1)), (start, end + 1 if closed else match.end()))
+    seen_keys = rest.count('"bbox_2d"')
+    if not found.full:
+        found.reasons.extend(["truncated bbox_2d"] * (seen_keys - len(matches)))
 
 
 def norm_to_pixel(box: NormBox, *, width: int, height: int, frame: int = 0) -> FrameBox:

@@ -141,7 +141,7 @@ def pixel_bounds_of_folder(folder: str | Path, *, min_pixels: int = DEFAULT_MIN_
     raise FileNotFoundError(f"no processor configuration in {root}")
 
 
-def _field(obj: object, key: str) -> object:
+def _field(obj: object, key: str) -> int | None:
     if obj is None:
         return None
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)

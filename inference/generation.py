@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
@@ -31,10 +31,13 @@ class StopOnEvent(StoppingCriteria):
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         n = input_ids.shape[0]
+        # torch's factories are typed Tensor; transformers' interface asks for the legacy
+        # BoolTensor type, which a bool-dtype Tensor is at runtime
         if self.event.is_set():
-            return torch.ones(n, dtype=torch.bool, device=input_ids.device)
+            return cast(torch.BoolTensor, torch.ones(n, dtype=torch.bool, device=input_ids.device))
         if self._not_set is None or self._not_set.shape[0] != n:
-            self._not_set = torch.zeros(n, dtype=torch.bool, device=input_ids.device)
+            self._not_set = cast(torch.BoolTensor,
+                                 torch.zeros(n, dtype=torch.bool, device=input_ids.device))
         return self._not_set
 
 

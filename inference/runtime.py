@@ -158,7 +158,8 @@ def load_model(config: EngineConfig) -> tuple[Any, Any, dict]:
             "(`medmo models make-tiny DIR` builds a small test model)."
         ) from exc
     if not config.load_in_4bit:
-        model = model.to(device)
+        # transformers wraps Module.to with functools.wraps: mypy then sees no bound self
+        model = model.to(device)  # type: ignore[arg-type]
     model.eval()
     processor.tokenizer.padding_side = "left"
     info = {"device": device, "dtype": str(dtype).removeprefix("torch."), "attention": attn,

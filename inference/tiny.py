@@ -9,6 +9,7 @@ answers are gibberish (random weights): assert on structure and equalities, neve
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 # Qwen's special tokens, in Qwen's order (ids 151643.. in the real vocabulary; 0.. here).
 QWEN_SPECIAL_TOKENS: tuple[str, ...] = (
@@ -95,8 +96,10 @@ def _train_tokenizer(vocab_size: int):
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in raw_merges]
     qwen = Qwen2Tokenizer(
         vocab=vocab,
-        merges=merges,
-        unk_token=None,
+        # the BPE model takes (left, right) pairs and no unk token; transformers annotates
+        # merges as list[str] and unk_token as str
+        merges=merges,  # type: ignore[arg-type]
+        unk_token=None,  # type: ignore[arg-type]
         bos_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
@@ -104,6 +107,17 @@ def _train_tokenizer(vocab_size: int):
     )
     qwen.chat_template = CHAT_TEMPLATE
     return qwen
+
+
+class _VisionOptions(TypedDict):
+    """Keywords shared by the tiny checkpoint's image and video processors."""
+
+    patch_size: int
+    merge_size: int
+    temporal_patch_size: int
+    image_mean: list[float]
+    image_std: list[float]
+    size: dict[str, int]
 
 
 def tiny_config_dict(tokenizer) -> dict:
@@ -185,8 +199,9 @@ def make_tiny(out_dir: str | Path, *, seed: int = 0, vocab_size: int = 600) -> P
         eos_token_id=[eos, pad], pad_token_id=pad, do_sample=False
     )
     size = {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 1600}
-    vision = {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2,
-              "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "size": size}
+    vision: _VisionOptions = {"patch_size": 16, "merge_size": 2, "temporal_patch_size": 2,
+                              "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
+                              "size": size}
     image_processor = Qwen2VLImageProcessor(**vision)
     video_processor = Qwen3VLVideoProcessor(**vision)
     processor = Qwen3VLProcessor(

@@ -8,6 +8,7 @@ increasing *row* index (down a column). PixelSpacing is ``(between rows, between
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,8 +45,10 @@ def orientation_key(orientation: Sequence[float] | None) -> tuple[int, ...] | No
     True
     >>> orientation_key([1, 0, 0, 0, 1, 0]) == orientation_key([1, 0, 0, 0, 0, -1])
     False
+    >>> orientation_key([float("nan"), 0, 0, 0, 1, 0]) is None  # unusable: no orientation
+    True
     """
-    if orientation is None:
+    if orientation is None or not all(math.isfinite(v) and abs(v) < 1e6 for v in orientation):
         return None
     return tuple(int(round(v * 10**ORIENTATION_DECIMALS)) for v in orientation)
 
@@ -96,7 +99,7 @@ def dicom_affine(
     orientation: Sequence[float],
     first_position_mm: Sequence[float],
     pixel_spacing_mm: Sequence[float],
-    frame_step_mm: Sequence[float],
+    frame_step_mm: Sequence[float] | np.ndarray,
 ) -> np.ndarray:
     """4x4 affine ``(column, row, frame, 1) -> LPS mm`` from DICOM geometry.
 

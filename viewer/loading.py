@@ -9,6 +9,14 @@ the slice on screen while the rest loads. Nothing is dropped silently: every fil
 shown is in ``LoadResult.skipped`` with a reason, and every frame that fails to decode is yielded
 as a :class:`~viewer.study.Skipped`.
 
+One bad file never costs the good ones: every failure while reading one file, assembling one
+series or decoding one frame (including what native decoders raise outside ``Exception``, such as
+the Rust RLE decoder's panic; never KeyboardInterrupt or SystemExit) becomes a skip with a plain
+reason, and the rest loads. Before anything is allocated each file and series is checked
+against :class:`~viewer.limits.LoadLimits` (memory per series). Geometry that is unusable opens
+as a plain stack, and non-finite pixel values are replaced and flagged: both are listed in
+``Series.meta["warnings"]``, which the series browser and ``medmo inspect`` show.
+
 Array conventions are those of :mod:`viewer.readers.pixels` (greyscale float32 after rescale,
 MONOCHROME1 inverted, colour uint8 RGB); ``Series.photometric`` keeps the file's original value.
 Folder walks ignore hidden files (names starting with ".").
@@ -25,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.readers import UnreadableFile
+from viewer.limits import LoadLimits
+from viewer.readers import UnreadableFile, failure_reason
 from viewer.readers.dicom import DicomDirFile, DicomHeader, read_header
 from viewer.readers.pixels import DecodeCache, decode_frame, inversion_constant, invert_window
 from viewer.readers.sniff import sniff
@@ -76,12 +85,15 @@ def _check(cancel: threading.Event | None) -> None:
         raise LoadCancelled("loading cancelled")
 
 
-def scan(paths: Iterable[str | Path], *, cancel: threading.Event | None = None) -> LoadResult:
+def scan(paths: Iterable[str | Path], *, cancel: threading.Event | None = None,
+         limits: LoadLimits | None = None) -> LoadResult:
     """Fast pass over headers: groups into studies/series, sorts geometrically, allocates arrays.
 
     DICOM pixels are NOT decoded yet (see :func:`fill`); NIfTI and plain images are filled.
+    ``limits`` (default: :class:`LoadLimits`, sized from the machine's memory) caps each series.
     Raises :class:`LoadCancelled` if ``cancel`` is set while scanning.
     """
+    limits = limits or LoadLimits()
     skipped: list[Skipped] = []
     headers: list[DicomHeader] = []
     whole: list[Series] = []  # NIfTI / raster series, already filled
@@ -91,43 +103,61 @@ def scan(paths: Iterable[str | Path], *, cancel: threading.Event | None = None) 
         _check(cancel)
         path = queue.pop(0)
         try:
-            kind = sniff(path)
-            if kind == "nifti":
-                from viewer.readers.nifti import read_nifti
-
-                whole.append(read_nifti(path))
-            elif kind == "image":
-                from viewer.readers.raster import read_raster
-
-                whole.append(read_raster(path))
-            else:
-                headers.append(read_header(path))
+            _read_one(path, limits, headers, whole)
         except DicomDirFile:
-            from viewer.readers.dicomdir import referenced_files
-
-            try:
-                found, missing = referenced_files(path)
-            except UnreadableFile as exc:
-                skipped.append(Skipped(path, str(exc)))
-                continue
-            skipped.extend(Skipped(p, reason) for p, reason in missing)
-            fresh = [p for p in found if os.path.realpath(p) not in seen]
-            seen.update(os.path.realpath(p) for p in fresh)
-            queue[:0] = fresh
-        except UnreadableFile as exc:
-            skipped.append(Skipped(path, str(exc)))
-        except OSError as exc:
-            skipped.append(Skipped(path, f"cannot read file: {exc.strerror or exc}"))
+            queue[:0] = _dicomdir_files(path, seen, skipped)
+        except BaseException as exc:  # noqa: BLE001 - one file's failure is reported, not raised
+            skipped.append(Skipped(path, failure_reason(exc, "reading the file")))
     _check(cancel)
-    studies = _assemble(build_stacks(headers), whole)
+    studies = _assemble(headers, whole, limits, skipped)
     log.info("scanned %d series, %d skipped files", sum(len(s.series) for s in studies),
              len(skipped))
     return LoadResult(tuple(studies), tuple(skipped))
 
 
-def _series_from_stack(stack: Stack, index: int, count: int) -> Series:
+def _read_one(path: str, limits: LoadLimits, headers: list[DicomHeader],
+              whole: list[Series]) -> None:
+    """Read one file into ``headers`` (DICOM) or ``whole`` (NIfTI, plain image)."""
+    try:
+        kind = sniff(path)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
+    if kind == "empty":
+        raise UnreadableFile("empty file (0 bytes)")
+    if kind == "nifti":
+        from viewer.readers.nifti import read_nifti
+
+        whole.append(read_nifti(path, limits=limits))
+    elif kind == "image":
+        from viewer.readers.raster import read_raster
+
+        whole.append(read_raster(path, limits=limits))
+    else:
+        header = read_header(path)
+        limits.check(frames=header.frames, rows=header.rows, columns=header.columns,
+                     colour=header.is_colour, what="image")
+        headers.append(header)
+
+
+def _dicomdir_files(path: str, seen: set[str], skipped: list[Skipped]) -> list[str]:
+    """Files a DICOMDIR lists that were not read yet; what it lists wrongly goes to skipped."""
+    from viewer.readers.dicomdir import referenced_files
+
+    try:
+        found, refused = referenced_files(path)
+    except BaseException as exc:  # noqa: BLE001 - the index alone is lost
+        skipped.append(Skipped(path, failure_reason(exc, "reading the DICOMDIR")))
+        return []
+    skipped.extend(Skipped(p, reason) for p, reason in refused)
+    fresh = [p for p in found if os.path.realpath(p) not in seen]
+    seen.update(os.path.realpath(p) for p in fresh)
+    return fresh
+
+
+def _series_from_stack(stack: Stack, index: int, count: int, limits: LoadLimits) -> Series:
     first = stack.first
     n = len(stack.plan)
+    limits.check(frames=n, rows=first.rows, columns=first.columns, colour=first.is_colour)
     if first.is_colour:
         array = np.zeros((n, first.rows, first.columns, 3), dtype=np.uint8)
     else:
@@ -169,25 +199,38 @@ def _syntax_name(uid: str) -> str:
     return UID(uid).name or uid
 
 
-def _assemble(stacks: list[Stack], whole: list[Series]) -> list[Study]:
-    by_series: dict[tuple[str, str], list[Stack]] = {}
-    for stack in stacks:
-        key = (stack.first.study_uid, stack.first.series_uid or stack.first.path)
-        by_series.setdefault(key, []).append(stack)
+def _assemble(headers: list[DicomHeader], whole: list[Series], limits: LoadLimits,
+              skipped: list[Skipped]) -> list[Study]:
+    """Studies from the headers, one series at a time: a series that fails is skipped whole."""
+    by_series: dict[tuple[str, str], list[DicomHeader]] = {}
+    for header in headers:
+        by_series.setdefault((header.study_uid, header.series_uid or header.path), []).append(header)
     studies: dict[str, tuple[DicomHeader, list[Series]]] = {}
-    for (study_uid, _), parts in by_series.items():
-        entry = studies.setdefault(study_uid, (parts[0].first, []))
-        entry[1].extend(_series_from_stack(s, k, len(parts)) for k, s in enumerate(parts))
+    for (study_uid, _), members in by_series.items():
+        try:
+            parts = build_stacks(members)
+        except BaseException as exc:  # noqa: BLE001 - this series is lost, not the others
+            reason = failure_reason(exc, "sorting the series")
+            skipped.extend(Skipped(h.path, reason) for h in members)
+            continue
+        for k, part in enumerate(parts):
+            try:
+                series = _series_from_stack(part, k, len(parts), limits)
+            except BaseException as exc:  # noqa: BLE001 - this stack is lost, not the others
+                reason = failure_reason(exc, "allocating the series")
+                skipped.extend(Skipped(p, reason) for p in dict.fromkeys(h.path for h, _ in part.plan))
+                continue
+            studies.setdefault(study_uid, (part.first, []))[1].append(series)
     result = []
-    for study_uid, (head, series) in studies.items():
-        series.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
+    for study_uid, (head, in_study) in studies.items():
+        in_study.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
         result.append(Study(
             uid=study_uid,
             patient_id=head.patient_id,
             patient_name=head.patient_name,
             description=head.study_description,
             date=head.study_date,
-            series=tuple(series),
+            series=tuple(in_study),
         ))
     from viewer.readers.raster import uid_for_path
 
@@ -228,44 +271,77 @@ def fill(
     """Decode pixels into ``series.volume.array`` in place, yielding each frame index as it lands.
 
     Starts at ``first`` (the slice on screen), then alternates outward. A frame that fails to
-    decode is yielded as a :class:`Skipped` with the reason (its pixels stay 0). Stops early,
-    without error, when ``cancel`` is set.
+    decode, or has no finite pixel value, is yielded as a :class:`Skipped` with the reason (its
+    pixels stay 0); a frame with some NaN/inf values has them replaced by its lowest value and
+    the series is flagged (``meta["warnings"]``). Stops early, without error, when ``cancel`` is
+    set.
     """
     n = series.volume.n_frames
     if series.source != "dicom":
         yield from _outward(first, n)  # read whole at scan time
         return
-    plan = _plan_for(series)
+    try:
+        plan = _plan_for(series)
+    except BaseException as exc:  # noqa: BLE001 - reported per frame below
+        reason = failure_reason(exc, "re-reading the headers")
+        for ref in dict.fromkeys(ref.path for ref in series.frames):
+            yield Skipped(ref, reason)
+        return
     array = series.volume.array
     cache = DecodeCache()
-    for k in _outward(first, n):
+    try:
+        yield from _fill_frames(series, plan, array, cache, first, cancel)
+    finally:
+        cache.close()
+
+
+def _fill_frames(series: Series, plan, array: np.ndarray, cache: DecodeCache, first: int,
+                 cancel: threading.Event | None) -> Iterator[int | Skipped]:
+    for k in _outward(first, series.volume.n_frames):
         if cancel is not None and cancel.is_set():
             return
         header, frame = plan[k]
+        where = f"frame {frame + 1}: " if header.frames > 1 else ""
         try:
-            decode_frame(header, frame, array[k], cache)
-        except Exception as exc:  # noqa: BLE001 - decoders raise many types; all are reported
-            where = f"frame {frame + 1}: " if header.frames > 1 else ""
-            detail = " ".join(str(exc).split())  # decoders put the useful part on later lines
-            detail = detail if len(detail) <= 240 else detail[:237] + "..."
-            yield Skipped(header.path,
-                          f"{where}cannot decode pixel data ({type(exc).__name__}: {detail})")
+            replaced = decode_frame(header, frame, array[k], cache)
+        except BaseException as exc:  # noqa: BLE001 - decoders raise anything, panics included
+            if array[k].any():  # most failures come before anything was written: then writing
+                array[k] = 0  # zeros would only make the OS back the whole frame with memory
+            yield Skipped(header.path, where + failure_reason(
+                exc, "decoding pixel data", plain="cannot decode pixel data"))
             continue
+        if replaced == array[k].size:
+            array[k] = 0
+            yield Skipped(header.path, f"{where}no pixel value is a finite number (NaN/inf)")
+            continue
+        if replaced:
+            _flag_non_finite(series, replaced)
         yield k
 
 
-def load(paths: Iterable[str | Path], *, cancel: threading.Event | None = None) -> LoadResult:
+def _flag_non_finite(series: Series, replaced: int) -> None:
+    """Count NaN/inf pixels replaced in one more frame, in ``meta["pixel_warnings"]``."""
+    frames = series.meta.get("non_finite_frames", 0) + 1
+    pixels = series.meta.get("non_finite_pixels", 0) + replaced
+    series.meta.update(non_finite_frames=frames, non_finite_pixels=pixels, pixel_warnings=(
+        f"{pixels} pixel value(s) in {frames} frame(s) were NaN/inf: shown as the frame's "
+        "lowest value"))
+
+
+def load(paths: Iterable[str | Path], *, cancel: threading.Event | None = None,
+         limits: LoadLimits | None = None) -> LoadResult:
     """Scan and fill everything; a series none of whose frames decode is dropped (and skipped)."""
-    scanned = scan(paths, cancel=cancel)
+    scanned = scan(paths, cancel=cancel, limits=limits)
     skipped = list(scanned.skipped)
     studies = []
     for study in scanned.studies:
         kept = []
         for series in study.series:
-            failed = [item for item in fill(series, cancel=cancel) if isinstance(item, Skipped)]
+            items = list(fill(series, cancel=cancel))
             _check(cancel)
+            failed = [item for item in items if isinstance(item, Skipped)]
             skipped.extend(failed)
-            if len(failed) < series.volume.n_frames:
+            if len(failed) < len(items):  # at least one frame landed
                 kept.append(series)
         if kept:
             studies.append(Study(study.uid, study.patient_id, study.patient_name,

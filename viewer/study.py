@@ -60,6 +60,21 @@ class Series:
             )
 
 
+def series_warnings(series: Series) -> list[str]:
+    """What the user should know about how a series is shown (geometry dropped, NaN pixels...).
+
+    >>> import numpy as np
+    >>> s = Series("1", "CT", "", Volume(np.zeros((1, 2, 2))), (FrameRef("a"),),
+    ...            meta={"warnings": "w1; w2", "pixel_warnings": "p"})
+    >>> series_warnings(s)
+    ['w1', 'w2', 'p']
+    """
+    found = []
+    for key in ("warnings", "pixel_warnings"):
+        found += [w.strip() for w in str(series.meta.get(key) or "").split("; ") if w.strip()]
+    return found
+
+
 @dataclass(frozen=True, eq=False)
 class Study:
     uid: str

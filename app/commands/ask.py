@@ -219,6 +219,8 @@ def _ask(args, series, slices, frames, *, study=None) -> int:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    if answer is None:  # every engine's stream ends with its Answer
+        return _fail("the engine stopped without an answer", 1)
     if args.workspace:
         code = _record(args, study, series, slices, frames, answer, engine)
         if code:

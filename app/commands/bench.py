@@ -1,11 +1,11 @@
-"""``medmo bench viewer|engine|adapt|serve|pacs|sweep``: benchmark commands that print numbers and a same-run reference."""
+"""``medmo bench viewer|engine|adapt|serve|pacs|sweep|fuzz``: benchmark commands that print numbers and a same-run reference."""
 
 from __future__ import annotations
 
 import json
 
 from app.bench_pacs import register as register_pacs_bench
-from app.commands import bench_serve, bench_sweep
+from app.commands import bench_fuzz, bench_serve, bench_sweep
 
 
 def register(sub) -> None:
@@ -34,6 +34,7 @@ def register(sub) -> None:
     bench_serve.register(targets)
     register_pacs_bench(targets)
     bench_sweep.register(targets)
+    bench_fuzz.register(targets)
 
 
 def _register_adapt(targets) -> None:

@@ -2,8 +2,9 @@
 
 JSON shape (issue 2): ``{"studies": [{"study_uid", "patient_id", "description", "series":
 [{"series_uid", "modality", "description", "shape", "spacing_mm", "frames", "photometric",
-"source"}]}], "skipped": [{"path", "reason"}]}``; ``shape`` is the displayed array shape
-``(frames, rows, columns[, 3])``. Exit 0 when anything loaded, 2 when nothing did. Pixels are
+"source", "warnings"}]}], "skipped": [{"path", "reason"}]}``; ``shape`` is the displayed array
+shape ``(frames, rows, columns[, 3])``; ``warnings`` lists what the user should know about how a
+series is shown (unusable geometry dropped, NaN pixels replaced), empty when nothing. Exit 0 when anything loaded, 2 when nothing did. Pixels are
 decoded too, so a file that fails to decode is listed as skipped (``--headers-only`` skips that
 step: faster, but decode failures then go unnoticed). Patient identifiers go to stdout only.
 """
@@ -24,6 +25,8 @@ def register(sub) -> None:
 
 def summary(result) -> dict:
     """The inspect JSON object for a LoadResult."""
+    from viewer.study import series_warnings
+
     return {
         "studies": [
             {
@@ -40,6 +43,7 @@ def summary(result) -> dict:
                         "frames": s.volume.n_frames,
                         "photometric": s.photometric,
                         "source": s.source,
+                        "warnings": series_warnings(s),
                     }
                     for s in study.series
                 ],
@@ -61,6 +65,7 @@ def _table(data: dict) -> str:
             spacing = "x".join(f"{v:g}" for v in s["spacing_mm"])
             lines.append(f"  [{index}] {s['modality'] or '--':6} {shape:>18}  {spacing:>16} mm  "
                          f"{s['photometric']:13} {s['source']:5}  {s['description']}")
+            lines.extend(f"      warning: {w}" for w in s.get("warnings", ()))
             index += 1
     if data["skipped"]:
         lines.append(f"Skipped {len(data['skipped'])} file(s):")

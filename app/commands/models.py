@@ -39,7 +39,7 @@ def register(sub) -> None:
     est.set_defaults(func=_estimate)
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -70,8 +70,9 @@ def _list(args) -> int:
         print(f"  {m.id:<24} {m.variant:<3} ({m.base}; {mark}; {m.note})")
     print("On this machine:" if local else "On this machine: none found "
           "(medmo models download ID, or --folder DIR)")
-    for m in local:
-        print(f"  {m.name:<40} {m.variant:<5} {_human(m.size_bytes):>9}  [{m.source}] {m.path}")
+    for found in local:
+        print(f"  {found.name:<40} {found.variant:<5} {_human(found.size_bytes):>9}  "
+              f"[{found.source}] {found.path}")
     return 0
 
 

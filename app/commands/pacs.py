@@ -205,6 +205,8 @@ def _get(args) -> int:
             print(f"\r{event.done}/{total} instances", end="", file=sys.stderr)
         elif isinstance(event, RetrieveResult):
             result = event
+    if result is None:  # retrieve_study always ends with its result; say so if it ever did not
+        return _fail("the retrieve ended without a result", 1, args.json)
     written = _link_out(cache, args.study, Path(args.out))
     out = {"instances": written, "failed": result.failed, "seconds": round(result.seconds, 3),
            "received": result.received, "complete": result.complete, "error": result.error,

@@ -69,7 +69,9 @@ def run(args) -> int:
 
     from viewer.reformat import render_plane
 
-    image = render_plane(series.volume, state.geometry, state.slice_index, *state.window)
+    geometry = state.geometry
+    assert geometry is not None  # set_series(series) set it
+    image = render_plane(series.volume, geometry, state.slice_index, *state.window)
     Image.fromarray(image).save(args.out)
     width, level = state.window
     print(f"wrote {args.out}: {state.plane} slice {state.slice_index}/{state.n_slices} "

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from viewer.annotations import Finding, measure_box
+from viewer.annotations import Annotation, Finding, measure_box
 from viewer.report import ReportDraft
 from viewer.study import Series, Study
 from viewer.volume_findings import FindingGroup, group_findings
@@ -25,6 +25,13 @@ BOX_LEGEND = "Orange: model prediction as given. Green: drawn or changed by the 
 
 class ExportError(RuntimeError):
     """Nothing to export, or the study and the workspace do not fit together (says why)."""
+
+
+def standing_box(finding: Finding) -> Annotation:
+    """The current box of an exported finding (an export leaves deleted findings out)."""
+    if finding.current is None:
+        raise ExportError(f"finding {finding.id} was deleted: it has no box to export")
+    return finding.current
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class ExportContent:
         """The line every page/document carries: AI DRAFT, or who signed an AI-assisted report."""
         if self.signed:
             r = self.report
+            assert r is not None  # signed: there is a report
             return f"AI-assisted report ({self.model_names}); signed by {r.signer} {r.signed_at}"
         return f"{AI_DRAFT}. AI-assisted ({self.model_names})"
 
@@ -144,20 +152,25 @@ def gather(study: Study, workspace: Workspace, *, created: datetime | None = Non
             "(no boxes, chats or report); open it in the viewer or run `medmo ask ... "
             "--workspace` first")
     findings = [f for f in workspace.load_annotations(study.uid) if f.current is not None]
-    findings.sort(key=lambda f: (f.current.frame.series_uid, f.current.frame.frame_index,
-                                 f.current.box.y0, f.current.box.x0))
+    findings.sort(key=_reading_order)
     content = ExportContent(study, tuple(findings), workspace.latest_report(study.uid),
                             tuple(workspace.messages(study.uid)),
                             created or datetime.now(UTC))
     for f in findings:
-        series = content.series(f.current.frame.series_uid)
-        if f.current.frame.frame_index >= series.volume.n_frames:
-            raise ExportError(f"a box is on frame {f.current.frame.frame_index + 1} but the "
+        frame = standing_box(f).frame
+        series = content.series(frame.series_uid)
+        if frame.frame_index >= series.volume.n_frames:
+            raise ExportError(f"a box is on frame {frame.frame_index + 1} but the "
                               f"loaded series has {series.volume.n_frames} frames")
     return content
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+def _reading_order(finding: Finding) -> tuple[str, int, float, float]:
+    ann = standing_box(finding)
+    return ann.frame.series_uid, ann.frame.frame_index, ann.box.y0, ann.box.x0
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temp_path)``, fsync, then rename over ``path``: readers never see half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw, ImageFont
 
-from app.export.content import ExportContent
+from app.export.content import ExportContent, standing_box
 from viewer.windowing import apply_window, auto_window
 
 MIN_SIDE_PX = 384
@@ -34,11 +34,11 @@ def render_key_image(content: ExportContent, series_uid: str, frame_index: int) 
     else:
         image = Image.fromarray(pixels.astype("uint8"), "RGB")
     scale = max(1, -(-MIN_SIDE_PX // min(image.size)))
-    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=14)
     for f in content.findings:
-        ann = f.current
+        ann = standing_box(f)
         if (ann.frame.series_uid, ann.frame.frame_index) != (series_uid, frame_index):
             continue
         colour = MODEL_COLOUR if ann.origin == "model" else USER_COLOUR

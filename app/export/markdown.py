@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from app.export.content import BOX_LEGEND, ExportContent, write_atomic
@@ -64,7 +65,7 @@ def export_markdown(content: ExportContent, out: str | Path) -> list[Path]:
         name = f"series{content.study.series.index(content.series(series_uid)) + 1}-" \
                f"slice{frame + 1}.png"
         image = render_key_image(content, series_uid, frame)
-        written.append(write_atomic(folder / name, lambda p, im=image: im.save(p, "PNG")))
+        written.append(write_atomic(folder / name, partial(image.save, format="PNG")))
         links[(series_uid, frame)] = f"{folder.name}/{name}"
     text = render_markdown(content, links)
     written.insert(0, write_atomic(out, lambda p: p.write_text(text, encoding="utf-8")))

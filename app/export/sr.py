@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from app.export.content import ExportContent, ExportError, write_atomic
+from app.export.content import ExportContent, ExportError, standing_box, write_atomic
 from viewer.annotations import Finding, measure_box
 from viewer.volume_findings import FindingGroup
 
@@ -32,7 +32,7 @@ def source_header(content: ExportContent, finding: Finding) -> tuple[Dataset, in
     Raises ExportError when the frame is not from a DICOM file or the file is not the instance
     the box was drawn on (the study on disk changed since).
     """
-    ann = finding.current
+    ann = standing_box(finding)
     series = content.series(ann.frame.series_uid)
     ref = series.frames[ann.frame.frame_index]
     if series.source != "dicom" or not ref.sop_instance_uid:
@@ -66,7 +66,7 @@ def _region(content: ExportContent, finding: Finding,
     multi = int(header.get("NumberOfFrames", 1) or 1) > 1
     source = hd.sr.SourceImageForRegion(header.SOPClassUID, header.SOPInstanceUID,
                                         [frame + 1] if multi else None)
-    box = finding.current.box  # type: ignore[union-attr]
+    box = standing_box(finding).box
     return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE,
                              np.array(box.closed_polyline_px(), dtype=np.float64), source)
 
@@ -81,7 +81,7 @@ def _volume_group(content: ExportContent, group: FindingGroup, members: list[Fin
                   number: int, headers: dict[str, Dataset]
                   ) -> hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations:
     """A 3D finding: its box on every slice it spans, one measurement group."""
-    members = sorted(members, key=lambda f: f.current.frame.frame_index)  # type: ignore[union-attr]
+    members = sorted(members, key=lambda f: standing_box(f).frame.frame_index)
     finding = group.finding
     tracking = hd.sr.TrackingIdentifier(
         uid=generate_uid(entropy_srcs=[content.study.uid, *sorted(group.ids)]),
@@ -103,7 +103,7 @@ def _volume_group(content: ExportContent, group: FindingGroup, members: list[Fin
 
 def _group(content: ExportContent, finding: Finding, number: int,
            headers: dict[str, Dataset]) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
-    ann = finding.current
+    ann = standing_box(finding)
     region = _region(content, finding, headers)
     review = "radiologist" if finding.prediction is None else f"model, {finding.kind}"
     tracking = hd.sr.TrackingIdentifier(

@@ -11,6 +11,9 @@ network call runs in the browser's runner, never here.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import cast
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.pacs.browser import PacsBrowser, Retrieval
@@ -47,9 +50,11 @@ class PacsPanel(QtWidgets.QWidget):
         self.node_box.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.node_box.setMinimumContentsLength(5)
-        self.test_button = QtWidgets.QToolButton(text="Test")  # tool buttons: a narrow dock
+        self.test_button = QtWidgets.QToolButton()  # tool buttons: a narrow dock
+        self.test_button.setText("Test")
         self.test_button.setToolTip("C-ECHO, or a QIDO search for DICOMweb")
-        self.nodes_button = QtWidgets.QToolButton(text="Nodes...")
+        self.nodes_button = QtWidgets.QToolButton()
+        self.nodes_button.setText("Nodes...")
         self.name = QtWidgets.QLineEdit(placeholderText="smith, smi*, smith john")
         self.patient_id = QtWidgets.QLineEdit(placeholderText="exact, or with *")
         self.accession = QtWidgets.QLineEdit()
@@ -59,9 +64,11 @@ class PacsPanel(QtWidgets.QWidget):
         self.modality.setEditable(True)
         self.date_preset = QtWidgets.QComboBox()
         self.date_preset.addItems(DATE_PRESETS)
-        self.date_from = QtWidgets.QDateEdit(calendarPopup=True, displayFormat="yyyy-MM-dd")
-        self.date_to = QtWidgets.QDateEdit(calendarPopup=True, displayFormat="yyyy-MM-dd")
+        self.date_from = QtWidgets.QDateEdit()
+        self.date_to = QtWidgets.QDateEdit()
         for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
             edit.setDate(QtCore.QDate.currentDate())
             edit.setVisible(False)
         self.search_button = QtWidgets.QPushButton("Search")
@@ -120,7 +127,7 @@ class PacsPanel(QtWidgets.QWidget):
                             ("&Accession", self.accession), ("&Modality", self.modality),
                             ("D&escription", self.description), ("&Date", dates)):
             caption = QtWidgets.QLabel(text)
-            caption.setBuddy(self.date_preset if field is dates else field)
+            caption.setBuddy(field if isinstance(field, QtWidgets.QWidget) else self.date_preset)
             form.addRow(caption, field)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.search_button)
@@ -159,7 +166,9 @@ class PacsPanel(QtWidgets.QWidget):
         self.cached_button.clicked.connect(self.show_cached)
         for field in (self.name, self.patient_id, self.accession, self.description):
             field.returnPressed.connect(self.search)
-        self.modality.lineEdit().returnPressed.connect(self.search)
+        modality_edit = self.modality.lineEdit()
+        assert modality_edit is not None  # the modality box is editable
+        modality_edit.returnPressed.connect(self.search)
         self.date_preset.currentTextChanged.connect(self._on_preset)
         self.table.itemDoubleClicked.connect(lambda _item: self.retrieve_selected())
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -196,8 +205,9 @@ class PacsPanel(QtWidgets.QWidget):
     def query(self) -> StudyQuery:
         """The search as typed (ValueError says what is wrong)."""
         preset = self.date_preset.currentText()
-        first = self.date_from.date().toPython() if preset == "custom" else None
-        last = self.date_to.date().toPython() if preset == "custom" else None
+        # QDate.toPython() returns a datetime.date; PySide's stubs say object
+        first = cast(date, self.date_from.date().toPython()) if preset == "custom" else None
+        last = cast(date, self.date_to.date().toPython()) if preset == "custom" else None
         return StudyQuery(patient_name=self.name.text(), patient_id=self.patient_id.text(),
                           accession=self.accession.text(), modality=self.modality.currentText(),
                           description=self.description.text(),

@@ -55,7 +55,7 @@ class NodeDialog(QtWidgets.QDialog):
         test = QtWidgets.QPushButton("Save and test")
         close = QtWidgets.QPushButton("Close")
         save.clicked.connect(self.save)
-        test.clicked.connect(lambda: self.save() and browser.test_connection())
+        test.clicked.connect(self.save_and_test)
         remove.clicked.connect(self.remove)
         close.clicked.connect(self.accept)
         buttons = QtWidgets.QHBoxLayout()
@@ -134,6 +134,10 @@ class NodeDialog(QtWidgets.QDialog):
         self._fill()
         self.list.setCurrentRow([n.name for n in self.browser.nodes].index(node.name))
         return True
+
+    def save_and_test(self) -> None:
+        if self.save():
+            self.browser.test_connection()
 
     def remove(self) -> None:
         row = self.list.currentRow()

@@ -192,7 +192,7 @@ class TrainingTab(QtWidgets.QWidget):
 
     def start(self) -> bool:
         """Write a new run's config.yaml and launch ``medmo train`` on it."""
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
         if self.process.running() or self.evaluation.running():
             return False
@@ -225,11 +225,13 @@ class TrainingTab(QtWidgets.QWidget):
         return True
 
     def _launch(self, *, resume: bool) -> None:
-        config = self.run_dir / CONFIG_NAME
+        run_dir = self.run_dir
+        assert run_dir is not None  # start() made it, or resume() found it resumable
+        config = run_dir / CONFIG_NAME
         self._append(f"$ medmo train {config}{' --resume' if resume else ''}")
         self.process.start_run(config, resume=resume)
         self._set_status(("Resuming" if resume else "Starting") +
-                         f" {self.run_dir.name}: loading the model\u2026")
+                         f" {run_dir.name}: loading the model\u2026")
         self.form.set_editable(False)
         self._update_buttons()
 
@@ -306,6 +308,7 @@ class TrainingTab(QtWidgets.QWidget):
             self._set_status(f"Training failed: {message}", error=True)
             self._append(f"training process ended (exit code {code}): {message}")
         elif self.progress.adapter:
+            assert self.run_config is not None  # a run was started or opened
             self._set_status(f"Done: adapter in {self.progress.adapter}. Evaluating on the "
                              "frozen split\u2026")
             self.evaluation.set_run(self.run_config["model"], self.run_config["dataset"],

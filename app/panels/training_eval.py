@@ -144,12 +144,13 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         return True
 
     def _next(self) -> None:
-        adapter = self._queue[0]
+        adapter, model, dataset = self._queue[0], self.model, self.dataset
+        assert model and dataset  # evaluate() checked them
         self.status.setText(f"Evaluating the {'base + adapter' if adapter else 'base model'} "
                             "on the frozen split\u2026")
         self.log.emit(f"$ medmo eval --model {self.model} --dataset {self.dataset} --json"
                       + (f" --adapter {adapter}" if adapter else ""))
-        self.evaluator.start(self.model, self.dataset, adapter)
+        self.evaluator.start(model, dataset, adapter)
         self.update_buttons()
 
     def _on_done(self, result: dict[str, Any]) -> None:
@@ -159,7 +160,8 @@ class EvaluationPanel(QtWidgets.QGroupBox):
             self.after = result
         else:
             self.before = result
-            self._base_cache[(self.model, self.dataset)] = result
+            if self.model and self.dataset:
+                self._base_cache[(self.model, self.dataset)] = result
         self.show_comparison()
         if self._queue:
             self._next()

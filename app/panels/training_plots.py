@@ -85,10 +85,10 @@ class TrainingPlots(QtWidgets.QWidget):
         for stage, points in curves.iou.items():
             x, y = np.array(points, dtype=float).T if points else ([], [])
             self._line(self.iou_plot, "iou", stage).setData(x, y)
-        for stage, points in curves.reward.items():
-            if not points:
+        for stage, samples in curves.reward.items():
+            if not samples:
                 continue
-            x, mean, std = np.array(points, dtype=float).T
+            x, mean, std = np.array(samples, dtype=float).T
             upper, lower, _ = self._band(stage)
             upper.setData(x, mean + std)
             lower.setData(x, mean - std)

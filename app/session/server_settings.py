@@ -115,6 +115,8 @@ def connect(request: LoadRequest) -> tuple[RemoteEngine, LoadRequest]:
     (the worker records what was loaded from it)."""
     from inference.remote import RemoteEngine
 
+    if request.server is None:
+        raise ValueError("connect() needs a load request for a server (request.server)")
     config = replace(request.server, model=request.model.strip() or request.server.model,
                      max_new_tokens=request.max_new_tokens)
     engine = RemoteEngine(config)

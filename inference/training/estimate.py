@@ -140,6 +140,7 @@ def estimate_training_memory(
                          "image_tokens >= 0")
     size = DTYPE_BYTES[dtype]
     total_params = count_parameters(config).total
+    unmatched: tuple[str, ...]
     if rank == 0:
         trainable, unmatched = total_params, ()
         trainable_bytes = trainable * (2 * size + 8)

@@ -183,11 +183,12 @@ def _pred_coords(text: str) -> list[Coords]:
 
 
 def _as_coords(boxes: Sequence[Sequence[float]]) -> list[Coords]:
-    out = []
+    out: list[Coords] = []
     for box in boxes or ():
         if len(box) != 4:
             raise ValueError(f"a target box needs 4 numbers, got {list(box)}")
-        out.append(tuple(float(v) for v in box))
+        x0, y0, x1, y1 = (float(v) for v in box)
+        out.append((x0, y0, x1, y1))
     return out
 
 

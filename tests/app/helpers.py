@@ -1,10 +1,12 @@
 """Helpers of the app tests (plain functions; the fixtures are in the conftest files): open the
-demo study in a window, load a model as a user does, and fixture answers built from the demo's
-ground truth."""
+demo study in a window, load a model as a user does, fixture answers built from the demo's
+ground truth, and a wait that fails at once when the training tab's child process dies."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from inference.boxes import answer_boxes, format_medmo_boxes, pixel_to_norm
 from inference.types import Answer, FrameBox
@@ -47,3 +49,29 @@ def load_model(win, model_dir, qtbot, *, max_tokens: int = 24) -> None:
     panel.max_tokens.setValue(max_tokens)
     panel.load_button.click()
     qtbot.waitUntil(lambda: win.session.engine.is_loaded, timeout=60_000)
+
+
+def wait_or_fail(qtbot, tab, condition, *, timeout: int) -> None:
+    """Wait until ``condition()`` holds, watching the training tab's child processes (training
+    and evaluation) meanwhile: when one ends badly, fail at once with its exit code, message and
+    stderr, instead of waiting out ``timeout`` ms for something that can no longer come. For a
+    child the test makes fail or kills on purpose, wait for ``run_finished`` instead.
+    """
+    failures: list[str] = []
+    children = {"medmo train": tab.process, "medmo eval": tab.evaluation.evaluator.child}
+    hooks = []
+    for name, child in children.items():
+        def ended(code: int, message: str, name=name, child=child) -> None:
+            if code != 0 or message:
+                failures.append(f"{name} ended (exit code {code}): {message}\n"
+                                f"--- its stderr ---\n{child.stderr_tail()}")
+
+        child.finished.connect(ended)
+        hooks.append((child, ended))
+    try:
+        qtbot.waitUntil(lambda: bool(condition()) or bool(failures), timeout=timeout)
+    finally:
+        for child, ended in hooks:
+            child.finished.disconnect(ended)
+    if failures:
+        pytest.fail(failures[0], pytrace=False)

@@ -188,7 +188,7 @@ def test_closing_the_window_mid_answer_stops_the_engine(make_window, demo_folder
     timer = QtCore.QElapsedTimer()
     timer.start()
     win.close()
-    assert not win.engine.thread.isRunning()
+    assert not win.engine.worker_thread.isRunning()
     assert timer.elapsed() < 10_000
     assert win.engine.worker.engine is None, "the model was freed"
     from app.workspace import Workspace

@@ -186,3 +186,20 @@ def test_status_messages_do_not_hide_the_readout(make_window, study_folder, qtbo
     assert win.statusBar().currentMessage().startswith("Loaded")
     mouse(win.view, "move", win.view.viewport_pos_of_pixel(3, 3))
     assert win.readout.isVisible() and win.readout.text().startswith("HU ")
+
+
+def test_a_series_flagged_while_decoding_shows_its_warning_sign_once_loaded(make_window, tmp_path,
+                                                                           qtbot):
+    from tests.viewer.bad_files import good_ct, mutant
+
+    values = np.arange(128 * 128, dtype=np.float32)
+    values[3] = np.nan
+    nan_file = mutant(tmp_path, "CT_small.dcm", SeriesInstanceUID="1.2.3.88", PixelData=None,
+                      FloatPixelData=("OF", values.tobytes()), BitsAllocated=32,
+                      BitsStored=None, HighBit=None, PixelRepresentation=0, RescaleSlope=None,
+                      RescaleIntercept=None)
+    win = make_window()
+    win.open_paths([good_ct(tmp_path), nan_file])
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=10_000)
+    labels = [item.text(0) for item in win.browser._series_items]
+    assert sum(label.endswith("\u26a0") for label in labels) == 1

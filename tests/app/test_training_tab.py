@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
 from app.panels.training import CONFIG_NAME, TrainingTab
 from inference.training.config import load_config
+from tests.app.helpers import wait_or_fail
 
 RUN_MS = 150_000
 
@@ -44,10 +46,12 @@ def test_start_runs_plots_and_fills_the_before_after_table(qtbot, make_tab):
     tab.adapter_chosen.connect(chosen.append)
     tab.rolled_back.connect(lambda: rolled.append(True))
 
-    with qtbot.waitSignal(tab.evaluation_done, timeout=2 * RUN_MS):
-        assert tab.start()
-        assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
-        assert not tab.form.steps.isEnabled()  # settings are fixed while a run goes
+    evaluated = []
+    tab.evaluation_done.connect(evaluated.append)
+    assert tab.start()
+    assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    assert not tab.form.steps.isEnabled()  # settings are fixed while a run goes
+    wait_or_fail(qtbot, tab, lambda: evaluated, timeout=2 * RUN_MS)
     # the run folder holds a config the command line accepts as it is
     config = load_config(tab.run_dir / CONFIG_NAME)
     assert (config.method, config.steps, config.lora_rank) == ("sft", 4, 8)
@@ -97,9 +101,11 @@ def test_sft_then_grpo_runs_both_stages_with_the_forms_sampling_settings(qtbot, 
     assert tab.form.grpo_box.isEnabled()
     tab.form.generations.setValue(2)
     tab.form.temperature.setValue(0.8)
-    with qtbot.waitSignal(tab.run_finished, timeout=2 * RUN_MS) as blocker:
-        assert tab.start()
-    assert blocker.args[1] == ""
+    finished = []
+    tab.run_finished.connect(lambda folder, message: finished.append(message))
+    assert tab.start()
+    wait_or_fail(qtbot, tab, lambda: finished, timeout=2 * RUN_MS)
+    assert finished == [""]
     config = load_config(tab.run_dir / CONFIG_NAME)
     assert config.stages == ("sft", "grpo")
     assert (config.num_generations, config.temperature) == (2, 0.8)
@@ -134,7 +140,7 @@ def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, mak
     steps = []
     tab.process.event.connect(lambda e: e["event"] == "log" and steps.append(e["step"]))
     assert tab.start()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
+    wait_or_fail(qtbot, tab, lambda: len(steps) >= 2, timeout=RUN_MS)
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
         tab.stop_button.click()
     assert blocker.args[1] == ""
@@ -156,7 +162,7 @@ def test_stop_mid_run_checkpoints_and_resume_continues_from_that_step(qtbot, mak
     starts = []
     tab.process.event.connect(lambda e: e["event"] == "start" and starts.append(e))
     tab.resume_button.click()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=RUN_MS)
+    wait_or_fail(qtbot, tab, lambda: len(steps) >= 2, timeout=RUN_MS)
     assert starts[0]["resume_from"].endswith(f"checkpoint-{stopped_at}")
     assert steps[0] == stopped_at + 1  # continues, does not start over
     assert tab.plots.point_counts()["loss/sft"] > points_before
@@ -182,7 +188,7 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     tab.form.model.setEditText(str(tiny_model))
     tab.form.steps.setValue(200)
     assert tab.start()
-    qtbot.waitUntil(lambda: tab.progress.step >= 1, timeout=RUN_MS)
+    wait_or_fail(qtbot, tab, lambda: tab.progress.step >= 1, timeout=RUN_MS)
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_MS) as blocker:
         os.kill(tab.process.pid(), signal.SIGKILL)
     assert "killed or crashed" in blocker.args[1]
@@ -190,6 +196,22 @@ def test_a_failing_child_is_reported_and_the_tab_keeps_working(qtbot, make_tab, 
     assert tab.plots.point_counts()["loss/sft"] >= 1  # what was drawn stays
     assert tab.start_button.isEnabled()
     assert not tab.resume_button.isEnabled()  # killed before its first checkpoint
+
+
+def test_a_wait_on_a_tab_whose_child_dies_fails_at_once_with_its_stderr(qtbot, make_tab,
+                                                                         tmp_path):
+    """When the adapter path broke, a test waited its whole timeout (300 s) for a signal that
+    could no longer come. Waiting through wait_or_fail ends as soon as the child does."""
+    tab = make_tab(steps=2)
+    tab.form.model.setEditText(str(tmp_path / "missing-model"))
+    evaluated = []
+    tab.evaluation_done.connect(evaluated.append)
+    started = time.monotonic()
+    assert tab.start()
+    with pytest.raises(pytest.fail.Exception, match="medmo train ended") as failed:
+        wait_or_fail(qtbot, tab, lambda: evaluated, timeout=2 * RUN_MS)
+    assert "missing-model" in str(failed.value) and "--- its stderr ---" in str(failed.value)
+    assert time.monotonic() - started < RUN_MS / 1000, "it waited out the timeout"
 
 
 def test_invalid_settings_are_refused_before_any_process_starts(qtbot, make_tab):

@@ -14,7 +14,7 @@ from viewer.phantom import lung_masks, phantom_slice_2d
 from viewer.phantom_world import free_areas
 
 SERIES_KEYS = {"series_uid", "modality", "description", "shape", "spacing_mm", "frames",
-               "photometric", "source"}
+               "photometric", "source", "warnings"}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,7 @@ def test_inspect_json_has_the_issue_shape_and_exit_0(demo, capsys, tmp_path):
     assert set(series) == SERIES_KEYS
     assert series["shape"] == [40, 256, 256]
     assert series["frames"] == 40
+    assert series["warnings"] == []  # nothing dropped or replaced in the demo study
     assert series["spacing_mm"] == pytest.approx([2.5, 350 / 256, 350 / 256])
     assert (series["modality"], series["photometric"], series["source"]) == (
         "CT", "MONOCHROME2", "dicom")

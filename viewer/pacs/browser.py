@@ -175,6 +175,7 @@ class PacsBrowser:
         label = client.node.label
 
         def answered(ms: object) -> None:
+            assert isinstance(ms, float)  # the one item is echo()'s round trip
             self.message.emit("info", f"{label}: {client.protocol} connection OK "
                                       f"({float(ms):.0f} ms)")
 

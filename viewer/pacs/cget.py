@@ -132,8 +132,14 @@ class CGetSession:
             self.sock = None
 
     # ---- transport -------------------------------------------------------------------
+    def _connected(self) -> socket.socket:
+        if self.sock is None:
+            raise PacsError(f"the association with {self.where} is already closed")
+        return self.sock
+
     def _read_exact(self, count: int, deadline_s: float, what: str,
                     cancel: threading.Event | None = None) -> bytearray:
+        sock = self._connected()
         buffer = bytearray(count)
         view = memoryview(buffer)
         got = 0
@@ -142,7 +148,7 @@ class CGetSession:
             if cancel is not None and cancel.is_set():
                 raise _Cancelled
             try:
-                received = self.sock.recv_into(view[got:], count - got)
+                received = sock.recv_into(view[got:], count - got)
             except TimeoutError:
                 if time.monotonic() - since >= deadline_s:
                     raise PacsError(f"{self.where} did not answer for {deadline_s:g} s during "
@@ -160,7 +166,7 @@ class CGetSession:
 
     def _read_pdu(self, deadline_s: float, what: str,
                   cancel: threading.Event | None = None) -> tuple[int, bytearray]:
-        self.sock.settimeout(POLL_S)
+        self._connected().settimeout(POLL_S)
         header = self._read_exact(6, deadline_s, what, cancel)
         kind, _, length = struct.unpack(">BBI", header)
         return kind, self._read_exact(length, deadline_s, what, cancel)
@@ -172,7 +178,7 @@ class CGetSession:
         for number, chunk in enumerate(chunks):
             control = (1 if command else 0) | (2 if number == len(chunks) - 1 else 0)
             pdv = struct.pack(">IBB", len(chunk) + 2, context_id, control) + chunk
-            self.sock.sendall(struct.pack(">BBI", P_DATA_TF, 0, len(pdv)) + pdv)
+            self._connected().sendall(struct.pack(">BBI", P_DATA_TF, 0, len(pdv)) + pdv)
 
     # ---- C-GET -----------------------------------------------------------------------
     def fetch(self, study_uid: str, series_uid: str, sop_uids: Sequence[str] | None = None,
@@ -218,7 +224,7 @@ class CGetSession:
                                 "happens every time, the PACS probably does not accept our AE "
                                 f"title {self.node.our_ae_title!r} for this")
             if kind == A_RELEASE_RQ:
-                self.sock.sendall(struct.pack(">BBI", A_RELEASE_RP, 0, 4) + bytes(4))
+                self._connected().sendall(struct.pack(">BBI", A_RELEASE_RP, 0, 4) + bytes(4))
                 self._close()
                 raise PacsError(f"{self.where} closed the association during {what}")
             if kind != P_DATA_TF:
@@ -287,7 +293,7 @@ class _StoreRequest:
     context_id: int
 
 
-def _decode(command: bytes):
+def _decode(command: bytes | bytearray):
     from pydicom.filereader import read_dataset
 
     return read_dataset(io.BytesIO(bytes(command)), is_implicit_VR=True,

@@ -15,12 +15,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from viewer.pacs.cache import SeriesRecord
 from viewer.pacs.events import NotSent, Sink, Stored
 from viewer.pacs.nodes import DicomNode, Node, Timeouts, WebNode, parse_node  # noqa: F401
 from viewer.pacs.query import RETURN_KEYS, StudyQuery, StudyRecord, matches, record_from_values
 from viewer.pacs.secrets import Secrets
+
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
+
+    from viewer.pacs.web import WebService
 
 SERIES_KEYS = ("SeriesInstanceUID", "SeriesNumber", "Modality", "SeriesDescription",
                "NumberOfSeriesRelatedInstances")
@@ -49,18 +55,20 @@ class PacsClient:
         self.node = node
         self.timeouts = timeouts or Timeouts()
         self.secrets = secrets or Secrets()
-        self._web = None
-        self._find_assoc = None  # an open C-FIND association, inside searches()
+        self._web: WebService | None = None
+        self._find_assoc: Association | None = None  # an open one, inside searches()
 
     @property
     def protocol(self) -> str:
         return "DIMSE" if isinstance(self.node, DicomNode) else "DICOMweb"
 
     @property
-    def web(self):
+    def web(self) -> WebService:
         if self._web is None:
             from viewer.pacs.web import WebService
 
+            if not isinstance(self.node, WebNode):
+                raise TypeError(f"{self.node.label} is a DIMSE node: it has no DICOMweb service")
             self._web = WebService(self.node, self.timeouts, self.secrets)
         return self._web
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +20,14 @@ from viewer.pacs.nodes import DicomNode, Timeouts
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
+    from pynetdicom import AE
     from pynetdicom.association import Association
 
 log = logging.getLogger(__name__)
 FIND_LEVELS = ("STUDY", "SERIES", "IMAGE")
 
 
-def new_ae(ae_title: str, timeouts: Timeouts):
+def new_ae(ae_title: str, timeouts: Timeouts) -> AE:
     """A pynetdicom AE with our time limits (and pynetdicom's own logging kept at WARNING:
     at INFO it prints query identifiers, i.e. patient names, into the log)."""
     from pynetdicom import AE
@@ -135,7 +136,9 @@ def lost(node: DicomNode, assoc: Association, what: str, timeouts: Timeouts,
 def echo(node: DicomNode, timeouts: Timeouts) -> float:
     """C-ECHO; returns the round trip in milliseconds (PacsError when it fails)."""
     from pynetdicom import build_context
-    from pynetdicom.sop_class import Verification
+
+    # pynetdicom makes its SOP class names at import time (globals()): mypy cannot see them
+    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
     started = time.perf_counter()
     with associate(node, timeouts, [build_context(Verification)]) as assoc:
@@ -152,19 +155,27 @@ def echo(node: DicomNode, timeouts: Timeouts) -> float:
 def find_association(node: DicomNode, timeouts: Timeouts) -> Iterator[Association]:
     """An association for several C-FINDs in a row (one set-up instead of one each)."""
     from pynetdicom import build_context
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as Find
+
+    # pynetdicom makes its SOP class names at import time (globals()): mypy cannot see them
+    from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+        StudyRootQueryRetrieveInformationModelFind as Find,
+    )
 
     with associate(node, timeouts, [build_context(Find)]) as assoc:
         yield assoc
 
 
-def find(node: DicomNode, timeouts: Timeouts, level: str, keys: dict[str, object],
+def find(node: DicomNode, timeouts: Timeouts, level: str, keys: Mapping[str, object],
          returned: Sequence[str], *, assoc: Association | None = None) -> list[Dataset]:
     """C-FIND (Study Root) at ``level`` with matching ``keys``, asking back ``returned``;
     on ``assoc`` when given (see :func:`find_association`), else on an association of its
     own."""
     from pydicom.dataset import Dataset
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as Find
+
+    # pynetdicom makes its SOP class names at import time (globals()): mypy cannot see them
+    from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+        StudyRootQueryRetrieveInformationModelFind as Find,
+    )
 
     if level not in FIND_LEVELS:
         raise ValueError(f"level must be one of {FIND_LEVELS}")

@@ -25,7 +25,11 @@ from viewer.pacs.events import NotSent, Sink, Stored
 from viewer.pacs.nodes import DicomNode, Timeouts
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from pynetdicom import AE
     from pynetdicom.association import Association
+    from pynetdicom.transport import ThreadedAssociationServer
 
 MAX_CONTEXTS = 128
 _UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.1.99",
@@ -68,7 +72,7 @@ def storage_plan(sop_classes: Sequence[str], *, reserved: int = 1) -> list:
     room = MAX_CONTEXTS - reserved
     if not sop_classes:
         return [build_context(cx.abstract_syntax, list(_UNCOMPRESSED))
-                for cx in StoragePresentationContexts[:room]]
+                for cx in StoragePresentationContexts[:room] if cx.abstract_syntax]
     compressed = decodable_syntaxes()
     plan = []
     for sop_class in sop_classes:
@@ -115,15 +119,19 @@ class MoveFetcher:
         self._events: queue.Queue = queue.Queue()
         self._series = ""
         self._stop = False
-        self._ae = None
-        self._server = None
-        self._assoc_cm = None
+        self._ae: AE | None = None
+        self._server: ThreadedAssociationServer | None = None
+        self._assoc_cm: AbstractContextManager[Association] | None = None
         self.assoc: Association | None = None
 
     # ---- association -----------------------------------------------------------------
     def __enter__(self) -> MoveFetcher:
         from pynetdicom import build_context, evt
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as Move
+
+        # pynetdicom makes its SOP class names at import time (globals()): mypy cannot see them
+        from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+            StudyRootQueryRetrieveInformationModelMove as Move,
+        )
 
         self._start_server((evt.EVT_C_STORE, self._on_store))
         self._assoc_cm = associate(self.node, self.timeouts, [build_context(Move)])
@@ -147,7 +155,8 @@ class MoveFetcher:
         syntaxes = list(_UNCOMPRESSED) + decodable_syntaxes()
         self._ae = new_ae(self.node.our_ae_title, self.timeouts)
         self._ae.supported_contexts = [build_context(cx.abstract_syntax, syntaxes)
-                                       for cx in AllStoragePresentationContexts]
+                                       for cx in AllStoragePresentationContexts
+                                       if cx.abstract_syntax]
         try:
             from pynetdicom import evt
 
@@ -174,7 +183,11 @@ class MoveFetcher:
         what the PACS could not send. PacsError when the association is lost or times out;
         returns quietly after aborting when ``cancel`` is set."""
         from pydicom.dataset import Dataset
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as Move
+
+        # pynetdicom makes its SOP class names at import time (globals()): mypy cannot see them
+        from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+            StudyRootQueryRetrieveInformationModelMove as Move,
+        )
 
         if self.assoc is None:
             raise RuntimeError("use MoveFetcher as a context manager")

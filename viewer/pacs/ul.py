@@ -52,7 +52,7 @@ def associate_rq(calling: str, called: str, contexts: Sequence[tuple[int, str, S
     return struct.pack(">BBI", A_ASSOCIATE_RQ, 0, len(body)) + body
 
 
-def parse_associate_ac(body: bytes) -> tuple[dict[int, str], int]:
+def parse_associate_ac(body: bytes | bytearray) -> tuple[dict[int, str], int]:
     """Accepted context id -> transfer syntax, and the peer's maximum PDU length (0: none)."""
     accepted: dict[int, str] = {}
     max_pdu = 0
@@ -128,7 +128,7 @@ def encode_command(**elements) -> bytes:
     return encoded(group) + body
 
 
-def parse_command(data: bytes) -> dict[int, bytes]:
+def parse_command(data: bytes | bytearray) -> dict[int, bytes]:
     """A command set (implicit VR little endian) as element tag (0x0000eeee) -> raw value.
 
     >>> fields = parse_command(store_response("1.2", 7, 0, "1.2.3"))

@@ -249,9 +249,10 @@ def _pinned_ca_adapter(ca_bundle: str):
     from requests.adapters import HTTPAdapter
 
     class PinnedCA(HTTPAdapter):
-        def send(self, request, **kwargs):
-            kwargs["verify"] = ca_bundle
-            return super().send(request, **kwargs)
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None,
+                 proxies=None):
+            return super().send(request, stream=stream, timeout=timeout, verify=ca_bundle,
+                                cert=cert, proxies=proxies)
 
     return PinnedCA()
 

@@ -6,17 +6,19 @@ from collections.abc import Iterable
 
 from PySide6 import QtCore, QtWidgets
 
-from viewer.study import LoadResult, Series, Skipped
+from viewer.study import LoadResult, Series, Skipped, series_warnings
 
 _POSITION = QtCore.Qt.ItemDataRole.UserRole
 
 
 def series_label(series: Series) -> str:
-    """One line per series: number, modality, description, shape."""
+    """One line per series: number, modality, description, shape (a warning sign when the
+    series carries warnings: geometry dropped, NaN pixels replaced; the tooltip lists them)."""
     shape = "x".join(str(n) for n in series.volume.array.shape[:3])
     number = f"#{series.number} " if series.number is not None else ""
     description = series.description or "(no description)"
-    return f"{number}{series.modality} {description}  [{shape}]"
+    flag = " \u26a0" if series_warnings(series) else ""
+    return f"{number}{series.modality} {description}  [{shape}]{flag}"
 
 
 class SeriesBrowser(QtWidgets.QTreeWidget):
@@ -29,12 +31,12 @@ class SeriesBrowser(QtWidgets.QTreeWidget):
         self.setHeaderLabels(["Patient / study / series"])
         self.setMinimumWidth(260)
         self._series_items: list[QtWidgets.QTreeWidgetItem] = []
+        self._series: list[Series] = []
         self.itemActivated.connect(self._chosen)
         self.itemClicked.connect(self._chosen)
 
     def set_result(self, result: LoadResult) -> None:
         self.clear()
-        self._series_items = []
         patients: dict[str, QtWidgets.QTreeWidgetItem] = {}
         position = 0
         for study in result.studies:
@@ -48,12 +50,21 @@ class SeriesBrowser(QtWidgets.QTreeWidget):
                 item = QtWidgets.QTreeWidgetItem(study_item, [series_label(series)])
                 item.setData(0, _POSITION, position)
                 self._series_items.append(item)
+                self._series.append(series)
                 position += 1
+        self.refresh()
         self.expandAll()
+
+    def refresh(self) -> None:
+        """Redraw each series' label and warning tooltip (pixel warnings arrive while loading)."""
+        for item, series in zip(self._series_items, self._series, strict=True):
+            item.setText(0, series_label(series))
+            item.setToolTip(0, "\n".join(series_warnings(series)))
 
     def clear(self) -> None:
         super().clear()
         self._series_items = []
+        self._series = []
 
     def select(self, position: int) -> None:
         if 0 <= position < len(self._series_items):

@@ -2,12 +2,18 @@
 
 :func:`read_header` parses one file's header (pixel data is deferred, never read) into a frozen
 :class:`DicomHeader`, or raises :class:`UnreadableFile` with a reason a user can act on:
-not DICOM, empty/truncated header, missing required attributes, truncated native pixel data,
-an undecodable transfer syntax, or a non-image object (SR, RT plan: "no pixel data").
+not DICOM, empty/truncated header, missing required attributes, an impossible pixel
+description (:mod:`viewer.readers.checks`), truncated native pixel data, compressed pixel data
+that cannot hold the frames the header promises (:mod:`viewer.readers.encapsulated`), a
+non-finite rescale, an undecodable transfer syntax, or a non-image object (SR, RT plan: "no
+pixel data"). Unusable geometry (non-finite or degenerate orientation, positions or spacing) is
+dropped with a warning in ``DicomHeader.warnings``: the frames then show as a plain stack.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import os
 from dataclasses import dataclass
 
@@ -17,6 +23,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from viewer.readers import UnreadableFile
+from viewer.readers.bounded import BoundedReader
+from viewer.readers.checks import check_pixel_description, check_rescale
+from viewer.readers.dicom_geometry import float_or_none, header_geometry, header_windows
+from viewer.readers.encapsulated import check_layout, read_layout
 from viewer.readers.fastattrs import FastAttrs
 from viewer.study import WindowPreset
 
@@ -82,6 +92,8 @@ class DicomHeader:
     windows: tuple[WindowPreset, ...]
     pixel_offset: int | None  # file offset of native pixel bytes (None: decode with pydicom)
     little_endian: bool
+    forced: bool = False  # no file meta / 'DICM' prefix: decoders must read it with force=True
+    warnings: tuple[str, ...] = ()  # geometry that was unusable and dropped, for the user
 
     @property
     def is_colour(self) -> bool:
@@ -98,8 +110,9 @@ class DicomHeader:
 
 def read_header(path: str) -> DicomHeader:
     """Parse one file's header; raise :class:`UnreadableFile` (reason) or :class:`DicomDirFile`."""
+    forced = False
     try:
-        ds = pydicom.dcmread(path, defer_size=_DEFER)
+        ds = _dcmread(path, force=False)
     except InvalidDicomError:
         # No 'DICM' preamble: old files without file meta still parse with force=True; anything
         # else (text, random bytes) fails the attribute checks below. Files whose extension
@@ -107,25 +120,37 @@ def read_header(path: str) -> DicomHeader:
         suffix = os.path.splitext(path)[1].lower()
         if suffix not in _MAYBE_DICOM_SUFFIXES and not suffix[1:].isdigit():
             raise UnreadableFile("not a DICOM file") from None
+        forced = True
         try:
-            ds = pydicom.dcmread(path, defer_size=_DEFER, force=True)
+            ds = _dcmread(path, force=True)
         except Exception as exc:  # noqa: BLE001 - any parser failure means "not DICOM"
             raise UnreadableFile(f"not a DICOM file ({type(exc).__name__})") from exc
         if "SOPClassUID" not in ds and "Modality" not in ds and "PixelData" not in ds:
             raise UnreadableFile("not a DICOM file") from None
-    except (OSError, EOFError) as exc:
-        raise UnreadableFile(f"cannot read file: {exc}") from exc
+    except OSError as exc:
+        if exc.errno is not None:  # the system refused (permissions, I/O error)
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from exc
+        # pydicom's own OSError: the header ends in the middle of an element
+        raise UnreadableFile(f"truncated or corrupt DICOM header ({exc})") from exc
+    except EOFError as exc:
+        raise UnreadableFile(f"truncated or corrupt DICOM header ({exc})") from exc
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types for corrupt headers
         raise UnreadableFile(f"corrupt DICOM header ({type(exc).__name__}: {exc})") from exc
     try:
-        return _header_from_dataset(path, ds)
+        return _header_from_dataset(path, ds, forced)
     except (UnreadableFile, DicomDirFile):
         raise
     except Exception as exc:  # noqa: BLE001 - invalid values (e.g. NumberOfFrames '1A')
         raise UnreadableFile(f"invalid header value ({type(exc).__name__}: {exc})") from exc
 
 
-def _header_from_dataset(path: str, ds: pydicom.Dataset) -> DicomHeader:
+def _dcmread(path: str, *, force: bool) -> pydicom.Dataset:
+    """The header (large values deferred), read through a :class:`BoundedReader`."""
+    with BoundedReader(path) as fh:
+        return pydicom.dcmread(fh, defer_size=_DEFER, force=force)
+
+
+def _header_from_dataset(path: str, ds: pydicom.Dataset, forced: bool) -> DicomHeader:
     meta = getattr(ds, "file_meta", None)
     if meta is not None and meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY:
         raise DicomDirFile(path)
@@ -148,17 +173,29 @@ def _header_from_dataset(path: str, ds: pydicom.Dataset) -> DicomHeader:
     frames = int(attrs.get("NumberOfFrames") or 1)
     samples = int(attrs.get("SamplesPerPixel"))
     bits_allocated = int(attrs.get("BitsAllocated"))
-    if rows <= 0 or columns <= 0 or frames <= 0:
-        raise UnreadableFile(f"invalid image size {frames}x{rows}x{columns}")
+    bits_stored = int(attrs.get("BitsStored") or bits_allocated)
+    pixel_representation = int(attrs.get("PixelRepresentation"))
+    photometric = str(attrs.get("PhotometricInterpretation")).strip().upper()
+    check_pixel_description(rows=rows, columns=columns, frames=frames, samples=samples,
+                            bits_allocated=bits_allocated, bits_stored=bits_stored,
+                            pixel_representation=pixel_representation, photometric=photometric)
     pixel_offset = None
     if syntax in NATIVE_SYNTAXES:
         # YBR_FULL_422 native data holds 2 samples per pixel (chroma shared by pixel pairs)
-        stored = 2 if str(attrs.get("PhotometricInterpretation")).strip() == "YBR_FULL_422" else samples
+        stored = 2 if photometric == "YBR_FULL_422" else samples
         pixel_offset = _native_pixel_offset(path, ds, rows * columns * frames * stored,
                                             bits_allocated, syntax)
     else:
         _check_decoder(syntax)
-    orientation, positions, spacing, rescale = _geometry(ds, attrs, frames)
+        _check_encapsulated(path, ds, syntax=str(syntax), frames=frames, rows=rows,
+                            columns=columns, samples=samples, bits_allocated=bits_allocated)
+    orientation, positions, spacing, rescale, warnings = header_geometry(ds, attrs, frames)
+    check_rescale(rescale, bits_stored=bits_stored, signed=pixel_representation == 1)
+    slice_spacing = float_or_none(attrs.get("SpacingBetweenSlices")) \
+        or float_or_none(attrs.get("SliceThickness")) or 0.0
+    if not (math.isfinite(slice_spacing) and 0 <= slice_spacing < 1e6):
+        warnings.append(f"slice spacing {slice_spacing:g} is unusable: 1 mm assumed")
+        slice_spacing = 0.0
     return DicomHeader(
         path=path,
         sop_instance_uid=str(attrs.get("SOPInstanceUID", "")),
@@ -178,18 +215,20 @@ def _header_from_dataset(path: str, ds: pydicom.Dataset) -> DicomHeader:
         frames=frames,
         samples=samples,
         bits_allocated=bits_allocated,
-        bits_stored=int(attrs.get("BitsStored") or bits_allocated),
-        pixel_representation=int(attrs.get("PixelRepresentation")),
-        photometric=str(attrs.get("PhotometricInterpretation")).strip().upper(),
+        bits_stored=bits_stored,
+        pixel_representation=pixel_representation,
+        photometric=photometric,
         transfer_syntax=str(syntax),
         orientation=orientation,
         positions_mm=positions,
         pixel_spacing_mm=spacing,
-        slice_spacing_mm=float(attrs.get("SpacingBetweenSlices") or attrs.get("SliceThickness") or 0),
+        slice_spacing_mm=slice_spacing,
         rescale=rescale,
-        windows=_windows(attrs),
+        windows=header_windows(attrs),
         pixel_offset=pixel_offset,
         little_endian=NATIVE_SYNTAXES.get(syntax, True),
+        forced=forced,
+        warnings=tuple(warnings),
     )
 
 
@@ -203,16 +242,35 @@ def _guess_syntax(ds: pydicom.Dataset) -> str:
     return "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
 
 
+def _pixel_element(ds: pydicom.Dataset):
+    for tag, element in reversed(list(ds.items())):  # pixel data is (nearly) last
+        if tag == PIXEL_DATA_TAG:
+            return element
+    return None
+
+
+def _check_encapsulated(path: str, ds: pydicom.Dataset, **header) -> None:
+    """Walk compressed pixel data's items: refuse it when it cannot hold what the header says."""
+    raw = _pixel_element(ds)
+    if raw is None:
+        return  # float pixel data with a compressed syntax: the decoder decides
+    if not isinstance(raw, RawDataElement) or raw.value is not None:
+        value = raw.value if isinstance(raw, RawDataElement) else ds.PixelData
+        if not isinstance(value, bytes | bytearray):
+            raise UnreadableFile("corrupt compressed pixel data (not a byte string)")
+        buffer = io.BytesIO(value)
+        check_layout(read_layout(buffer, 0, len(value)), buffer, **header)
+        return
+    with open(path, "rb") as fh:
+        check_layout(read_layout(fh, raw.value_tell, os.path.getsize(path)), fh, **header)
+
+
 def _native_pixel_offset(path: str, ds: pydicom.Dataset, samples_total: int,
                          bits_allocated: int, syntax: UID) -> int | None:
     """Check native pixel data is complete; return its file offset when it can be read raw."""
     if "PixelData" not in ds:
         return None  # float pixel data: pydicom decodes it
-    raw = None
-    for tag, element in reversed(ds.items()):  # pixel data is (nearly) last
-        if tag == PIXEL_DATA_TAG:
-            raw = element
-            break
+    raw = _pixel_element(ds)
     expected = (samples_total * bits_allocated + 7) // 8
     tell = getattr(raw, "value_tell", None)
     if not isinstance(raw, RawDataElement):  # already converted: only its bytes are known
@@ -244,102 +302,6 @@ def _check_decoder(syntax: UID) -> None:
             f"no installed decoder for transfer syntax {syntax.name} ({syntax}); "
             "install pylibjpeg codecs or python-gdcm"
         )
-
-
-def _floats(value, count: int) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    values = tuple(float(v) for v in (value if hasattr(value, "__len__") else [value]))
-    return values if len(values) == count else None
-
-
-def _geometry(ds: pydicom.Dataset, attrs: FastAttrs, frames: int):
-    """Orientation, per-frame positions, pixel spacing and per-frame rescale.
-
-    Enhanced multi-frame objects carry these in shared / per-frame functional groups; legacy
-    multi-frame (RT dose) in GridFrameOffsetVector; single frames in the top level.
-    """
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    shared = shared[0] if shared else None
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-
-    def group(item, seq: str, attr: str):
-        if item is None or seq not in item or not item[seq].value:
-            return None
-        return item[seq][0].get(attr)
-
-    orientation = _floats(attrs.get("ImageOrientationPatient"), 6)
-    orientation = orientation or _floats(
-        group(shared, "PlaneOrientationSequence", "ImageOrientationPatient"), 6
-    )
-    if orientation is None and per_frame:
-        orientation = _floats(
-            group(per_frame[0], "PlaneOrientationSequence", "ImageOrientationPatient"), 6
-        )
-    spacing = _floats(attrs.get("PixelSpacing"), 2) or _floats(
-        group(shared, "PixelMeasuresSequence", "PixelSpacing"), 2
-    )
-    if spacing is None and per_frame:
-        spacing = _floats(group(per_frame[0], "PixelMeasuresSequence", "PixelSpacing"), 2)
-    if spacing is not None and min(spacing) <= 0:
-        spacing = None
-
-    positions = None
-    if len(per_frame) == frames:
-        found = [_floats(group(f, "PlanePositionSequence", "ImagePositionPatient"), 3)
-                 for f in per_frame]
-        if all(found):
-            positions = tuple(found)
-    if positions is None:
-        first = _floats(attrs.get("ImagePositionPatient"), 3)
-        offsets = ds.get("GridFrameOffsetVector")
-        if first is not None and frames == 1:
-            positions = (first,)
-        elif first is not None and orientation and offsets and len(offsets) == frames:
-            from viewer.geometry import slice_normal
-
-            normal = slice_normal(orientation)
-            positions = tuple(tuple(float(c) for c in (first + normal * float(o)))
-                              for o in offsets)
-
-    slope = float(attrs.get("RescaleSlope") or 1.0)
-    intercept = float(attrs.get("RescaleIntercept") or 0.0)
-    default = (slope, intercept)
-    if shared is not None:
-        s = group(shared, "PixelValueTransformationSequence", "RescaleSlope")
-        i = group(shared, "PixelValueTransformationSequence", "RescaleIntercept")
-        if s is not None:
-            default = (float(s), float(i or 0.0))
-    rescale = [default] * frames
-    if len(per_frame) == frames:
-        for k, item in enumerate(per_frame):
-            s = group(item, "PixelValueTransformationSequence", "RescaleSlope")
-            if s is not None:
-                i = group(item, "PixelValueTransformationSequence", "RescaleIntercept")
-                rescale[k] = (float(s), float(i or 0.0))
-    return orientation, positions, spacing, tuple(rescale)
-
-
-def _windows(attrs: FastAttrs) -> tuple[WindowPreset, ...]:
-    centres, widths = attrs.get("WindowCenter"), attrs.get("WindowWidth")
-    if centres is None or widths is None:
-        return ()
-    centres = list(centres) if hasattr(centres, "__len__") and not isinstance(centres, str) \
-        else [centres]
-    widths = list(widths) if hasattr(widths, "__len__") and not isinstance(widths, str) \
-        else [widths]
-    names = attrs.get("WindowCenterWidthExplanation") or []
-    names = [names] if isinstance(names, str) else list(names)
-    presets = []
-    for k, (centre, width) in enumerate(zip(centres, widths, strict=False)):
-        try:
-            centre_f, width_f = float(centre), float(width)
-        except (TypeError, ValueError):
-            continue  # an unusable header window is simply not offered
-        if width_f > 0:
-            name = str(names[k]) if k < len(names) and names[k] else f"header {k + 1}"
-            presets.append(WindowPreset(name, width_f, centre_f))
-    return tuple(presets)
 
 
 def _int_or_none(value) -> int | None:

@@ -57,7 +57,7 @@ class FastAttrs:
         self._ds = ds
         self._elements = dict(ds.items())
         charset = self._elements.get(0x00080005)
-        raw_charset = b""
+        raw_charset: bytes | None = b""
         if isinstance(charset, RawDataElement) and charset.value is not None:
             raw_charset = charset.value.strip(b" \x00")
         elif charset is not None:
@@ -73,6 +73,7 @@ class FastAttrs:
             return self._ds.get(keyword, default)
         vr = element.VR or dict_vr
         raw = element.value
+        value: object
         if vr in _ASCII_VRS:
             value = _split(raw.decode("latin-1").strip(" \x00"))
         elif vr in _TEXT_VRS and self._encoding is not None:

@@ -4,6 +4,8 @@ The array is reoriented (axis permutations and flips only, no resampling) so tha
 toward the patient's left, rows toward posterior and frames toward superior: an axial frame then
 displays in radiological convention (image left = patient right, top = anterior). The affine
 keeps any obliquity. A 4-D file shows its FIRST volume; the description and ``meta`` say so.
+A volume over the memory limit, or whose affine is non-finite or singular, is refused with the
+reason before its voxels are read; NaN/inf voxels are replaced and flagged.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import os
 
 import numpy as np
 
+from viewer.limits import LoadLimits
 from viewer.readers import UnreadableFile
+from viewer.readers.checks import replace_non_finite
+from viewer.readers.stacks import usable_affine
 from viewer.study import FrameRef, Series
 from viewer.volume import Volume
 
@@ -39,13 +44,25 @@ def lps_oriented(data: np.ndarray, affine_ras: np.ndarray) -> tuple[np.ndarray, 
     return np.ascontiguousarray(oriented.transpose(2, 1, 0)), RAS_TO_LPS @ affine
 
 
-def read_nifti(path: str) -> Series:
+def read_nifti(path: str, *, limits: LoadLimits | None = None) -> Series:
     """Read a NIfTI file into a filled Series (float32, scaled by scl_slope/scl_inter)."""
     import nibabel as nib
 
+    limits = limits or LoadLimits()
     try:
         image = nib.load(path)
-        shape = tuple(image.shape)
+        if not isinstance(image, nib.spatialimages.SpatialImage):
+            raise UnreadableFile(f"not a NIfTI image ({type(image).__name__})")
+        shape = tuple(int(n) for n in image.shape)
+        if not shape or min(shape) <= 0:
+            raise UnreadableFile(f"NIfTI has an empty shape {shape}")
+        size = (*shape[:3], 1, 1)[:3]
+        limits.check(frames=size[2], rows=size[1], columns=size[0], colour=False, what="volume")
+        affine_ras = image.affine
+        if affine_ras is None:
+            raise UnreadableFile("NIfTI has no affine (no usable orientation)")
+        if not usable_affine(np.asarray(affine_ras, dtype=np.float64)):
+            raise UnreadableFile("NIfTI affine is not finite or singular (no usable orientation)")
         meta = {"file": os.path.basename(path)}
         description = os.path.basename(path)
         proxy = image.dataobj
@@ -58,14 +75,17 @@ def read_nifti(path: str) -> Series:
         data = np.asarray(proxy, dtype=np.float32)  # scl_slope / scl_inter applied
         while data.ndim < 3:
             data = data[..., np.newaxis]
-        affine_ras = image.affine
+        array, affine = lps_oriented(data, affine_ras)
+    except UnreadableFile:
+        raise
     except Exception as exc:  # noqa: BLE001 - nibabel raises many types for bad files
         raise UnreadableFile(f"unreadable NIfTI ({type(exc).__name__}: {exc})") from exc
-    if affine_ras is None:
-        raise UnreadableFile("NIfTI has no affine (no usable orientation)")
-    array, affine = lps_oriented(data, affine_ras)
-    if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
-        raise UnreadableFile("NIfTI affine is degenerate (no usable orientation)")
+    replaced = replace_non_finite(array)
+    if replaced == array.size:
+        raise UnreadableFile("no voxel value is a finite number (NaN/inf)")
+    if replaced:
+        meta["pixel_warnings"] = (f"{replaced} voxel value(s) were NaN/inf: shown as the "
+                                  "volume's lowest value")
     volume = Volume(array, affine, spacing_known=True)
     frames = tuple(FrameRef(path, "", k) for k in range(volume.n_frames))
     from viewer.readers.raster import uid_for_path

@@ -12,7 +12,8 @@ _RASTER_MAGIC = (
 
 
 def sniff(path: str) -> str:
-    """``"dicom"``, ``"nifti"``, ``"image"`` or ``"unknown"`` (try DICOM without preamble).
+    """``"dicom"``, ``"nifti"``, ``"image"``, ``"empty"`` (0 bytes) or ``"unknown"`` (try DICOM
+    without preamble).
 
     Raises OSError when the file cannot be opened.
     """
@@ -21,6 +22,8 @@ def sniff(path: str) -> str:
         return "nifti"
     with open(path, "rb") as fh:
         head = fh.read(352)
+    if not head:
+        return "empty"
     if head[128:132] == b"DICM":
         return "dicom"
     if head[344:348] in (b"n+1\x00", b"ni1\x00"):

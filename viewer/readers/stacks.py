@@ -4,7 +4,8 @@ A DICOM series becomes one or more stacks: slices that differ in orientation, si
 go to separate stacks; each multi-frame instance is a stack of its own; a series that repeats
 every position the same number of times (e.g. two phases) is split by repetition. Slices are
 ordered by their position along the slice normal (never file name or InstanceNumber, which is
-only the fallback when positions are missing).
+only the fallback when positions are missing). Geometry the headers could not use, or that
+yields a non-finite or singular affine, leaves a plain stack with a warning, never an error.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def _split_repeats(members: list[DicomHeader]) -> list[list[DicomHeader]]:
         return [members]
     by_position: dict[tuple, list[DicomHeader]] = defaultdict(list)
     for key, header in zip(keys, members, strict=True):
+        assert key is not None  # checked above
         by_position[key].append(header)
     counts = {len(v) for v in by_position.values()}
     if len(counts) != 1 or counts == {1}:
@@ -83,25 +85,49 @@ def _split_repeats(members: list[DicomHeader]) -> list[list[DicomHeader]]:
     return parts
 
 
+def usable_affine(affine: np.ndarray) -> bool:
+    """True when ``affine`` is finite and invertible with a finite inverse.
+
+    >>> usable_affine(np.diag([0.5, 0.5, 2.0, 1.0])), usable_affine(np.diag([1, 0, 1, 1.0]))
+    (True, False)
+    """
+    if not np.isfinite(affine).all():
+        return False
+    with np.errstate(all="ignore"):
+        det = float(np.linalg.det(affine))
+        if not np.isfinite(det) or det == 0.0:
+            return False
+        try:
+            return bool(np.isfinite(np.linalg.inv(affine)).all())
+        except np.linalg.LinAlgError:
+            return False
+
+
 def _make_stack(members: list[DicomHeader]) -> Stack:
     first = members[0]
     plan = [(h, f) for h in members for f in range(h.frames)]
-    positions = [h.positions_mm[f] if h.positions_mm else None for h, f in plan]
+    maybe = [h.positions_mm[f] if h.positions_mm else None for h, f in plan]
+    positions = [p for p in maybe if p is not None]
     orientation = first.orientation
-    warnings: list[str] = []
-    if orientation is not None and all(p is not None for p in positions):
-        order, along = sort_positions(positions, orientation)
-        plan = [plan[k] for k in order]
-        sorted_positions = np.asarray(positions, dtype=np.float64)[order]
-        warnings += slice_gaps(along)
-        spacing = first.pixel_spacing_mm
-        affine = dicom_affine(
-            orientation,
-            sorted_positions[0],
-            spacing or (1.0, 1.0),
-            frame_step(sorted_positions, orientation, first.slice_spacing_mm),
-        )
-        return Stack(tuple(plan), affine, spacing is not None, tuple(warnings))
+    warnings = list(dict.fromkeys(w for h in members for w in h.warnings))
+    if orientation is not None and len(positions) == len(maybe):
+        with np.errstate(all="ignore"):  # huge positions overflow: the affine is checked below
+            order, along = sort_positions(positions, orientation)
+            plan = [plan[k] for k in order]
+            sorted_positions = np.asarray(positions, dtype=np.float64)[order]
+            warnings += slice_gaps(along) if np.isfinite(along).all() else []
+            spacing = first.pixel_spacing_mm
+            affine = dicom_affine(
+                orientation,
+                sorted_positions[0],
+                spacing or (1.0, 1.0),
+                frame_step(sorted_positions, orientation, first.slice_spacing_mm),
+            )
+        if usable_affine(affine):
+            return Stack(tuple(plan), affine, spacing is not None, tuple(warnings))
+        warnings.append("slice positions give no usable geometry (not finite or singular): "
+                        "frames shown as a plain stack")
+        plan = [(h, f) for h in members for f in range(h.frames)]
     if len(members) > 1:
         members = sorted(members, key=lambda h: (h.instance_number is None,
                                                  h.instance_number or 0, h.path))
