@@ -36,7 +36,7 @@ BOX_TASKS = ("localize", "ground")
 
 
 def _coords(boxes: Sequence[Any]) -> list[tuple[float, float, float, float]]:
-    return [tuple(float(v) for v in b) for b in boxes]
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in boxes]
 
 
 def score_answers(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -117,6 +117,7 @@ def run(args) -> int:
 
     if paths:
         win.open_paths(paths)
+    if win.job is not None:  # opening paths started a load: shoot once it is done
         win.job.done.connect(when_loaded)
     elif args.screenshot:
         QtCore.QTimer.singleShot(300, when_loaded)

@@ -50,7 +50,9 @@ class TrainingForm(QtWidgets.QWidget):
         self.model.setEditable(True)
         self.model.addItems(sorted(REGISTRY))
         self.model.setEditText(model)
-        self.model.lineEdit().setPlaceholderText("model folder or Hugging Face id")
+        editor = self.model.lineEdit()
+        if editor is not None:  # editable: it has one
+            editor.setPlaceholderText("model folder or Hugging Face id")
         self.model_browse = QtWidgets.QPushButton("Folder\u2026")
         self.dataset = QtWidgets.QLineEdit(dataset)
         self.dataset.setPlaceholderText("folder from `medmo dataset build` or `phantom`")
@@ -123,10 +125,11 @@ class TrainingForm(QtWidgets.QWidget):
         self.dataset.textChanged.connect(self.changed)
         self.method.currentIndexChanged.connect(self._method_changed)
         self.learning_rate.textChanged.connect(self.changed)
-        for box in (self.rank, self.steps, self.batch_size, self.generations,
-                    self.completion_length, self.temperature, *self.rewards.values(),
-                    *self.box_terms.values()):
-            box.valueChanged.connect(self.changed)
+        spins: tuple[QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox, ...] = (
+            self.rank, self.steps, self.batch_size, self.generations, self.completion_length,
+            self.temperature, *self.rewards.values(), *self.box_terms.values())
+        for spin in spins:
+            spin.valueChanged.connect(self.changed)
         self._method_changed()
 
     # -- values ------------------------------------------------------------------------------

@@ -271,8 +271,8 @@ def memory_text(model: str, *, rank: int, batch_size: int, grpo: bool, completio
     tokens, image_tokens = sequence_tokens(
         sample["rows"], sample["cols"], prompt_chars=sample["prompt_chars"],
         answer_chars=sample["answer_chars"], completion_tokens=completion_tokens if grpo else 0)
-    kw = dict(rank=rank, batch_size=batch_size, tokens_per_sequence=tokens,
-              image_tokens=image_tokens, grpo=grpo)
+    kw: dict[str, Any] = dict(rank=rank, batch_size=batch_size, tokens_per_sequence=tokens,
+                              image_tokens=image_tokens, grpo=grpo)
     gpu = estimate_training_memory(config, dtype="bfloat16", **kw)
     cpu = estimate_training_memory(config, dtype="float32", **kw)
     def size(n: int) -> str:

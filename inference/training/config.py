@@ -255,7 +255,7 @@ class TrainConfig:
 
 def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
     """Read and validate a YAML config; ValueError names the file and the problem."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
     file = Path(path)
     try:

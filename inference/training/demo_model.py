@@ -128,9 +128,12 @@ def train_tokenizer(vocab_size: int = 1024):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
     raw = _json.loads(tok.to_str())["model"]["merges"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in raw]
+    # merges as pairs and no unknown token: what Qwen's own tokenizer files hold (the stubs
+    # type them as strings)
+    options: dict[str, Any] = dict(merges=merges, unk_token=None)
     qwen = Qwen2Tokenizer(
-        vocab=PreTrainedTokenizerFast(tokenizer_object=tok).get_vocab(), merges=merges,
-        unk_token=None, bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        vocab=PreTrainedTokenizerFast(tokenizer_object=tok).get_vocab(), **options,
+        bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
         additional_special_tokens=list(QWEN_SPECIAL_TOKENS[1:]))
     qwen.chat_template = CHAT_TEMPLATE
     return qwen
@@ -181,8 +184,8 @@ def build_base(out_dir: str | Path, recipe: DemoRecipe = DemoRecipe()) -> tuple[
     pad = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     model.generation_config = GenerationConfig(eos_token_id=[eos, pad], pad_token_id=pad,
                                                do_sample=False)
-    for stale in out.glob("*.safetensors"):
-        stale.unlink()
+    for weights in out.glob("*.safetensors"):
+        weights.unlink()
     model.save_pretrained(out)
     AutoProcessor.from_pretrained(out)  # the folder loads as a whole
     return out, sum(p.numel() for p in model.parameters())

@@ -165,12 +165,13 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
         box=config.reward_box, label=config.reward_label, fmt=config.reward_format,
         iou=config.reward_iou,
         box_weights=BoxRewardWeights(config.box_giou, config.box_centre, config.box_size))
-    args = GRPOConfig(**common, num_generations=config.num_generations,
-                      max_completion_length=config.max_completion_length,
-                      temperature=config.temperature, beta=config.beta, reward_weights=weights,
-                      scale_rewards=config.scale_rewards, loss_type=config.loss_type,
-                      log_completions=False)
-    return GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
+    grpo_args = GRPOConfig(**common, num_generations=config.num_generations,
+                           max_completion_length=config.max_completion_length,
+                           temperature=config.temperature, beta=config.beta,
+                           reward_weights=weights, scale_rewards=config.scale_rewards,
+                           loss_type=config.loss_type, log_completions=False)
+    rewards: list[Any] = list(funcs)  # TRL's own list type is invariant over its union
+    return GRPOTrainer(model=model, reward_funcs=rewards, args=grpo_args, train_dataset=dataset,
                        processing_class=processor, peft_config=peft_config)
 
 
@@ -279,7 +280,7 @@ def _run(config: TrainConfig, *, resume: bool, stream: TextIO | None, handle_sig
             if previous is None:
                 return EXIT_OK  # stopped: a checkpoint is saved, --resume continues
         final = out / ("model" if config.full_finetune else "adapter")
-        if _is_main_process():
+        if _is_main_process() and previous is not None:  # None: no stage (config forbids)
             shutil.copytree(previous, final, dirs_exist_ok=True)
         progress.emit("done", adapter=str(final), full_model=config.full_finetune)
         return EXIT_OK
