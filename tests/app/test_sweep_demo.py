@@ -1,10 +1,9 @@
 """`medmo ask DEMO --all-slices` with the bundled demo model on the 100-slice demo study: the
 3D findings it prints match the lesions of ground_truth.json that the model localises.
 
-Written to hold for any model that localises: the bundled one answers ONE box per slice (on a
-slice with two lesions it boxes one of them, on a slice with none it still boxes something), so
-it cannot find every lesion, and its false findings are not asserted (the benchmark reports
-them). What must hold for every lesion the model does localise (a box at IoU >= 0.5 on at least
+Written to hold for any model that localises: the bundled one does not find every lesion (its
+held-out localisation F1 is in resources/demo-model/MODEL_CARD.md), and its false findings are
+not asserted (the benchmark reports them). What must hold for every lesion the model does localise (a box at IoU >= 0.5 on at least
 half of its slices): the join turns those per-slice hits into exactly ONE 3D finding (not split,
 not merged with a neighbour), spanning the slices it was hit on, whose size matches the truth.
 """
@@ -20,7 +19,7 @@ from app.cli import main
 from viewer.annotations import PixelBox
 from viewer.demo import write_demo_study
 from viewer.detection3d import centred_in, match_findings, truth_lesions
-from viewer.findings3d import Finding3D, SliceBox, box_iou, join_boxes
+from viewer.findings3d import Finding3D, SliceBox, box_iou, compatible_labels, join_boxes
 from viewer.loading import load
 
 HIT_IOU = 0.5  # a per-slice box "hits" a lesion at IoU >= 0.5 (the usual detection threshold)
@@ -72,8 +71,11 @@ def test_sweep_of_the_demo_study_gives_one_3d_finding_per_localised_lesion(
         assert holding == {found.first_frame}, (lesion.slice_text(), holding)
         hit_slices = sorted({b["slice"] for b in hits})
         assert found.first_frame <= hit_slices[0] and found.last_frame >= hit_slices[-1]
-        # ... no other finding is centred inside the lesion (a split would be) ...
-        assert all(f is found or not centred_in(f, lesion) for f in findings)
+        # ... no other finding of a compatible kind is centred inside the lesion (a split would
+        # be; one of another kind, e.g. a "solid nodule" inside an effusion, is a false finding
+        # or a neighbouring lesion, which the benchmark counts) ...
+        assert all(f is found or not centred_in(f, lesion)
+                   or not compatible_labels(f.label, found.label) for f in findings)
         # ... and it measures the lesion
         tolerance = max(SIZE_TOLERANCE * lesion.long_axis, SIZE_FLOOR_MM)
         assert abs(found.long_axis - lesion.long_axis) <= tolerance, (

@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from tests.app.conftest import make_window  # noqa: F401 - the one window factory
+
 TOKEN = "medmo-test-token"  # vLLM --api-key: every request of the suite carries it
 
 
