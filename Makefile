@@ -40,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint $(SYSTEM_STAMP)
+test: lint typecheck $(SYSTEM_STAMP)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(BIN)/pytest -q --doctest-modules --ignore=app/__main__.py viewer inference app tests
 
 # Regenerate the lock from pyproject's ranges (+ lock-constraints.txt), then `make test`.

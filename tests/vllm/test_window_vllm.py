@@ -35,7 +35,8 @@ def test_use_this_adapter_loads_it_on_vllm_and_roll_back_unloads_it(
     base = answer()
     win.panels.training.form.model.setCurrentText("resources/demo-model")  # trained here
     win.panels.training.adapter_chosen.emit(str(demo_adapter))
-    qtbot.waitUntil(lambda: bool(engine.model is not None and engine.model.adapter) and not engine.busy,
+    qtbot.waitUntil(lambda: engine.model is not None and bool(engine.model.adapter)
+                    and not engine.busy,
                     timeout=60_000)
     assert engine.model.server == served.url
     adapted = answer()
@@ -45,7 +46,8 @@ def test_use_this_adapter_loads_it_on_vllm_and_roll_back_unloads_it(
     assert any(m.get("parent") for m in listing["data"])  # the adapter, on the server
 
     win.panels.training.rolled_back.emit()
-    qtbot.waitUntil(lambda: not engine.model is not None and engine.model.adapter and not engine.busy,
+    qtbot.waitUntil(lambda: engine.model is not None and not engine.model.adapter
+                    and not engine.busy,
                     timeout=60_000)
     listing = httpx.get(served.url + "/v1/models",
                         headers={"Authorization": f"Bearer {served.api_key}"}).json()
