@@ -42,6 +42,7 @@ from inference.types import (
     FrameGeometry,
     Timings,
     Turn,
+    final_answer,
 )
 
 __all__ = ["BOX_TASKS", "HINTS_FILE", "TASK_FIELD", "Engine", "history_turns"]
@@ -167,12 +168,7 @@ class Engine:
 
     def ask(self, frames: Sequence[Any], prompt: str, **kwargs: Any) -> Answer:
         """:meth:`stream` run to the end; returns the Answer."""
-        answer = None
-        for item in self.stream(frames, prompt, **kwargs):
-            answer = item
-        if not isinstance(answer, Answer):  # pragma: no cover - stream always ends with one
-            raise EngineError("generation ended without an answer")
-        return answer
+        return final_answer(self.stream(frames, prompt, **kwargs))
 
     def localize(
         self, frames: Sequence[Any], prompt: str = "", *, task: str = "localize",

@@ -38,7 +38,7 @@ from inference.prompts import BOX_TASKS, history_turns, limit_history, task_inst
 from inference.remote_adapters import publish_adapter
 from inference.remote_config import RemoteConfig, is_loopback
 from inference.remote_http import PROBE_MODEL, Run, ServerConnection
-from inference.types import Answer, EngineError, FrameGeometry, Timings, Turn
+from inference.types import Answer, EngineError, FrameGeometry, Timings, Turn, final_answer
 
 __all__ = ["AdaptersUnsupportedError", "RemoteConfig", "RemoteEngine", "RemoteError",
            "is_loopback"]
@@ -170,12 +170,7 @@ class RemoteEngine:
 
     def ask(self, frames: Sequence[Any], prompt: str, **kwargs: Any) -> Answer:
         """:meth:`stream` run to the end; returns the Answer."""
-        answer = None
-        for item in self.stream(frames, prompt, **kwargs):
-            answer = item
-        if not isinstance(answer, Answer):  # pragma: no cover - stream always ends with one
-            raise EngineError("the answer ended without a result")
-        return answer
+        return final_answer(self.stream(frames, prompt, **kwargs))
 
     def localize(
         self, frames: Sequence[Any], prompt: str = "", *, task: str = "localize",

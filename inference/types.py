@@ -3,6 +3,7 @@ chat turns, frame geometry, timings, answers and the engine's error types."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -121,3 +122,14 @@ class EngineOutOfMemoryError(EngineError):
 
 class InsufficientMemoryError(EngineError):
     """The memory estimate says the model cannot fit; nothing was loaded."""
+
+
+def final_answer(stream: Iterable[str | Answer]) -> Answer:
+    """Drive an engine's ``stream`` to its end and return the Answer it ends with (what
+    ``ask`` is, for the in-process and the remote engine alike)."""
+    answer = None
+    for item in stream:
+        answer = item
+    if not isinstance(answer, Answer):
+        raise EngineError("generation ended without an answer")
+    return answer

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.panels.table import row_table
 from viewer.annotations import AnnotationSet, BoxSize, Finding, measure_box
 from viewer.boxes.captions import origin_text
 from viewer.findings import StudyFindings, go_to_finding
@@ -47,13 +48,7 @@ class FindingsPanel(QtWidgets.QWidget):
         self.selection = findings.selection
         self.annotations: AnnotationSet | None = None
         self.summary = QtWidgets.QLabel("")
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
+        self.table = row_table(COLUMNS)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):

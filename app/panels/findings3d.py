@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.panels.table import row_table
 from viewer.qt.box_items import ask_label
 from viewer.qt.listening import Subscriptions
 from viewer.reformat import PLANES
@@ -37,13 +38,7 @@ class Findings3DPanel(QtWidgets.QWidget):
         self.rows: list[FindingGroup] = []
         self._refresh_queued = False
         self.summary = QtWidgets.QLabel("No findings yet")
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
+        self.table = row_table(COLUMNS)
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)

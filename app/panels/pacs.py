@@ -16,6 +16,7 @@ from typing import cast
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.panels.table import row_table
 from viewer.pacs.browser import PacsBrowser, Retrieval
 from viewer.pacs.nodes import Node
 from viewer.pacs.query import DATE_PRESETS, StudyQuery, StudyRecord, date_range
@@ -75,13 +76,7 @@ class PacsPanel(QtWidgets.QWidget):
         self.search_button.setDefault(True)
         self.cached_button = QtWidgets.QPushButton("Cached")
         self.cached_button.setToolTip("Studies already in the local cache (no network)")
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
+        self.table = row_table(COLUMNS)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QtWidgets.QHeaderView.ResizeMode.Stretch)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import math
-import time
 
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
@@ -17,6 +15,7 @@ from inference.boxes import (
     parse_boxes,
     pixel_to_norm,
 )
+from inference.boxes_fuzz import parse_cpu_seconds
 from inference.types import NormBox
 
 
@@ -123,23 +122,6 @@ _pieces = st.sampled_from([
     "[", "]", "{", "}", " ", '"bbox_2d"   ', "\\", '\\"', "</box>", "1e999, ", "\u00fc"])
 
 
-def _cpu_seconds(text: str, repeats: int) -> float:
-    """Best CPU time of this thread parsing ``text`` with no box cap: the parser's own
-    complexity. In the whole suite, process CPU time counted torch's worker threads too (a
-    1 MB parse "took" 1.76 s); the garbage collector is off for the same reason."""
-    best = math.inf
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            start = time.thread_time()
-            parse_boxes(text, max_boxes=len(text))
-            best = min(best, time.thread_time() - start)
-    finally:
-        gc.enable()
-    return best
-
-
 @settings(max_examples=10, deadline=None, database=None,
           phases=(Phase.explicit, Phase.generate))
 @example(unit=[_QUADRATIC_BEFORE[0]], noise="")
@@ -148,7 +130,7 @@ def _cpu_seconds(text: str, repeats: int) -> float:
 def test_one_megabyte_answers_parse_in_linear_time_within_the_caps(unit, noise):
     pattern = "".join(unit) + noise
     text = (pattern * (_MB // len(pattern) + 1))[:_MB]
-    small, big = _cpu_seconds(text[: _MB // 16], 3), _cpu_seconds(text, 2)
+    small, big = parse_cpu_seconds(text[: _MB // 16], 3), parse_cpu_seconds(text, 2)
     parsed = parse_boxes(text)
     _valid(parsed)
     assert len(parsed.boxes) <= MAX_BOXES
