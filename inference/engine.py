@@ -43,6 +43,7 @@ from inference.types import (
     Timings,
     Turn,
     final_answer,
+    per_frame_stream,
 )
 
 __all__ = ["BOX_TASKS", "HINTS_FILE", "TASK_FIELD", "Engine", "history_turns"]
@@ -133,11 +134,9 @@ class Engine:
         stays usable), :class:`EngineError` for other generation failures.
         """
         if task in BOX_TASKS and len(frames) > 1:
-            answer = self.localize(frames, prompt, task=task, history=history, cancel=cancel,
-                                   max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
-            for k, text in enumerate(answer.texts):
-                yield f"[frame {k}] {text}\n"
-            yield answer
+            yield from per_frame_stream(self.localize(
+                frames, prompt, task=task, history=history, cancel=cancel,
+                max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens))
             return
         start = time.perf_counter()
         cancel = cancel or threading.Event()

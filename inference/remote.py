@@ -38,7 +38,15 @@ from inference.prompts import BOX_TASKS, history_turns, limit_history, task_inst
 from inference.remote_adapters import publish_adapter
 from inference.remote_config import RemoteConfig, is_loopback
 from inference.remote_http import PROBE_MODEL, Run, ServerConnection
-from inference.types import Answer, EngineError, FrameGeometry, Timings, Turn, final_answer
+from inference.types import (
+    Answer,
+    EngineError,
+    FrameGeometry,
+    Timings,
+    Turn,
+    final_answer,
+    per_frame_stream,
+)
 
 __all__ = ["AdaptersUnsupportedError", "RemoteConfig", "RemoteEngine", "RemoteError",
            "is_loopback"]
@@ -149,11 +157,9 @@ class RemoteEngine:
         :class:`RemoteError` for any failure of the server or the network.
         """
         if task in BOX_TASKS and len(frames) > 1:
-            answer = self.localize(frames, prompt, task=task, history=history, cancel=cancel,
-                                   max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
-            for k, text in enumerate(answer.texts):
-                yield f"[frame {k}] {text}\n"
-            yield answer
+            yield from per_frame_stream(self.localize(
+                frames, prompt, task=task, history=history, cancel=cancel,
+                max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens))
             return
         start = time.perf_counter()
         cancel = cancel or threading.Event()

@@ -3,7 +3,7 @@ chat turns, frame geometry, timings, answers and the engine's error types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -133,3 +133,11 @@ def final_answer(stream: Iterable[str | Answer]) -> Answer:
     if not isinstance(answer, Answer):
         raise EngineError("generation ended without an answer")
     return answer
+
+
+def per_frame_stream(answer: Answer) -> Iterator[str | Answer]:
+    """A several-frame box answer as a stream: each frame's text as one chunk, then the Answer
+    (how both engines stream a localisation they ran one frame at a time)."""
+    for k, text in enumerate(answer.texts):
+        yield f"[frame {k}] {text}\n"
+    yield answer
