@@ -41,7 +41,7 @@ def main() -> int:
     engine, sweep = win.session.engine, win.session.sweep
     model = default_model()
     win.panels.model.set_model(model)
-    engine.load(LoadRequest(model, max_new_tokens=40))
+    engine.load(LoadRequest(model, max_new_tokens=256))  # room for four findings per slice
     wait(app, lambda: engine.is_loaded)
     ended: list = []
     sweep.finished.connect(ended.append)
