@@ -9,6 +9,7 @@ goes through the real loader.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pydicom
 from pydicom.uid import generate_uid
 
 from tests.viewer.series_factory import write_series
+from viewer.annotations import FrameLocation
 from viewer.study import FrameRef, Series, Study, WindowPreset
 from viewer.volume import Volume
 
@@ -88,3 +90,15 @@ def series_from_files(paths: list[Path]) -> Study:
 
 
 FIXED_TIME = dt.datetime(2026, 1, 5, 11, 0, tzinfo=dt.UTC)
+
+
+def written_ct_study(root: Path) -> tuple[Study, Series, Callable[[int], FrameLocation]]:
+    """The CT series written under ``root/ct``, as a Study, its one Series, and ``at(k)``: the
+    location of slice ``k`` (what a box on that slice is stored against)."""
+    study = series_from_files(write_ct_series(root / "ct"))
+    series = study.series[0]
+
+    def at(k: int) -> FrameLocation:
+        return FrameLocation(series.uid, k, series.frames[k].sop_instance_uid, 0)
+
+    return study, series, at

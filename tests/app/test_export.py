@@ -23,8 +23,7 @@ from tests.app.export_fixtures import (
     LESION_PX,
     LESION_SLICE,
     PATIENT_ID,
-    series_from_files,
-    write_ct_series,
+    written_ct_study,
 )
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.report import ReportDraft
@@ -39,11 +38,7 @@ def case(tmp_path_factory):
     """A CT series on disk and a workspace holding a corrected prediction, a user box, a
     deleted prediction, a chat and a draft report linked to the nodule."""
     root = tmp_path_factory.mktemp("export")
-    study = series_from_files(write_ct_series(root / "ct"))
-    series = study.series[0]
-
-    def at(k: int) -> FrameLocation:
-        return FrameLocation(series.uid, k, series.frames[k].sop_instance_uid, 0)
+    study, series, at = written_ct_study(root)
 
     with Workspace(root / "ws") as ws:
         boxes = AnnotationSet(study.uid)

@@ -13,9 +13,9 @@ from app.export.markdown import export_markdown
 from app.export.pdf import export_pdf
 from app.export.sr import export_measurement_sr
 from app.workspace import Workspace
-from tests.app.export_fixtures import FIXED_TIME, series_from_files, write_ct_series
+from tests.app.export_fixtures import FIXED_TIME, written_ct_study
 from tests.app.test_export import _pdf_pages, content_items, validate
-from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
+from viewer.annotations import Annotation, AnnotationSet, PixelBox
 
 MODEL = "MBZUAI/MedMO-4B"
 STACK = {1: PixelBox(20, 24, 32, 34), 2: PixelBox(19, 23, 34, 36), 3: PixelBox(20, 24, 33, 35),
@@ -27,11 +27,7 @@ def content(tmp_path_factory):
     """The model's boxes of one nodule on four adjacent slices (one of them moved by the
     radiologist, the rest accepted as one finding) and the radiologist's own box elsewhere."""
     root = tmp_path_factory.mktemp("export3d")
-    study = series_from_files(write_ct_series(root / "ct"))
-    series = study.series[0]
-
-    def at(k: int) -> FrameLocation:
-        return FrameLocation(series.uid, k, series.frames[k].sop_instance_uid, 0)
+    study, series, at = written_ct_study(root)
 
     with Workspace(root / "ws") as ws:
         boxes = AnnotationSet(study.uid)
