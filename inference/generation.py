@@ -143,8 +143,8 @@ def stream_generate(
     decoder = IncrementalDecoder(tokenizer)
     eos = _eos_ids(model)
     new_tokens = 0
+    done = False  # True once the streamer's end marker arrived (the answer is complete)
     try:
-        done = False
         while not done:
             # Wake at most every `coalesce_s`: each wake-up of this thread takes the GIL from the
             # generation loop, whose Python overhead is what bounds decode speed on a GPU.
@@ -169,7 +169,10 @@ def stream_generate(
         if tail:
             yield tail
     finally:
-        if not future.done():  # consumer stopped early (closed generator): stop generate too
+        # The consumer stopped early (closed generator): stop generate too. Not after the end
+        # marker: generate may still be returning then, and setting the event would mark a
+        # complete answer as stopped (seen under load: a full answer stored as "stopped").
+        if not done and not future.done():
             cancel.set()
         future.result()
     yield {
