@@ -6,7 +6,10 @@ On the demo study (written to a temporary folder: 100 x 512^2 CT phantom with
 swept through :func:`app.session.sweep.sweep_series` (``chunk`` frames per batched
 ``Engine.localize`` call): ``sweep_s``. The reference, measured in the same run and interleaved
 chunk by chunk so both see the same machine load, sends the same frames one call per slice:
-``sequential_s``; ``speedup`` = sequential_s / sweep_s. With ``--repeats N`` every call is
+``sequential_s``; ``speedup`` = sequential_s / sweep_s. Batched calls decode with finished
+answers leaving the batch (:mod:`inference.shrinking`); the same chunks decoded as
+``generate``'s padded batch, also interleaved, give ``padded_s`` and ``padded_speedup``, and
+``shrinking_same_as_padded`` is the share of slices whose text is identical in both. With ``--repeats N`` every call is
 timed N times and the fastest counts, for both paths. ``batched_agreement`` is the share of
 slices on which batched and single calls gave the same boxes (IoU >= 0.9, or none in both):
 left padding in a batch can change a greedy answer.
@@ -29,14 +32,17 @@ from typing import Any
 
 
 class _Interleaved:
-    """A localizer that times each batched call, then the same frames one call each; with
-    ``repeats`` > 1 each call runs that many times and the fastest counts (other work on a
-    shared machine only ever slows a run down)."""
+    """A localizer that times each batched call, the same batch decoded as ``generate``'s
+    padded batch, then the same frames one call each; with ``repeats`` > 1 each call runs that
+    many times and the fastest counts (other work on a shared machine only ever slows a run
+    down)."""
 
     def __init__(self, engine: Any, repeats: int = 1) -> None:
         self.engine = engine
         self.repeats = repeats
         self.batched_s = 0.0
+        self.padded_s = 0.0
+        self.padded_same = 0  # frames whose padded-batch answer equals the shrinking one
         self.sequential_s = 0.0
         self.single: list[Any] = []  # one Answer per frame, in sweep order
 
@@ -52,6 +58,13 @@ class _Interleaved:
     def localize(self, frames: Sequence[Any], prompt: str = "", **kwargs: Any) -> Any:
         answer, seconds = self._fastest(frames, prompt, kwargs)
         self.batched_s += seconds
+        shrink, self.engine.shrink_batches = self.engine.shrink_batches, False
+        try:
+            padded, seconds = self._fastest(frames, prompt, kwargs)
+        finally:
+            self.engine.shrink_batches = shrink
+        self.padded_s += seconds
+        self.padded_same += sum(a == b for a, b in zip(answer.texts, padded.texts, strict=True))
         for frame in frames:
             single, seconds = self._fastest([frame], prompt, kwargs)
             self.single.append(single)
@@ -138,6 +151,10 @@ def _run(model: str | None, folder: Path, chunk: int | None, repeats: int, *,
     result: dict[str, Any] = {
         "sweep_s": round(timed.batched_s, 3), "sequential_s": round(timed.sequential_s, 3),
         "speedup": round(timed.sequential_s / timed.batched_s, 2) if timed.batched_s else None,
+        "padded_s": round(timed.padded_s, 3),
+        "padded_speedup": (round(timed.sequential_s / timed.padded_s, 2) if timed.padded_s
+                           else None),
+        "shrinking_same_as_padded": round(timed.padded_same / max(1, n), 3),
         "sweep_slices_per_s": round(n / timed.batched_s, 2) if timed.batched_s else None,
         "sequential_slices_per_s": (round(n / timed.sequential_s, 2) if timed.sequential_s
                                     else None),

@@ -24,7 +24,7 @@ import torch
 
 from inference.boxes import answer_boxes
 from inference.frames import narrow_pixel_bounds, to_model_image
-from inference.generation import stream_generate
+from inference.generation import eos_ids, stream_generate
 from inference.prompts import (
     BOX_TASKS,
     HINTS_FILE,
@@ -35,6 +35,7 @@ from inference.prompts import (
     task_instruction,
 )
 from inference.runtime import EngineConfig, load_model
+from inference.shrinking import greedy_shrinking, supports
 from inference.types import (
     Answer,
     EngineError,
@@ -79,6 +80,9 @@ class Engine:
         self.history_turns = history_turns(config.model)
         self.adapters: dict[str, str] = {}  # name -> folder
         self.active_adapter: str | None = None
+        # batched greedy answers drop finished rows (config.shrink_batches); ``medmo bench
+        # sweep`` flips it to time generate's padded batch on the same loaded model
+        self.shrink_batches = config.shrink_batches
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ prompts and inputs
@@ -210,17 +214,21 @@ class Engine:
         from inference.generation import FirstTokenClock, StopOnEvent
 
         clock = FirstTokenClock()
+        kwargs = self._gen_kwargs(max_new_tokens, min_new_tokens)
         with self._lock, self._oom_guard():
             inputs = self._inputs(chats, images)
             prompt_len = inputs["input_ids"].shape[1]
             with torch.inference_mode():
-                out = self.model.generate(
-                    **inputs, stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
-                    streamer=clock,
-                    **self._gen_kwargs(max_new_tokens, min_new_tokens),
-                )
+                if self._shrinks(len(frames), kwargs):
+                    new, clock.first_token_time = greedy_shrinking(
+                        self.model, inputs, max_new_tokens=kwargs["max_new_tokens"],
+                        eos_ids=eos_ids(self.model), pad_id=kwargs["pad_token_id"],
+                        cancel=cancel)
+                else:
+                    new = self.model.generate(
+                        **inputs, stopping_criteria=StoppingCriteriaList([StopOnEvent(cancel)]),
+                        streamer=clock, **kwargs)[:, prompt_len:]
         end = time.perf_counter()
-        new = out[:, prompt_len:]
         texts = self.processor.batch_decode(new, skip_special_tokens=True)
         pad = self.processor.tokenizer.pad_token_id
         n_new = int((new != pad).sum()) if pad is not None else int(new.numel())
@@ -235,6 +243,13 @@ class Engine:
             adapter=self.active_adapter, texts=tuple(texts), geometry=tuple(geometry),
             dropped_boxes=dropped, cancelled=cancel.is_set(), prompt_text=chats[0],
         )
+
+    def _shrinks(self, rows: int, gen_kwargs: dict) -> bool:
+        """Batches decode with finished rows leaving the batch (:mod:`inference.shrinking`,
+        the same tokens as greedy ``generate``) where that holds; one frame, a forced length
+        (benchmarks) or a static cache use ``generate`` itself."""
+        return (rows > 1 and self.shrink_batches and "min_new_tokens" not in gen_kwargs
+                and "cache_implementation" not in gen_kwargs and supports(self.model))
 
     def _history(self, history: Sequence[Turn]) -> Sequence[Turn]:
         return limit_history(history, self.history_turns)

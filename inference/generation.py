@@ -141,7 +141,7 @@ def stream_generate(
 
     future = _worker().submit(work)
     decoder = IncrementalDecoder(tokenizer)
-    eos = _eos_ids(model)
+    eos = eos_ids(model)
     new_tokens = 0
     done = False  # True once the streamer's end marker arrived (the answer is complete)
     try:
@@ -197,7 +197,7 @@ def _worker() -> ThreadPoolExecutor:
         return _WORKER
 
 
-def _eos_ids(model: Any) -> set[int]:
+def eos_ids(model: Any) -> set[int]:
     eos = getattr(model.generation_config, "eos_token_id", None)
     if eos is None:
         return set()

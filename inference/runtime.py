@@ -50,6 +50,10 @@ class EngineConfig:
     cache_implementation
         ``None`` (dynamic KV cache) or ``"static"``: a pre-allocated cache that lets generate
         compile the decode step on CUDA (same greedy output; slower on CPU).
+    shrink_batches
+        Batched greedy answers (whole-series sweeps, evaluation) drop each finished row from
+        the batch (:mod:`inference.shrinking`; same tokens as ``generate``). ``False`` keeps
+        ``generate``'s padded batch (``medmo bench sweep --no-shrink`` measures both).
     """
 
     model: str
@@ -64,6 +68,7 @@ class EngineConfig:
     context_tokens: int = 8192
     check_memory: bool = True
     cache_implementation: str | None = None
+    shrink_batches: bool = True
 
     def __post_init__(self) -> None:
         if not self.model or not isinstance(self.model, str):

@@ -27,6 +27,9 @@ def test_bench_sweep_prints_the_timings_and_the_3d_detection_figures(capsys, res
     assert result["sweep_s"] > 0 and result["sequential_s"] > 0
     assert result["speedup"] == pytest.approx(result["sequential_s"] / result["sweep_s"],
                                               abs=0.01)
+    assert result["padded_speedup"] == pytest.approx(
+        result["sequential_s"] / result["padded_s"], abs=0.01)
+    assert result["shrinking_same_as_padded"] == 1.0  # same tokens, fewer rows per step
     assert 0.0 <= result["batched_agreement"] <= 1.0
     assert result["lesions_total"] == len(result["lesions"]) >= 1
     found = [lesion for lesion in result["lesions"] if lesion["found"] is not None]
