@@ -49,10 +49,12 @@ from inference.types import (
 
 __all__ = ["BOX_TASKS", "HINTS_FILE", "TASK_FIELD", "Engine", "history_turns"]
 
-# Frames per batched localisation on CPU: the demo model at 1 thread spends 0.35-0.47 s on one
-# slice alone, 0.14 s per slice in batches of 16 and 0.09 s in batches of 32 (measured
-# 2026-12, shared 2-core machine); 16 keeps the first findings of a sweep seconds away.
-CPU_BATCH = 16
+# Frames per batched localisation on CPU. With finished answers leaving the batch
+# (inference/shrinking.py), `medmo bench sweep --threads 1` on the demo study (2026-11-30, quiet
+# 2-core machine) gave speedups over one call per slice of 3.51x in chunks of 16, 3.62x in 32,
+# 4.13x in 50 and 4.65x in 100 (generate's padded batch: 2.91, 3.02, 3.22, 3.29); 32 keeps the
+# first findings of a sweep about a second away on the demo model.
+CPU_BATCH = 32
 PROMPT_TOKENS = 256  # allowance for the instruction and chat template around each frame
 
 
@@ -258,7 +260,7 @@ class Engine:
         """Frames per :meth:`localize` call that fit the device now (a whole-series sweep sends
         its slices in chunks of this size): from the free GPU memory on CUDA
         (:func:`inference.memory.localize_batch_size`, for frames of the largest size this
-        engine sends), at most :data:`CPU_BATCH` on CPU, where larger batches gain little and
+        engine sends), at most :data:`CPU_BATCH` on CPU, where larger batches gain less and
         only delay the first findings."""
         from inference.memory import localize_batch_size
 
