@@ -114,10 +114,33 @@ def throughput(config: RemoteConfig, viewers: int, requests: int, new_tokens: in
 
 def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tokens: int = 64,
                 repeats: int = 3, viewers: Sequence[int] = (1, 4, 16), requests: int = 8,
-                request_tokens: int = 32) -> dict:
-    """Measure and return the benchmark numbers (see module docstring) as a dict."""
+                request_tokens: int = 32, threads: int | None = None) -> dict:
+    """Measure and return the benchmark numbers (see module docstring) as a dict.
+
+    ``threads``: torch CPU threads of the in-process reference (default: torch's). Compare
+    like with like: give the server the same (``OMP_NUM_THREADS``); on one machine the server
+    and this process then share its cores without taking each other's.
+    """
     if new_tokens < 2 or repeats < 1 or requests < 1 or not viewers or min(viewers) < 1:
         raise ValueError("need new_tokens >= 2, repeats >= 1, requests >= 1, viewers >= 1")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _bench(config, local_model, new_tokens, repeats, viewers, requests,
+                      request_tokens)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _bench(config: RemoteConfig, local_model: str | None, new_tokens: int, repeats: int,
+           viewers: Sequence[int], requests: int, request_tokens: int) -> dict:
+    import torch
+
     remote = RemoteEngine(config)
     model = remote.model_name
     if local_model and not Path(local_model).expanduser().is_dir():
@@ -127,7 +150,8 @@ def bench_serve(config: RemoteConfig, *, local_model: str | None = None, new_tok
     notes = [f"{os.cpu_count()} CPU cores seen; the server and this process share them"
              if _same_machine(config) else "server on another machine"]
     result: dict[str, Any] = {"server": remote.url, "server_kind": remote.kind, "model": model,
-                              "new_tokens": new_tokens, "repeats": repeats}
+                              "new_tokens": new_tokens, "repeats": repeats,
+                              "local_threads": torch.get_num_threads()}
     engines: dict[str, Any] = {"remote": remote}
     try:
         if local_model:

@@ -24,6 +24,9 @@ def register(targets) -> None:
     serve.add_argument("--requests", type=int, default=8, help="questions per viewer")
     serve.add_argument("--request-tokens", type=int, default=32,
                        help="answer length of each throughput question")
+    serve.add_argument("--threads", type=int,
+                       help="torch CPU threads of the in-process reference (start the server "
+                            "with the same OMP_NUM_THREADS to compare like with like)")
     add_server_arguments(serve)
     serve.set_defaults(func=run)
 
@@ -40,7 +43,7 @@ def run(args) -> int:
         config = server_config(args, model=args.model, max_new_tokens=args.new_tokens)
         result = bench_serve(config, local_model=args.model or None, new_tokens=args.new_tokens,
                              repeats=args.repeats, viewers=viewers, requests=args.requests,
-                             request_tokens=args.request_tokens)
+                             request_tokens=args.request_tokens, threads=args.threads)
     except ValueError as exc:
         print(f"medmo bench serve: {exc}", file=sys.stderr)
         return 2

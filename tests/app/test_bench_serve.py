@@ -10,10 +10,15 @@ from app.cli import main
 
 
 def test_bench_serve_reports_both_paths_and_throughput(served, capsys):
+    import torch
+
+    before = torch.get_num_threads()
     args = ["bench", "serve", "--json", "--server", served.url, "--new-tokens", "6",
-            "--repeats", "1", "--viewers", "1,3", "--requests", "2", "--request-tokens", "4"]
+            "--repeats", "1", "--viewers", "1,3", "--requests", "2", "--request-tokens", "4",
+            "--threads", "1"]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
+    assert result["local_threads"] == 1 and torch.get_num_threads() == before
     assert result["model"] == served.model and result["local_model"] == served.model
     assert result["remote_s_per_token"] > 0 and result["local_s_per_token"] > 0
     assert result["ratio"] == result["remote_s_per_token"] / result["local_s_per_token"]
