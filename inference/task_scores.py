@@ -7,7 +7,8 @@ task       metrics
 localize   ``f1_at_0_5`` over all findings (one-to-one IoU matching, IoU >= 0.5 is a hit),
            ``matched_iou`` (mean IoU of those hits), ``mean_iou`` (per image, extra and missing
            boxes count 0), ``kind_accuracy`` (hits whose kind is right), ``normal_correct``
-           (share of normal slices answered with no box)
+           (share of normal slices answered with no box), ``recall_by_kind`` (per true
+           kind: ``[found, total]``, found = matched at IoU >= 0.5 whatever kind was written)
 ground     ``mean_iou`` over rows whose query names findings on the slice (per row, extra and
            missing boxes count 0), ``absent_correct`` (rows naming none answered with no box)
 report     finding-level ``precision`` / ``recall`` / ``f1`` (kind, side and zone equal and size
@@ -82,12 +83,19 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
     >>> m = score_localize(["mass <box>[[100, 100, 200, 220]]</box>"], [row])
     >>> m["f1_at_0_5"], m["matched_iou"], m["kind_accuracy"], m["format_valid_rate"]
     (1.0, 1.0, 1.0, 1.0)
+    >>> two = {"boxes": [[100, 100, 200, 220], [600, 600, 700, 700]], "labels": ["mass", "cyst"]}
+    >>> score_localize(["cyst <box>[[600, 600, 700, 700]]</box>"], [two])["recall_by_kind"]
+    {'cyst': [1, 1], 'mass': [0, 1]}
     """
     hits = n_pred = n_true = same_kind = valid = 0
     hit_ious, image_ious, normal = [], [], []
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for text, row in zip(texts, rows, strict=True):
         pred, labels, _ = _boxes(text)
         true = _true_boxes(row)
+        kinds = [str(k).lower() for k in row["labels"]]
+        for kind in kinds:
+            by_kind[kind][1] += 1
         image_ious.append(mean_matched_iou(pred, true))
         valid += _box_format_ok(text, af.NORMAL_LOCALIZE)
         n_pred, n_true = n_pred + len(pred), n_true + len(true)
@@ -100,7 +108,8 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
             if scores[r][c] >= IOU_HIT:
                 hits += 1
                 hit_ious.append(scores[r][c])
-                same_kind += labels[r] == str(row["labels"][c]).lower()
+                same_kind += labels[r] == kinds[c]
+                by_kind[kinds[c]][0] += 1
     precision = hits / n_pred if n_pred else 0.0
     recall = hits / n_true if n_true else 0.0
     return {
@@ -111,6 +120,7 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
         "kind_accuracy": same_kind / hits if hits else None,
         "normal_correct": sum(normal) / len(normal) if normal else None,
         "predicted_boxes": n_pred, "true_boxes": n_true,
+        "recall_by_kind": {kind: by_kind[kind] for kind in sorted(by_kind)},
         "format_valid_rate": valid / len(rows) if rows else 0.0,
     }
 

@@ -48,7 +48,7 @@ phrasings kept for evaluation only, greedy, through the same `Engine` the app us
 |---|---|---|---|
 {rows}
 
-Format-valid rate over all answers: {fmt}.
+Format-valid rate over all answers: {fmt}.{by_kind}
 
 ## Recipe
 
@@ -83,6 +83,22 @@ def score_rows(metrics: dict[str, Any], previous: dict[str, Any] | None = None) 
     return "\n".join(lines)
 
 
+def recall_by_kind(metrics: dict[str, Any]) -> str:
+    """The card's sentence on which kinds of finding the model localises.
+
+    >>> recall_by_kind({"tasks": {"localize": {"recall_by_kind": {"cyst": [1, 4]}}}}).strip()
+    'Localised at IoU >= 0.5, by kind of finding (found / total): cyst 1/4.'
+    >>> recall_by_kind({})
+    ''
+    """
+    kinds = ((metrics.get("tasks") or {}).get("localize") or {}).get("recall_by_kind") or {}
+    if not kinds:
+        return ""
+    return ("\n\nLocalised at IoU >= 0.5, by kind of finding (found / total): "
+            + ", ".join(f"{kind} {found}/{total}" for kind, (found, total) in kinds.items())
+            + ".")
+
+
 def floors_met(metrics: dict[str, Any]) -> dict[str, bool]:
     """Each floor of the issue: met or not (a metric not measured is not met)."""
     return {f"{task}.{key}": (v := _value(metrics, task, key)) is not None and v >= floor
@@ -111,6 +127,7 @@ def write_card(model_dir: Path, summary: dict[str, Any]) -> None:
         params=summary["params"] / 1e6, train=counts.get("train", "?"),
         size=summary.get("image_size", 256), heldout_n=summary.get("heldout_slices", "?"),
         rows=score_rows(heldout, summary.get("previous")),
-        fmt=_fmt(heldout.get("format_valid_rate")), steps=recipe["steps"],
+        fmt=_fmt(heldout.get("format_valid_rate")), by_kind=recall_by_kind(heldout),
+        steps=recipe["steps"],
         batch=recipe["batch_size"], lr=recipe["learning_rate"], seed=recipe["seed"],
         timing=text))
