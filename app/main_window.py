@@ -130,8 +130,10 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setObjectName("3d-findings")
         dock.setWidget(_stacked(self.sweep_bar, self.findings3d_panel))
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.tabifyDockWidget(self.docks["Findings"], dock)  # a tab beside the boxes list
-        self.docks["Findings"].raise_()
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # a tab beside the boxes list, tabified once the window has its size (as the PACS
+        # tab: tabified at construction, a ghost "3D findings" tab stayed drawn over Report)
+        QtCore.QTimer.singleShot(0, self._tabify_findings3d)
         session.sweep.started.connect(lambda _text: dock.raise_())
         menu = self.menuBar().addMenu("&Boxes")
         for action in (self.overlay.undo_action, self.overlay.redo_action,
@@ -164,6 +166,10 @@ class MainWindow(QtWidgets.QMainWindow):
         # tabified once the window has its size: tabified at construction, Qt 6.11 left the
         # first tab bar drawn where it was when the window was resized (two tab bars)
         QtCore.QTimer.singleShot(0, self._tabify_pacs)
+
+    def _tabify_findings3d(self) -> None:
+        self.tabifyDockWidget(self.docks["Findings"], self.docks["3D findings"])
+        self.docks["Findings"].raise_()
 
     def _tabify_pacs(self) -> None:
         studies = self.findChild(QtWidgets.QDockWidget, "studies")

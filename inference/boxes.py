@@ -281,3 +281,44 @@ def format_medmo_boxes(label: str, boxes: list[NormBox]) -> str:
         f"[{round(b.x0)}, {round(b.y0)}, {round(b.x1)}, {round(b.y1)}]" for b in boxes
     )
     return f"{label} <box>[{inner}]</box>"
+
+
+def without_box_tags(text: str, offsets: Sequence[int] = ()) -> tuple[str, list[int]]:
+    """``text`` with every ``<box>...</box>`` tag (and the space before it) removed, for
+    reading: a drafted report shows its sentences, the boxes are drawn and linked instead.
+    Also returns where each of ``offsets`` (positions in ``text``) lands; a position inside a
+    removed tag lands on the character just before it, the end of the tag's label, so a box's
+    ``span[0]`` still finds the sentence that wrote it.
+
+    >>> t = "Findings: Mass <box>[[1, 2, 3, 4]]</box>, 30 mm. Cyst <box>[[5, 6, 7, 8]]</box>."
+    >>> clean, where = without_box_tags(t, [t.index("<box>"), t.rindex("<box>"), len(t) - 1])
+    >>> clean
+    'Findings: Mass, 30 mm. Cyst.'
+    >>> [clean[k] for k in where]
+    ['s', 't', '.']
+    >>> without_box_tags("no boxes", [3])
+    ('no boxes', [3])
+    """
+    cuts: list[tuple[int, int]] = []
+    for match in _BOX_SPAN.finditer(text, 0, MAX_CHARS):
+        start, end = match.span()
+        if start > 0 and text[start - 1] == " " and (not cuts or cuts[-1][1] < start):
+            start -= 1
+        cuts.append((start, end))
+    if not cuts:
+        return text, list(offsets)
+    parts, removed, cursor = [], [0], 0  # removed[k]: characters cut before cuts[k] ends
+    for start, end in cuts:
+        parts.append(text[cursor:start])
+        removed.append(removed[-1] + end - start)
+        cursor = end
+    parts.append(text[cursor:])
+    starts = [start for start, _ in cuts]
+
+    def moved(offset: int) -> int:
+        k = bisect.bisect_right(starts, offset) - 1  # the last cut starting at or before
+        if k >= 0 and offset < cuts[k][1]:  # inside a cut: the character before it
+            return max(cuts[k][0] - removed[k] - 1, 0)
+        return offset - removed[k + 1]
+
+    return "".join(parts), [moved(offset) for offset in offsets]

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inference.boxes import without_box_tags
 from viewer.annotations import Annotation, Finding, measure_box
 from viewer.report import ReportDraft
 from viewer.study import Series, Study
@@ -123,7 +124,9 @@ class ExportContent:
 
     def report_lines(self) -> list[str]:
         """The report text line by line, each linked sentence followed by ``[#n]``, the
-        numbers of its boxes in the findings table (links to deleted boxes are left out)."""
+        numbers of its boxes in the findings table (links to deleted boxes are left out).
+        Box markup a draft may still hold (one drafted before drafts dropped it, or pasted)
+        is never printed: the ``[#n]`` references stand for the boxes."""
         if self.report is None:
             return []
         text = self.report.text
@@ -133,7 +136,7 @@ class ExportContent:
                                       self.report.findings_for(sentence.id) if fid in standing))
             if refs:
                 text = f"{text[:sentence.end]} [{', '.join(refs)}]{text[sentence.end:]}"
-        return text.splitlines()
+        return without_box_tags(text)[0].splitlines()
 
     def number_of(self, finding_id: str) -> int:
         """1-based number of the 3D finding holding a box, as printed in the exports."""

@@ -28,6 +28,7 @@ from psygnal import Signal
 from app.audit import AuditLog, PhiGuard
 from app.recording import Recorded, record_answer
 from app.workspace import ChatMessage, Workspace
+from inference.boxes import without_box_tags
 from viewer.annotations import FrameLocation
 from viewer.report import ReportDraft, Sentence
 from viewer.study import Series, Study
@@ -183,19 +184,23 @@ class StudyRecord:
     def _new_report(self, answer: Answer, done: Recorded, prepared: PreparedAsk) -> None:
         if self.report is not None and not self.report.is_ai_draft:
             log.info("a signed report exists; the new AI draft is kept beside it")
-        self._set_report(ReportDraft(self.uid, answer.text, model_id=answer.model or "model",
+        # the draft reads as a report: box markup out (the boxes are drawn, and each
+        # sentence that wrote one is linked to it); the chat and audit keep the answer as sent
+        text, where = without_box_tags(answer.text, [box.span[0] for box in answer.boxes])
+        self._set_report(ReportDraft(self.uid, text, model_id=answer.model or "model",
                                      answer_id=done.answer.id))
-        self._link_model_boxes(answer, done)
+        self._link_model_boxes(where, done)
 
-    def _link_model_boxes(self, answer: Answer, done: Recorded) -> None:
-        """Tie each sentence that writes a box to the finding made from that box (the
-        engine's parse says where each box was written; nothing is parsed again)."""
+    def _link_model_boxes(self, offsets: list[int], done: Recorded) -> None:
+        """Tie each sentence that wrote a box (``offsets``: where each box of the answer was
+        written, in the draft's text) to the finding made from that box; the engine's parse
+        says where, nothing is parsed again."""
         report = self.report
         if report is None:
             return
         sentences = report.sentences()
-        for box, fid in zip(answer.boxes, done.box_findings, strict=True):
-            sentence = _sentence_holding(sentences, box.span[0]) if fid else None
+        for offset, fid in zip(offsets, done.box_findings, strict=True):
+            sentence = _sentence_holding(sentences, offset) if fid else None
             if sentence is not None and fid is not None:
                 report.link(sentence.id, fid)
 

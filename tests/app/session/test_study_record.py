@@ -11,6 +11,7 @@ import pytest
 from app.audit import AuditLog, frame_sha256
 from app.session.study_record import StudyRecord
 from app.workspace import Workspace
+from inference.boxes import without_box_tags
 from tests.app.helpers import fixture_answer, ground_truth, medmo_answer_text
 from viewer.windowing import apply_window
 
@@ -137,7 +138,9 @@ def test_report_answer_becomes_ai_draft_with_sentence_box_links(session, demo_fo
     report = session.report
     assert seen == [report] and report.is_ai_draft and report.model_id == FIXTURE_MODEL
     linked = [s for s in report.sentences() if report.findings_for(s.id)]
-    assert len(linked) == 1 and "<box>" in linked[0].text
+    assert "<box>" not in report.text and "[[" not in report.text  # reads as a report
+    assert len(linked) == 1 and linked[0].text.startswith("There is a ")
+    assert linked[0].text.endswith(" in the lungs.")
     assert set(report.findings_for(linked[0].id)) == set(done.finding_ids)
     for fid in done.finding_ids:
         assert [s.id for s in report.sentences_for(fid)] == [linked[0].id]
@@ -146,7 +149,8 @@ def test_report_answer_becomes_ai_draft_with_sentence_box_links(session, demo_fo
     reopened = StudyRecord(demo_result.studies[0], session.workspace, session.audit)
     try:
         assert reopened.report.text == report.text and reopened.report.is_ai_draft
-        assert reopened.report.ai_text == text
+        assert reopened.report.ai_text == without_box_tags(text)[0]
+        assert session.messages[-1].text == text  # the chat keeps the answer as written
         assert set(reopened.report.findings_for(linked[0].id)) == set(done.finding_ids)
         assert [m.id for m in reopened.messages] == [m.id for m in session.messages]
     finally:
