@@ -205,17 +205,13 @@ def test_a_series_flagged_while_decoding_shows_its_warning_sign_once_loaded(make
     assert sum(label.endswith("\u26a0") for label in labels) == 1
 
 
-def test_3d_findings_is_one_tab_beside_findings_and_no_stray_tab_bar(make_window, qtbot):
-    """The 3D findings dock is tabified once the window has its size: tabified while the
-    window was built, Qt left a second, stray tab bar drawn over the Report panel."""
-    from PySide6 import QtWidgets
-
+def test_3d_findings_is_a_tab_behind_findings(make_window, qtbot):
+    """The 3D findings dock is a tab beside the boxes list, the list in front. (It is tabified
+    once the window has its size: tabified while the window was built, a stray tab bar stayed
+    painted over the Report panel in the Xvfb screenshots; the offscreen platform of the
+    tests hides it within moments either way, so only the screenshots show that.)"""
     win = make_window()
     findings, findings3d = win.docks["Findings"], win.docks["3D findings"]
     qtbot.waitUntil(lambda: win.tabifiedDockWidgets(findings) == [findings3d]
                     and not findings.visibleRegion().isEmpty(), timeout=5_000)
-    assert findings3d.visibleRegion().isEmpty()  # behind its tab
-    bars = [bar for bar in win.findChildren(QtWidgets.QTabBar)
-            if not bar.visibleRegion().isEmpty()
-            and "3D findings" in [bar.tabText(k) for k in range(bar.count())]]
-    assert len(bars) == 1
+    assert findings3d.visibleRegion().isEmpty()
