@@ -9,8 +9,8 @@ chunk by chunk so both see the same machine load, sends the same frames one call
 ``sequential_s``; ``speedup`` = sequential_s / sweep_s. Batched calls decode with finished
 answers leaving the batch (:mod:`inference.shrinking`); the same chunks decoded as
 ``generate``'s padded batch, also interleaved, give ``padded_s`` and ``padded_speedup``, and
-``shrinking_same_as_padded`` is the share of slices whose text is identical in both. With ``--repeats N`` every call is
-timed N times and the fastest counts, for both paths. ``batched_agreement`` is the share of
+``shrinking_same_as_padded`` is the share of slices whose text is identical in both. With
+``--repeats N`` every call is timed N times and the fastest counts, for every path. ``batched_agreement`` is the share of
 slices on which batched and single calls gave the same boxes (IoU >= 0.9, or none in both):
 left padding in a batch can change a greedy answer.
 

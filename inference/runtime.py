@@ -53,7 +53,7 @@ class EngineConfig:
     shrink_batches
         Batched greedy answers (whole-series sweeps, evaluation) drop each finished row from
         the batch (:mod:`inference.shrinking`; same tokens as ``generate``). ``False`` keeps
-        ``generate``'s padded batch (``medmo bench sweep --no-shrink`` measures both).
+        ``generate``'s padded batch (``medmo bench sweep`` times both in one run).
     """
 
     model: str

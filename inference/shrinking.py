@@ -42,7 +42,7 @@ def supports(model: Any) -> bool:
 
 def greedy_shrinking(model: Any, inputs: dict, *, max_new_tokens: int, eos_ids: set[int],
                      pad_id: int, cancel: threading.Event | None = None
-                     ) -> tuple[torch.Tensor, float | None]:
+                     ) -> tuple[torch.Tensor, float]:
     """Decode every row of ``inputs`` (a left-padded processor batch) greedily.
 
     Returns ``(new_tokens, first_token_time)``: a (rows, longest answer) tensor of the new
@@ -67,14 +67,12 @@ def greedy_shrinking(model: Any, inputs: dict, *, max_new_tokens: int, eos_ids: 
     alive = torch.arange(rows, device=ids.device)
     eos = torch.tensor(sorted(eos_ids), device=ids.device)
     last = positions[:, :, -1:]
-    first: float | None = None
+    first = time.perf_counter()  # the prefill's logits give every row its first token
     written = 0
     for step in range(max_new_tokens):
         token = logits.argmax(-1)
         result[alive, step] = token
         written = step + 1
-        if first is None:
-            first = time.perf_counter()
         done = torch.isin(token, eos)
         if step == max_new_tokens - 1 or bool(done.all()) or (cancel and cancel.is_set()):
             break
