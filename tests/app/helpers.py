@@ -16,6 +16,18 @@ def ground_truth(demo_folder) -> list[dict]:
     return json.loads((demo_folder / "ground_truth.json").read_text())
 
 
+def written_demo_study(out) -> tuple:
+    """The study `make demo` opens, written into ``out`` by the same command, and its
+    ground-truth findings by slice: ``(out, {slice: [finding, ...]})``."""
+    from app.cli import main
+
+    assert main(["demo-study", str(out)]) == 0
+    by_slice: dict[int, list[dict]] = {}
+    for finding in json.loads((out / "ground_truth.json").read_text()):
+        by_slice.setdefault(finding["slice"], []).append(finding)
+    return out, by_slice
+
+
 def fixture_answer(texts: tuple[str, ...], sizes_px, *, model: str) -> Answer:
     """An Answer made from FIXTURE texts exactly as the engine makes its own: each text parsed
     once and its boxes mapped to the pixels of its frame (:func:`inference.boxes.answer_boxes`).

@@ -14,17 +14,13 @@ from inference import answer_formats as af
 from inference.boxes import parse_boxes
 from inference.models import DEMO_MODEL_DIR, default_model
 from inference.training.rewards import iou, match
+from tests.app.helpers import written_demo_study
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The study `make demo` opens (written by the same command), and its truth by slice."""
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo-study", str(out)]) == 0
-    by_slice: dict[int, list[dict]] = {}
-    for t in json.loads((out / "ground_truth.json").read_text()):
-        by_slice.setdefault(t["slice"], []).append(t)
-    return out, by_slice
+    return written_demo_study(tmp_path_factory.mktemp("demo"))
 
 
 def _ask(capsys, study, slices, task, prompt):

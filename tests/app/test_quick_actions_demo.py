@@ -6,25 +6,19 @@ model's held-out scores are on resources/demo-model/MODEL_CARD.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from app.cli import main
 from inference.answer_formats import KINDS
 from inference.models import DEMO_MODEL_DIR
-from tests.app.helpers import load_model
+from tests.app.helpers import load_model, written_demo_study
 
 
 @pytest.fixture(scope="module")
 def demo_study(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo-study")
-    assert main(["demo-study", str(out)]) == 0
-    kinds: dict[int, set[str]] = {}
-    for row in json.loads((out / "ground_truth.json").read_text()):
-        kinds.setdefault(row["slice"], set()).add(row["kind"])
-    return out, kinds
+    out, by_slice = written_demo_study(tmp_path_factory.mktemp("demo-study"))
+    return out, {k: {f["kind"] for f in found} for k, found in by_slice.items()}
 
 
 def _answer(win, qtbot, click):
