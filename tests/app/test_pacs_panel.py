@@ -77,8 +77,10 @@ def test_errors_show_in_the_panel_and_the_window_stays_live(window, orthanc_fact
     orthanc.stop()
     qtbot.keyClicks(panel.name, "anyone")
     qtbot.keyClick(panel.name, KEY.Key_Return)
-    qtbot.waitUntil(lambda: "nothing is listening" in panel.message_text, timeout=15_000)
-    assert panel.search_button.isEnabled() and panel.search_button.text() == "Search"
+    # the error and the end of the search arrive as two queued signals: wait for both
+    qtbot.waitUntil(lambda: "nothing is listening" in panel.message_text
+                    and panel.search_button.isEnabled(), timeout=15_000)
+    assert panel.search_button.text() == "Search"
     assert "retrieve" not in win.pacs.browser.jobs
 
 
