@@ -1,0 +1,161 @@
+"""``medmo bench pacs``: retrieving a CT by C-GET from a local Orthanc, our client against
+dcmtk's ``getscu`` in the same run.
+
+A 300-slice 512 x 512 CT (the demo phantom writer) is uploaded to a throwaway Orthanc on
+loopback; then, ``--repeats`` times and alternating which goes first, our client retrieves the
+study into an empty study cache (``retrieve_study``: series query, C-GET with our contexts,
+each instance written to the cache and indexed) and ``getscu`` retrieves it into an empty
+folder. ``getscu`` runs with ``TCP_NODELAY=1``, its fastest setting here (with dcmtk's default,
+Nagle's algorithm, it waits for delayed ACKs and takes over 10 s). Printed: the best and
+median seconds of each, ``ratio`` = our best / getscu's best, the median CPU seconds of each
+(less at the mercy of other processes than wall time on a shared machine), and
+``first_slice_s``: when the first instance had arrived and been decoded to pixels by the
+viewer's reader, which is when a slice can be drawn, beside when the whole retrieve ended.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def register(targets) -> None:
+    parser = targets.add_parser("pacs", help="C-GET of a 300-slice CT from a local Orthanc: "
+                                "our client vs dcmtk's getscu")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each (best and "
+                        "median kept)")
+    parser.add_argument("--server-nodelay", action="store_true",
+                        help="start Orthanc with TCP_NODELAY=1 (by default it runs as Debian "
+                             "ships it, with Nagle's algorithm)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from app.commands.bench import _emit
+
+    return _emit(bench_pacs(slices=args.slices, size=args.size, repeats=args.repeats,
+                            server_nodelay=args.server_nodelay), args.json)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ours(node, study_uid: str, cache_dir: Path) -> tuple[float, float, int, float]:
+    """(seconds, first slice seconds, instances, CPU seconds) of one retrieve into an empty
+    cache."""
+    import numpy as np
+
+    from viewer.pacs import PacsClient, StudyCache, retrieve_study
+    from viewer.pacs.events import Progress, RetrieveResult
+    from viewer.readers.dicom import read_header
+    from viewer.readers.pixels import decode_frame
+
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    cache = StudyCache(cache_dir, min_free_bytes=0)
+    client = PacsClient(node)
+    cpu = _cpu(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    first = None
+    result = None
+    for event in retrieve_study(client, study_uid, cache):
+        if first is None and isinstance(event, Progress) and event.done:
+            (path,) = cache.paths(study_uid)[:1]
+            header = read_header(str(path))  # what the viewer does to draw the first slice
+            decode_frame(header, 0, np.empty((header.rows, header.columns), np.float32))
+            first = time.perf_counter() - started
+        elif isinstance(event, RetrieveResult):
+            result = event
+    seconds = time.perf_counter() - started
+    cpu = _cpu(resource.RUSAGE_SELF) - cpu
+    if result is None or result.error or not result.complete:
+        raise RuntimeError(f"our retrieve failed: {result}")
+    return seconds, first or seconds, result.instances, cpu
+
+
+def _getscu(orthanc, study_uid: str, out: Path, our_ae: str) -> tuple[float, int, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    command = ["getscu", "-aet", our_ae, "-aec", orthanc.aet, "127.0.0.1",
+               str(orthanc.dicom_port), "-S", "-k", "QueryRetrieveLevel=STUDY",
+               "-k", f"StudyInstanceUID={study_uid}", "-od", str(out)]
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "TCP_NODELAY": "1"}, timeout=600)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"getscu failed ({done.returncode}): {done.stderr[-500:]}")
+    return seconds, sum(1 for _ in out.iterdir()), _cpu(resource.RUSAGE_CHILDREN) - cpu
+
+
+def bench_pacs(*, slices: int = 300, size: int = 512, repeats: int = 3,
+               server_nodelay: bool = False, stream=None) -> dict:
+    from app.pacs.orthanc import Orthanc
+    from viewer.demo import write_demo_study
+    from viewer.pacs import parse_node
+
+    if shutil.which("getscu") is None:
+        raise SystemExit("medmo bench pacs: getscu (dcmtk) is missing: run "
+                         "`sh installer/system-deps.sh test`")
+    stream = stream or sys.stderr  # looked up now: a test may have replaced it
+    our_ae = "MEDMO"
+    with tempfile.TemporaryDirectory(prefix="medmo-bench-pacs-") as scratch:
+        root = Path(scratch)
+        print(f"writing a {slices} x {size}^2 CT ...", file=stream)
+        ct = write_demo_study(root / "ct", slices=slices, size=size, seed=11)
+        files = sorted(ct.glob("*.dcm"))
+        megabytes = sum(p.stat().st_size for p in files) / 2**20
+        env = {"TCP_NODELAY": "1"} if server_nodelay else {}
+        with Orthanc(root / "orthanc", modalities={"medmo": (our_ae, 1)}, env=env) as orthanc:
+            print("uploading it to a local Orthanc ...", file=stream)
+            orthanc.upload(files)
+            import pydicom
+
+            study_uid = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+            node = parse_node(orthanc.dicom_url, our_ae_title=our_ae)
+            ours, firsts, theirs, our_cpu, their_cpu = [], [], [], [], []
+            for repeat in range(repeats):
+                order = ("ours", "getscu") if repeat % 2 == 0 else ("getscu", "ours")
+                for who in order:
+                    if who == "ours":
+                        seconds, first, count, cpu = _ours(node, study_uid, root / "cache")
+                        ours.append(seconds)
+                        firsts.append(first)
+                        our_cpu.append(cpu)
+                    else:
+                        seconds, count, cpu = _getscu(orthanc, study_uid, root / "getscu",
+                                                      our_ae)
+                        theirs.append(seconds)
+                        their_cpu.append(cpu)
+                    if count != len(files):
+                        raise RuntimeError(f"{who} retrieved {count} of {len(files)} instances")
+                    print(f"run {repeat + 1}: {who} {seconds:.2f} s", file=stream)
+    return {
+        "instances": len(files), "megabytes": round(megabytes, 1),
+        "pacs_get_s": round(min(ours), 3), "getscu_s": round(min(theirs), 3),
+        "ratio": round(min(ours) / min(theirs), 2),
+        "pacs_get_median_s": round(statistics.median(ours), 3),
+        "getscu_median_s": round(statistics.median(theirs), 3),
+        "ratio_median": round(statistics.median(ours) / statistics.median(theirs), 2),
+        "pacs_get_cpu_s": round(statistics.median(our_cpu), 3),
+        "getscu_cpu_s": round(statistics.median(their_cpu), 3),
+        "first_slice_s": round(min(firsts), 3),
+        "first_slice_before_end": max(firsts) < min(ours),
+        "pacs_get_runs_s": [round(s, 3) for s in ours],
+        "getscu_runs_s": [round(s, 3) for s in theirs],
+        "server": "Orthanc 1.10 (Debian), TCP_NODELAY=1" if server_nodelay
+        else "Orthanc 1.10 (Debian), as shipped",
+        "getscu": "dcmtk getscu, TCP_NODELAY=1",
+    }

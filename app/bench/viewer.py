@@ -1,0 +1,86 @@
+"""``medmo bench viewer``: reading speed against SimpleITK in the same run, and render time.
+
+Writes a synthetic CT series (the demo phantom, ``slices`` x ``size`` x ``size``, uint16 with 12
+bits stored and a rescale intercept) to a temporary folder, warms the page cache by reading it
+once with each reader, then measures (median of ``repeats`` runs each):
+
+* ``first_slice_s``: paths -> scan of all headers + the middle slice decoded (what the viewer
+  shows first);
+* ``full_volume_s``: paths -> the whole volume in HU (float32), i.e. :func:`viewer.loading.load`;
+* ``simpleitk_s``: ``ImageSeriesReader`` on the same folder (GetGDCMSeriesFileNames + Execute,
+  which also sorts and rescales to HU), ``simpleitk_execute_s`` the Execute alone;
+* ``render_ms_p50`` / ``render_ms_p95``: ``viewer.qt.bench.time_renders`` (real SliceView,
+  offscreen), when that module is present.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+
+def _median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_viewer(slices: int = 300, size: int = 512, renders: int = 300, *,
+                 repeats: int = 3) -> dict:
+    """Run the viewer benchmark; returns a flat dict of numbers (seconds / milliseconds)."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from viewer.demo import write_demo_study
+    from viewer.loading import fill, load, scan
+
+    result: dict = {"slices": slices, "size": size}
+    with tempfile.TemporaryDirectory(prefix="medmo-bench-") as folder:
+        write_demo_study(folder, slices=slices, size=size, seed=0)
+
+        def first_slice() -> None:
+            series = scan([folder]).all_series[0]
+            item = next(fill(series, first=series.volume.n_frames // 2))
+            if not isinstance(item, int):
+                raise RuntimeError(f"first slice failed to decode: {item.reason}")
+
+        def full_volume():
+            return load([folder])
+
+        def simpleitk(execute_only: list | None = None):
+            reader = sitk.ImageSeriesReader()
+            names = reader.GetGDCMSeriesFileNames(folder)
+            reader.SetFileNames(names)
+            start = time.perf_counter()
+            image = reader.Execute()
+            if execute_only is not None:
+                execute_only.append(time.perf_counter() - start)
+            return image
+
+        loaded = full_volume()  # warm-up: same page-cache state for both readers
+        reference = sitk.GetArrayFromImage(simpleitk())
+        ours = loaded.all_series[0].volume.array
+        result["max_abs_diff_hu_vs_simpleitk"] = float(np.max(np.abs(ours - reference)))
+        del reference
+
+        result["first_slice_s"] = round(_median_time(first_slice, repeats), 4)
+        result["full_volume_s"] = round(_median_time(full_volume, repeats), 4)
+        execute: list[float] = []
+        result["simpleitk_s"] = round(_median_time(lambda: simpleitk(execute), repeats), 4)
+        result["simpleitk_execute_s"] = round(statistics.median(execute), 4)
+        result["full_over_simpleitk"] = round(result["full_volume_s"] / result["simpleitk_s"], 3)
+
+        try:
+            from viewer.qt.bench import time_renders
+        except ImportError as exc:
+            result["render_note"] = f"viewer.qt.bench unavailable ({exc}); render not measured"
+        else:
+            times = np.asarray(time_renders(loaded.all_series[0], renders), dtype=np.float64)
+            result["render_ms_p50"] = round(float(np.percentile(times, 50)), 3)
+            result["render_ms_p95"] = round(float(np.percentile(times, 95)), 3)
+    return result
