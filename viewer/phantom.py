@@ -39,8 +39,10 @@ class Lesion:
 
 
 @dataclass(frozen=True, slots=True)
-class PixelBox:
-    """A labelled box in pixel-edge coordinates of one slice (x1/y1 exclusive)."""
+class TruthBox:
+    """A labelled ground-truth box of a phantom slice, in pixel-edge coordinates (x1/y1
+    exclusive): what a finding drawn there truly occupies, unlike the viewer's
+    :class:`viewer.annotations.PixelBox`, which is any box on a frame."""
 
     label: str
     x0: int
@@ -132,18 +134,18 @@ def lesion_mask(lesion: Lesion, size: int, z: float) -> np.ndarray:
     return _ellipse(yy, xx, lesion.y, lesion.x, lesion.ry * shrink + 1e-6, lesion.rx * shrink + 1e-6)
 
 
-def box_of(mask: np.ndarray, label: str) -> PixelBox | None:
+def box_of(mask: np.ndarray, label: str) -> TruthBox | None:
     """The tightest pixel-edge box around a mask's True pixels (None when empty).
 
     >>> m = np.zeros((5, 5), bool); m[1:3, 2:5] = True
     >>> box_of(m, "x")
-    PixelBox(label='x', x0=2, y0=1, x1=5, y1=3)
+    TruthBox(label='x', x0=2, y0=1, x1=5, y1=3)
     """
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
-    return PixelBox(label, int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    return TruthBox(label, int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
 def _lung_scale(z_frac: float) -> float:
@@ -206,7 +208,7 @@ def random_lesions(
 
 def render_slice(
     size: int, k: int, slices: int, lesions: list[Lesion], rng: np.random.Generator
-) -> tuple[np.ndarray, list[PixelBox]]:
+) -> tuple[np.ndarray, list[TruthBox]]:
     """Slice ``k`` of a ``slices``-slice phantom with its lesions; returns (HU, boxes)."""
     image = draw_slice(size, k / (slices - 1) if slices > 1 else 0.5, rng)
     boxes = []
@@ -220,7 +222,7 @@ def render_slice(
 
 
 def phantom_slice_2d(size: int = 256, seed: int = 0, *, lesions: int = 1, where: str = "body"
-                     ) -> tuple[np.ndarray, list[PixelBox]]:
+                     ) -> tuple[np.ndarray, list[TruthBox]]:
     """One 2-D phantom slice (float32 HU) with ``lesions`` lesions and their pixel boxes.
 
     The spine is always present as a bright distractor; lesions never touch it.
