@@ -1,5 +1,5 @@
 """Per-task scores of answers against dataset rows that carry ``truth`` (see
-:mod:`inference.answer_formats` for the formats and :mod:`app.demo_data` for the rows).
+:mod:`inference.answer_formats` for the formats and :mod:`app.training.demo_data` for the rows).
 
 =========  ===================================================================================
 task       metrics

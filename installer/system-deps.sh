@@ -11,7 +11,7 @@
 # present it does nothing.
 #
 # The Qt list is what `ldd` shows PySide6 6.11's platform plugin (plugins/platforms/libqxcb.so)
-# and libQt6XcbQpa/Gui/Widgets/DBus link against; app/qt_check.py holds the same list as
+# and libQt6XcbQpa/Gui/Widgets/DBus link against; app/qt/display_check.py holds the same list as
 # shared-library names, and names the missing ones before Qt is started.
 set -eu
 

@@ -46,7 +46,7 @@ def tiny_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def phantom_dataset(tmp_path_factory):
     """A small phantom training dataset (16 train, 8 frozen validation, 64 px)."""
-    from app.training_data import build_phantom_benchmark
+    from app.training.data import build_phantom_benchmark
 
     out = tmp_path_factory.mktemp("phantom") / "ds"
     build_phantom_benchmark(out, train=16, heldout=8, size=64)

@@ -21,7 +21,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from app.orthanc_server import Orthanc, free_port
+from app.pacs.orthanc import Orthanc, free_port
 from tests.app.export_fixtures import write_ct_series
 from viewer.demo import write_demo_study
 

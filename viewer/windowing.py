@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.study import WindowPreset
+from viewer.study import Series, WindowPreset
 
 # Standard CT presets (width, level in HU), on number keys 1..5 in the viewer.
 CT_PRESETS: tuple[WindowPreset, ...] = (
@@ -92,3 +92,25 @@ def apply_window(
     np.clip(out, 0.0, 255.0, out=out)
     np.rint(out, out=out)
     return out.astype(np.uint8)
+
+
+def series_window(series: Series, image: np.ndarray) -> WindowPreset:
+    """The window the viewer opens a series with: its header's first preset, the CT
+    mediastinum preset, or an automatic window of ``image``."""
+    if series.window_presets:
+        return series.window_presets[0]
+    if series.modality.upper() == "CT":
+        return preset_by_name("mediastinum")
+    return auto_window(image)
+
+
+def windowed_slices(series: Series, slices: list[int],
+                    window: str | None = None) -> list[np.ndarray]:
+    """uint8 frames of ``slices`` for the model, windowed exactly as on screen (``window``, a
+    ``W/L`` or preset name, overrides the series' own window)."""
+    frames = []
+    for k in slices:
+        image = series.volume.array[k]
+        preset = parse_window(window) if window else series_window(series, image)
+        frames.append(apply_window(image, preset.width, preset.level))
+    return frames

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.bench.report import emit
+
 
 def register(targets) -> None:
     parser = targets.add_parser("pacs", help="C-GET of a 300-slice CT from a local Orthanc: "
@@ -41,9 +43,7 @@ def register(targets) -> None:
 
 
 def _run(args) -> int:
-    from app.commands.bench import _emit
-
-    return _emit(bench_pacs(slices=args.slices, size=args.size, repeats=args.repeats,
+    return emit(bench_pacs(slices=args.slices, size=args.size, repeats=args.repeats,
                             server_nodelay=args.server_nodelay), args.json)
 
 

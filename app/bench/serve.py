@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from app.commands.ask import add_server_arguments, server_config
+from app.engine_options import add_server_arguments, server_config
 
 
 def register(targets) -> None:

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.bench.report import emit
+
 
 class _Interleaved:
     """A localizer that times each batched call, the same batch decoded as ``generate``'s
@@ -110,7 +112,6 @@ def _run(model: str | None, folder: Path, chunk: int | None, repeats: int, *,
          notes: list[str]) -> dict:
     import torch
 
-    from app.commands.ask import window_for
     from app.session.engine_host import batch_frames
     from app.session.study_record import sent_frames
     from app.session.sweep import DEFAULT_CHUNK, slice_boxes, sweep_series
@@ -121,10 +122,11 @@ def _run(model: str | None, folder: Path, chunk: int | None, repeats: int, *,
     from viewer.findings3d import join_boxes
     from viewer.loading import load
     from viewer.sweep_plan import SweepSpec
+    from viewer.windowing import series_window
 
     series = load([str(folder)]).all_series[0]
     n = series.volume.n_frames
-    preset = window_for(series, series.volume.array[n // 2])
+    preset = series_window(series, series.volume.array[n // 2])
     window = (preset.width, preset.level)
     source = model or default_model()
     if not source:
@@ -187,3 +189,28 @@ def _detection(folder: Path, series: Any, findings: list) -> dict:
          "found_long_axis_mm": None if m.finding is None else round(m.finding.long_axis, 1)}
         for m in score.matches]
     return out
+
+
+def register(targets) -> None:
+    """Add ``sweep`` to ``medmo bench``'s targets."""
+    sweep = targets.add_parser(
+        "sweep", help="whole-series localisation: batched sweep vs one call per slice, and 3D "
+        "findings vs the demo study's ground truth")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object")
+    sweep.add_argument("--model", help="model folder or id (default: the bundled demo model)")
+    sweep.add_argument("--study", help="a folder with one DICOM series (and ground_truth.json); "
+                       "default: the demo study, written to a temporary folder")
+    sweep.add_argument("--slices", type=int, default=100, help="demo study slices")
+    sweep.add_argument("--size", type=int, default=512, help="demo study rows and columns")
+    sweep.add_argument("--chunk", type=int, help="frames per batched call (default: what the "
+                       "device holds)")
+    sweep.add_argument("--threads", type=int, help="torch CPU threads")
+    sweep.add_argument("--repeats", type=int, default=1,
+                       help="time every call N times, keep the fastest (both paths)")
+    sweep.set_defaults(func=_command)
+
+
+def _command(args) -> int:
+    return emit(bench_sweep(args.model, study=args.study, slices=args.slices, size=args.size,
+                             chunk=args.chunk, threads=args.threads,
+                             repeats=args.repeats), args.json)

@@ -20,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from app.bench.report import emit
+
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
     times = []
@@ -84,3 +86,16 @@ def bench_viewer(slices: int = 300, size: int = 512, renders: int = 300, *,
             result["render_ms_p50"] = round(float(np.percentile(times, 50)), 3)
             result["render_ms_p95"] = round(float(np.percentile(times, 95)), 3)
     return result
+
+
+def register(targets) -> None:
+    viewer = targets.add_parser("viewer", help="study reading and slice rendering vs SimpleITK")
+    viewer.add_argument("--json", action="store_true", help="print one JSON object")
+    viewer.add_argument("--slices", type=int, default=300)
+    viewer.add_argument("--size", type=int, default=512)
+    viewer.add_argument("--renders", type=int, default=300, help="slices rendered for the timing")
+    viewer.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    return emit(bench_viewer(slices=args.slices, size=args.size, renders=args.renders), args.json)

@@ -27,6 +27,8 @@ import json
 import sys
 
 from app.commands import ask_sweep
+from app.engine_options import add_server_arguments, engine_from_args, server_config
+from viewer.windowing import series_window, windowed_slices
 
 TASK_CHOICES = ("vqa", "report", "localize", "ground", "classify")
 NO_MODEL = (
@@ -38,8 +40,7 @@ NO_MODEL = (
 )
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("ask", help="ask MedMO about slices of a study (streams the answer)")
+def add_arguments(parser) -> None:
     parser.add_argument("path", help="study file or folder (DICOM, NIfTI, images)")
     parser.add_argument("--series", type=int, default=0,
                         help="series index (0-based, in load order; default 0)")
@@ -70,29 +71,6 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def window_for(series, image):
-    """The window the viewer would use for this series: header preset, CT default, or auto."""
-    from viewer.windowing import auto_window, preset_by_name
-
-    if series.window_presets:
-        return series.window_presets[0]
-    if series.modality.upper() == "CT":
-        return preset_by_name("mediastinum")
-    return auto_window(image)
-
-
-def windowed_slices(series, slices: list[int], window: str | None = None) -> list:
-    """uint8 frames for the model, windowed exactly as on screen."""
-    from viewer.windowing import apply_window, parse_window
-
-    frames = []
-    for k in slices:
-        image = series.volume.array[k]
-        preset = parse_window(window) if window else window_for(series, image)
-        frames.append(apply_window(image, preset.width, preset.level))
-    return frames
-
-
 def answer_json(answer, slices: list[int], series) -> dict:
     """The --json object: boxes carry the slice index and its SOP Instance UID."""
     boxes = []
@@ -110,30 +88,6 @@ def answer_json(answer, slices: list[int], series) -> dict:
 
 DEMO_NOTE = ("medmo ask: no --model given: using the bundled demo model (trained on synthetic "
              "phantoms only, NOT for clinical use)")
-
-
-def add_server_arguments(parser) -> None:
-    """--server, --api-key, --ca-bundle (shared with ``medmo doctor``)."""
-    parser.add_argument("--server", metavar="URL",
-                        help="ask a MedMO server (https://host[:port]) instead of loading a model")
-    parser.add_argument("--api-key", default=None,
-                        help="the server's token (default: $MEDMO_API_KEY)")
-    parser.add_argument("--ca-bundle", default=None, metavar="PEM",
-                        help="the site CA's certificate(s) (default: $MEDMO_CA_BUNDLE, else the "
-                             "system's)")
-
-
-def server_config(args, **options):
-    """The RemoteConfig of --server/--api-key/--ca-bundle (environment as fallback)."""
-    import os
-
-    from inference.remote import RemoteConfig
-
-    return RemoteConfig(
-        url=args.server, api_key=args.api_key or os.environ.get("MEDMO_API_KEY", ""),
-        ca_bundle=args.ca_bundle or os.environ.get("MEDMO_CA_BUNDLE", ""),
-        adapter_share=os.environ.get("MEDMO_ADAPTER_SHARE", ""),
-        adapter_share_on_server=os.environ.get("MEDMO_ADAPTER_SHARE_ON_SERVER", ""), **options)
 
 
 def run(args) -> int:
@@ -188,24 +142,11 @@ def run(args) -> int:
     return _ask(args, series, slices, frames, study=study)
 
 
-def _engine(args):
-    if args.server:
-        from inference.remote import RemoteEngine
-
-        return RemoteEngine(server_config(args, model=args.model or "",
-                                          max_new_tokens=args.max_new_tokens))
-    from inference.engine import Engine
-    from inference.runtime import EngineConfig
-
-    return Engine(EngineConfig(model=args.model, max_new_tokens=args.max_new_tokens,
-                               load_in_4bit=args.four_bit))
-
-
 def _ask(args, series, slices, frames, *, study=None) -> int:
     from inference.types import Answer, EngineError
 
     try:
-        engine = _engine(args)
+        engine = engine_from_args(args)
         if args.adapter:
             engine.load_adapter(args.adapter)
         answer = None
@@ -242,12 +183,12 @@ def _ask(args, series, slices, frames, *, study=None) -> int:
 def _record(args, study, series, slices, frames, answer, engine) -> int:
     """--workspace: store the answer as the viewer does (app.session.study_record.record_headless)."""
     from app.session.study_record import record_headless
-    from app.workspace import WorkspaceError
+    from app.store.workspace import WorkspaceError
     from viewer.windowing import parse_window
 
     windows = []
     for k in slices:
-        preset = parse_window(args.window) if args.window else window_for(
+        preset = parse_window(args.window) if args.window else series_window(
             series, series.volume.array[k])
         windows.append((preset.width, preset.level))
     try:

@@ -70,8 +70,7 @@ def _spec(args, n_frames: int):
 
 def run_sweep(args, series, study) -> int:
     """Sweep ``series`` as ``args`` say; exit codes as ``medmo ask``."""
-    from app.commands.ask import window_for
-    from viewer.windowing import parse_window
+    from viewer.windowing import parse_window, series_window
 
     if args.task not in SWEEP_TASKS:
         return _fail(f"a sweep localises: use --task localize (or ground), not {args.task}", 2)
@@ -82,18 +81,18 @@ def run_sweep(args, series, study) -> int:
     try:
         spec = _spec(args, series.volume.n_frames)
         middle = series.volume.array[series.volume.n_frames // 2]
-        preset = parse_window(args.window) if args.window else window_for(series, middle)
+        preset = parse_window(args.window) if args.window else series_window(series, middle)
     except ValueError as exc:
         return _fail(str(exc), 2)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    from app.commands.ask import _engine  # in-process, or the --server's
+    from app.engine_options import engine_from_args  # in-process, or the --server's
     from inference.types import EngineError
 
     try:
-        engine = _engine(args)
+        engine = engine_from_args(args)
         if args.adapter:
             engine.load_adapter(args.adapter)
     except (EngineError, ValueError) as exc:
@@ -195,9 +194,9 @@ class _Recorder:
     def __init__(self, directory, study, series, args, weights_path: str | None) -> None:
         from pathlib import Path
 
-        from app.audit import AuditLog, PhiGuard
         from app.session.study_record import StudyRecord
-        from app.workspace import Workspace
+        from app.store.audit import AuditLog, PhiGuard
+        from app.store.workspace import Workspace
 
         guard = PhiGuard()
         guard.add_patient(study.patient_name, study.patient_id)

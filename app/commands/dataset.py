@@ -6,7 +6,7 @@
 questions, each a row of its task; run it again on the same OUT to add new cases to the training
 split while the validation split stays frozen. ``phantom`` writes the one-lesion phantom
 benchmark (``medmo bench adapt``'s); ``demo`` the demo model's multi-task data
-(:mod:`app.demo_data`). Each prints a JSON summary (``tasks``: training rows per task).
+(:mod:`app.training.demo_data`). Each prints a JSON summary (``tasks``: training rows per task).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import json
 import sys
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("dataset", help="build training datasets (corrections, phantoms)")
+def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="dataset_action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="workspace corrections -> dataset folder")
     build.add_argument("workspace", metavar="WORKSPACE")
@@ -40,8 +39,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from app.training_data import build_phantom_benchmark, workspace_examples
-    from app.workspace import Workspace, WorkspaceError
+    from app.store.workspace import Workspace, WorkspaceError
+    from app.training.data import build_phantom_benchmark, workspace_examples
     from inference.training.dataset import DatasetError, task_counts, write_dataset
 
     try:
@@ -51,7 +50,7 @@ def run(args) -> int:
                                                  heldout=args.heldout, size=args.size,
                                                  seed=args.seed)
             else:
-                from app.demo_data import build_demo_benchmark
+                from app.training.demo_data import build_demo_benchmark
 
                 report = build_demo_benchmark(args.out, train=args.train, heldout=args.heldout,
                                               size=args.size, seed=args.seed)

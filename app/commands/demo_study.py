@@ -5,10 +5,7 @@ from __future__ import annotations
 import sys
 
 
-def register(sub) -> None:
-    parser = sub.add_parser(
-        "demo-study", help="write a synthetic CT phantom DICOM series + ground_truth.json"
-    )
+def add_arguments(parser) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR")
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--size", type=int, default=512, help="rows = columns")
@@ -17,7 +14,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from app.demo_data import slice_texts
+    from app.training.demo_data import slice_texts
     from viewer.demo import write_demo_study
 
     try:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sys
 
-from app.commands.ask import add_server_arguments
+from app.engine_options import add_server_arguments
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("doctor", help="check GPU, CUDA, memory, cache, and run a smoke test")
+def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON list of checks")
     parser.add_argument("--model", default="", help="with --server: the model's name there")
     add_server_arguments(parser)
@@ -32,7 +31,7 @@ def install_checks():
         pip_check,
         read_lock,
     )
-    from app.qt_check import headless, platform_problem
+    from app.qt.display_check import headless, platform_problem
     from inference.doctor import Check
 
     problem = platform_problem()
@@ -61,7 +60,7 @@ def run(args) -> int:
     from inference.doctor import run_checks
 
     if args.server:
-        from app.commands.ask import server_config
+        from app.engine_options import server_config
         from inference.remote_checks import server_checks
 
         try:

@@ -23,8 +23,7 @@ TASK_KEYS = {"localize": ("f1_at_0_5", "matched_iou", "kind_accuracy", "normal_c
              "vqa": ("accuracy", "accuracy_all"), "classify": ("accuracy",)}
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("eval", help="measure a model/adapter on a dataset's frozen split")
+def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="Hub id in the local cache, or a folder")
     parser.add_argument("--adapter", help="LoRA adapter folder")
     parser.add_argument("--dataset", required=True, help="dataset folder (medmo dataset ...)")

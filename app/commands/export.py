@@ -16,10 +16,8 @@ from pathlib import Path
 FORMATS = ("pdf", "md", "sr")
 
 
-def register(sub) -> None:
-    parser = sub.add_parser(
-        "export", help="export a study's boxes and report from a workspace (PDF, Markdown, SR)",
-        description=__doc__.split("\n\n", 1)[1])
+def add_arguments(parser) -> None:
+    parser.description = __doc__.split("\n\n", 1)[1]
     parser.add_argument("study_path", nargs="+", metavar="STUDY_PATH",
                         help="study folder, files or DICOMDIR (as for `medmo view`)")
     parser.add_argument("--workspace", required=True, metavar="DIR",
@@ -38,7 +36,7 @@ def _fail(message: str) -> int:
 
 def run(args) -> int:
     from app.export import ExportError, gather, write_export
-    from app.workspace import FILENAME, Workspace, WorkspaceError
+    from app.store.workspace import FILENAME, Workspace, WorkspaceError
     from viewer.loading import load
 
     if not (Path(args.workspace) / FILENAME).is_file():

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("inspect", help="list studies/series in files, folders or DICOMDIRs")
+def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or DICOMDIRs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--headers-only", action="store_true",

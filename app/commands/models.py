@@ -9,8 +9,7 @@ import json
 import sys
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("models", help="list, download, estimate or build MedMO checkpoints")
+def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="models_action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="known ids, and checkpoints in the HF cache/folders")

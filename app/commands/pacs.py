@@ -20,9 +20,8 @@ DATE_WORDS = {"any": "any date", "today": "today", "yesterday": "yesterday",
               "last-365-days": "last 365 days"}
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("pacs", help="query, retrieve from and send to a PACS (DICOM or "
-                            "DICOMweb)", description=__doc__.split("\n\n", 1)[1])
+def add_arguments(parser) -> None:
+    parser.description = __doc__.split("\n\n", 1)[1]
     actions = parser.add_subparsers(dest="pacs_action", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str, *, node: bool = True):
@@ -240,9 +239,9 @@ def _link_out(cache, study_uid: str, out: Path) -> int:
 
 
 def _send(args) -> int:
-    from app.audit import AuditLog
-    from app.pacs_send import audit_send, describe
+    from app.pacs.send import audit_send, describe
     from app.session.study_record import default_workspace_dir
+    from app.store.audit import AuditLog
     from viewer.pacs import PacsError
 
     missing = [f for f in args.files if not Path(f).is_file()]

@@ -11,8 +11,7 @@ from __future__ import annotations
 import sys
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("render", help="write one windowed slice to a PNG (headless)")
+def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or DICOMDIRs")
     parser.add_argument("--series", type=int, default=0,
                         help="series position as listed by `medmo inspect` (0-based)")

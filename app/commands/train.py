@@ -18,8 +18,7 @@ import json
 import sys
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("train", help="fine-tune (LoRA SFT / GRPO) from a YAML config")
+def add_arguments(parser) -> None:
     parser.add_argument("config", metavar="CONFIG.yaml")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in output_dir from its last checkpoint")

@@ -1,7 +1,7 @@
 """``medmo train-demo-model OUT``: rebuild the demo model reproducibly.
 
 Writes the demo world's data (OUT/data: phantom slices asked every task, and a frozen
-held-out set asked with held-out phrasings; see :mod:`app.demo_data`), builds a random
+held-out set asked with held-out phrasings; see :mod:`app.training.demo_data`), builds a random
 Qwen3-VL-architecture model of the :class:`~inference.training.demo_model.DemoRecipe` size
 (OUT/base), trains it by full SFT with the same pipeline as ``medmo train`` (progress as JSON
 lines on stdout and OUT/run/progress.jsonl), evaluates every task on the held-out set and
@@ -19,12 +19,10 @@ import json
 import sys
 
 
-def register(sub) -> None:
+def add_arguments(parser) -> None:
     from inference.training.demo_model import DemoRecipe
 
     recipe = DemoRecipe()
-    parser = sub.add_parser("train-demo-model",
-                            help="rebuild the demo model (long: about an hour on 2 CPU cores)")
     parser.add_argument("out", metavar="OUT")
     parser.add_argument("--steps", type=int, default=recipe.steps,
                         help=f"optimiser steps (default {recipe.steps})")
@@ -68,7 +66,7 @@ def run(args) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from app.demo_data import build_demo_benchmark
+    from app.training.demo_data import build_demo_benchmark
     from inference.training.dataset import read_manifest
     from inference.training.demo_model import DemoRecipe, train_demo_model
 

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 
-def register(sub) -> None:
-    parser = sub.add_parser("view", help="open the viewer window on files, folders or DICOMDIRs")
+def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="*", help="files, folders (recursive) or DICOMDIR files")
     parser.add_argument("--demo", action="store_true",
                         help="open the synthetic CT demo study (generated on first use)")
@@ -41,7 +40,7 @@ def ensure_demo_study() -> Path:
     """
     folder = demo_dir()
     if not (folder / "ground_truth_slices.json").is_file():
-        from app.demo_data import slice_texts
+        from app.training.demo_data import slice_texts
         from viewer.demo import write_demo_study
 
         if (folder / "ground_truth.json").is_file():  # an older demo study: ours to replace
@@ -54,7 +53,7 @@ def ensure_demo_study() -> Path:
 
 
 def run(args) -> int:
-    from app.qt_check import platform_problem
+    from app.qt.display_check import platform_problem
 
     problem = platform_problem()
     if problem:  # before Qt starts: Qt itself would abort with a core dump
@@ -77,7 +76,7 @@ def run(args) -> int:
 
     from PySide6 import QtCore, QtWidgets
 
-    from app.main_window import MainWindow
+    from app.qt.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     # Automatic garbage collection off; collected on a timer in the GUI thread instead, so the

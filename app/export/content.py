@@ -18,7 +18,7 @@ from viewer.study import Series, Study
 from viewer.volume_findings import FindingGroup, group_findings
 
 if TYPE_CHECKING:
-    from app.workspace import ChatMessage, Workspace
+    from app.store.workspace import ChatMessage, Workspace
 
 AI_DRAFT = "AI DRAFT - not verified by a physician"
 BOX_LEGEND = "Orange: model prediction as given. Green: drawn or changed by the radiologist."

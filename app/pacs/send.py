@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.store.audit import AuditLog, study_ref
 from app.export.content import ExportContent, ExportError
+from app.store.audit import AuditLog, study_ref
 from viewer.pacs.client import SendResult
 
 

@@ -26,8 +26,8 @@ from app.qt.panels.model import ModelPanel
 from app.qt.panels.report import ReportPanel
 from app.qt.panels.sweep import SweepBar
 from app.qt.panels.training import TrainingTab
-from app.session import ReadingSession
 from app.qt.workers import LoadJob, LoadWorker
+from app.session import ReadingSession
 from viewer.qt.box_overlay import BoxOverlay
 from viewer.qt.extent_overlay import ExtentOverlay
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel

@@ -20,7 +20,7 @@ from psygnal import Signal
 
 from app.session.engine import EngineBusy, EngineState
 from app.session.study_record import PreparedAsk, StudyRecord
-from app.workspace import ChatMessage, WorkspaceError
+from app.store.workspace import ChatMessage, WorkspaceError
 from viewer.findings import StudyFindings, go_to_finding
 from viewer.frame_selection import FrameSelection, SelectionError, frames_to_send
 from viewer.reformat import native_plane

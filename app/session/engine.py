@@ -2,7 +2,7 @@
 question in flight (evented, no Qt, no torch).
 
 The model itself lives elsewhere, behind an :class:`EnginePort`: in the app, the Qt bridge
-:class:`app.engine_worker.EngineClient` runs it in a worker thread and reports back by calling
+:class:`app.qt.engine_worker.EngineClient` runs it in a worker thread and reports back by calling
 this object's ``on_*`` methods in the GUI thread. :class:`EngineState` turns those reports
 into events the session's parts (and the Model panel) listen to. Requests and results are
 typed values: :class:`LoadRequest`, :class:`LoadedModel`, :class:`AskRequest`.

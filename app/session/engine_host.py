@@ -4,7 +4,7 @@
 runs in whatever thread calls it and reports each result to its ``sink`` (anything with the
 ``on_*`` methods of :class:`~app.session.engine.EngineState`):
 
-* in the window, :class:`app.engine_worker.EngineWorker` hosts it in the engine thread and is
+* in the window, :class:`app.qt.engine_worker.EngineWorker` hosts it in the engine thread and is
   its sink, turning each report into a queued Qt signal to the GUI thread;
 * without Qt (scripts, notebooks, tests), :meth:`EngineHost.port_for` makes the host the
   session's engine port directly: each call returns after the session heard its result.

@@ -29,13 +29,13 @@ from pathlib import Path
 
 from psygnal import Signal
 
-from app.audit import AuditLog, PhiGuard
 from app.session.conversation import Conversation
 from app.session.engine import EnginePort, EngineState, model_display_name
 from app.session.report import ReportState
 from app.session.study_record import StudyRecord, default_workspace_dir
 from app.session.sweep import SeriesSweep
-from app.workspace import Workspace, WorkspaceError
+from app.store.audit import AuditLog, PhiGuard
+from app.store.workspace import Workspace, WorkspaceError
 from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
 from viewer.study import Series, Study

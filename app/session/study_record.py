@@ -5,12 +5,12 @@ sent.
 :meth:`StudyRecord.prepare` windows the chosen native frames exactly as they are on screen and
 remembers where each came from (series, frame index, SOP instance, frame number, pixel grid);
 :meth:`StudyRecord.finish` stores the engine's final Answer through
-:func:`app.recording.record_answer` (the same path ``medmo ask --workspace`` uses): its boxes
+:func:`app.store.recording.record_answer` (the same path ``medmo ask --workspace`` uses): its boxes
 are already parsed and in pixels of each frame, nothing is parsed again here. No Qt: it emits
 psygnal events the session's parts listen to.
 
 Persistence: findings are autosaved as they change, the report after every edit, chat turns
-as they complete (all committed SQLite transactions; see :mod:`app.workspace`).
+as they complete (all committed SQLite transactions; see :mod:`app.store.workspace`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from psygnal import Signal
 
-from app.audit import AuditLog, PhiGuard
-from app.recording import Recorded, record_answer
-from app.workspace import ChatMessage, Workspace
+from app.store.audit import AuditLog, PhiGuard
+from app.store.recording import Recorded, record_answer
+from app.store.workspace import ChatMessage, Workspace
 from inference.boxes import without_box_tags
 from viewer.annotations import FrameLocation
 from viewer.report import ReportDraft, Sentence

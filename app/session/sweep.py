@@ -30,7 +30,7 @@ from psygnal import Signal
 
 from app.session.engine import EngineBusy, EngineState
 from app.session.study_record import PreparedAsk, StudyRecord, sent_frames
-from app.workspace import WorkspaceError
+from app.store.workspace import WorkspaceError
 from viewer.annotations import PixelBox
 from viewer.findings3d import JoinRule, SliceBox
 from viewer.sweep_plan import SweepPlan, SweepSpec

@@ -26,7 +26,7 @@ from shots import save_shot  # noqa: E402
 from shots import send_mouse as send  # noqa: E402
 
 from app.commands.view import ensure_demo_study  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.qt.main_window import MainWindow  # noqa: E402
 from viewer.annotations import Annotation, FrameLocation, PixelBox  # noqa: E402
 
 SLICE = 55  # three phantom lesions cross this slice

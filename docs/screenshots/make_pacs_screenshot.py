@@ -49,8 +49,8 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="medmo-pacs-shot-"))
     os.environ["MEDMO_CONFIG"] = str(scratch / "config")  # never the user's own nodes
     os.environ["MEDMO_CACHE"] = str(scratch / "cache")
-    from app.main_window import MainWindow
-    from app.orthanc_server import Orthanc
+    from app.pacs.orthanc import Orthanc
+    from app.qt.main_window import MainWindow
     from viewer.pacs import NodeBook, parse_node
     from viewer.pacs.nodes import DicomNode
 

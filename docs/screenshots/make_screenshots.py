@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from shots import save_shot, send_mouse  # noqa: E402
 
 from app.commands.view import ensure_demo_study  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.qt.main_window import MainWindow  # noqa: E402
 
 
 def main() -> int:

@@ -24,14 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 from shots import save_shot  # noqa: E402
 
-from app.panels.training import TrainingTab  # noqa: E402
+from app.qt.panels.training import TrainingTab  # noqa: E402
 
 
 def prepare(work: Path) -> tuple[Path, Path]:
     """A tiny model that writes boxes, and a phantom dataset."""
     import yaml
 
-    from app.training_data import build_phantom_benchmark
+    from app.training.data import build_phantom_benchmark
     from inference.tiny import make_tiny
 
     dataset = work / "phantom"

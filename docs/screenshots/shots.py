@@ -45,7 +45,7 @@ def demo_window(app, scratch, *, findings_height: int = 170):
     """The main window on the demo study (fully loaded), with a temporary workspace in
     ``scratch`` and the docks sized for a 1360 x 860 screenshot."""
     from app.commands.view import ensure_demo_study
-    from app.main_window import MainWindow
+    from app.qt.main_window import MainWindow
 
     win = MainWindow(workspace_dir=scratch / "workspace")
     win.resize(1360, 860)

@@ -1,6 +1,6 @@
 """The demo model: built from random weights and trained by SFT with this very pipeline,
 reproducibly (same seed, same data, same steps -> same recipe), on the demo world's every task
-(:mod:`app.demo_data`).
+(:mod:`app.training.demo_data`).
 
 Recipe: a 1.66 M-parameter Qwen3-VL-architecture model (text hidden 128 x 4 layers, head_dim
 32; vision hidden 64 x depth 2; a 1024-token BPE trained on the prompts and answer formats),
@@ -198,7 +198,7 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
                      previous: str | None = None, data_seconds: float = 0.0,
                      resume: bool = False) -> dict[str, Any]:
     """Build the base, train it on ``dataset`` (the demo world's data, see
-    :mod:`app.demo_data`), evaluate it on the frozen held-out split and write ``OUT/model``
+    :mod:`app.training.demo_data`), evaluate it on the frozen held-out split and write ``OUT/model``
     with its card. ``previous`` (a model folder) is evaluated on the same split for the card's
     comparison column. ``resume`` continues an interrupted run from its last checkpoint
     (the base is rebuilt identically: same seed). Returns the summary dict (also

@@ -12,7 +12,7 @@ import pytest
 def make_window(qtbot, tmp_path):
     """``make_window(workspace_dir=None, **options)``: a shown MainWindow with its own
     workspace (``options`` go to MainWindow, e.g. ``loader_scan``), closed after the test."""
-    from app.main_window import MainWindow
+    from app.qt.main_window import MainWindow
 
     made = []
 

@@ -109,9 +109,8 @@ def test_missing_model_is_exit_1(ct_series, tmp_path, capsys):
 
 
 def test_ct_slices_are_windowed_as_on_screen(ct_series):
-    from app.commands.ask import windowed_slices
     from viewer.loading import load
-    from viewer.windowing import apply_window
+    from viewer.windowing import apply_window, windowed_slices
 
     folder, _ = ct_series
     series = load([folder]).all_series[0]

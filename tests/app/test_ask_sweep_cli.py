@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.cli import main
-from app.workspace import Workspace
+from app.store.workspace import Workspace
 from viewer.loading import load
 
 

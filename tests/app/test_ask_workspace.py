@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from app.cli import main
-from app.workspace import Workspace
+from app.store.workspace import Workspace
 from tests.app.helpers import load_model, open_demo
 
 SLICE = 4

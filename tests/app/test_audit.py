@@ -10,10 +10,10 @@ import os
 import numpy as np
 import pytest
 
-from app.audit import AuditLog, PhiGuard, WeightsHasher, frame_sha256, read_audit
 from app.export import gather
 from app.export.markdown import export_markdown
-from app.workspace import ChatMessage, Workspace
+from app.store.audit import AuditLog, PhiGuard, WeightsHasher, frame_sha256, read_audit
+from app.store.workspace import ChatMessage, Workspace
 from tests.app.export_fixtures import (
     BIRTH_DATE,
     LESION_PX,

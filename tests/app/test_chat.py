@@ -191,7 +191,7 @@ def test_closing_the_window_mid_answer_stops_the_engine(make_window, demo_folder
     assert not win.engine.worker_thread.isRunning()
     assert timer.elapsed() < 10_000
     assert win.engine.worker.engine is None, "the model was freed"
-    from app.workspace import Workspace
+    from app.store.workspace import Workspace
 
     with Workspace(win.session.workspace_dir) as ws:
         (stored,) = [m for m in ws.messages(win.state.study.uid) if m.role == "assistant"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.training_data import (
+from app.store.workspace import ChatMessage, Workspace
+from app.training.data import (
     build_phantom_benchmark,
     phantom_example,
     run_adapt_benchmark,
     workspace_examples,
 )
-from app.workspace import ChatMessage, Workspace
 from inference.training.dataset import read_rows, read_split_ids, write_dataset
 from inference.training.rewards import box_reward
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
@@ -209,7 +209,7 @@ def test_report_edits_and_answered_questions_become_rows_of_their_tasks(tmp_path
     assert sorted(r["task"] for r in rows) == ["report", "vqa"]
     assert {r["answer"] for r in rows} == {report.text, "1 finding."}
     # the Fine-tuning tab says what the dataset teaches
-    from app.panels.training_state import dataset_summary
+    from app.qt.panels.training_state import dataset_summary
 
     (train_row,) = read_rows(out, "train")
     text, _ = dataset_summary(out)

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from app.cli import main
-from app.demo_data import HELDOUT_TASKS, demo_examples
+from app.training.demo_data import HELDOUT_TASKS, demo_examples
 from inference import answer_formats as af
 from inference.boxes import parse_boxes
 from inference.paraphrases import HELDOUT, TRAIN

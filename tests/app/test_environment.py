@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app import qt_check
 from app.cli import main
 from app.environment import drift, find_lock, installed_versions, pip_check, read_lock, unlocked
+from app.qt import display_check as qt_check
 
 
 def test_installed_packages_are_exactly_the_lock():

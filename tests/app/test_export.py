@@ -17,7 +17,7 @@ from app.export.markdown import export_markdown
 from app.export.pdf import export_pdf
 from app.export.sr import build_measurement_sr, export_measurement_sr
 from app.export.text_sr import export_text_sr
-from app.workspace import ChatMessage, Workspace
+from app.store.workspace import ChatMessage, Workspace
 from tests.app.export_fixtures import (
     FIXED_TIME,
     LESION_PX,

@@ -12,7 +12,7 @@ from app.export import gather
 from app.export.markdown import export_markdown
 from app.export.pdf import export_pdf
 from app.export.sr import export_measurement_sr
-from app.workspace import Workspace
+from app.store.workspace import Workspace
 from tests.app.export_fixtures import FIXED_TIME, written_ct_study
 from tests.app.test_export import _pdf_pages, content_items, validate
 from viewer.annotations import Annotation, AnnotationSet, PixelBox

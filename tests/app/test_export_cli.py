@@ -11,7 +11,7 @@ import pydicom
 import pytest
 
 from app.cli import main
-from app.workspace import ChatMessage, Workspace
+from app.store.workspace import ChatMessage, Workspace
 from tests.app.test_export import validate
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.demo import write_demo_study

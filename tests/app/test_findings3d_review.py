@@ -9,8 +9,8 @@ import math
 import pytest
 from PySide6 import QtCore
 
-from app.training_data import workspace_examples
-from app.workspace import Workspace
+from app.store.workspace import Workspace
+from app.training.data import workspace_examples
 from tests.app.helpers import fixture_answer, medmo_answer_text, open_demo
 from tests.viewer.qt.input import drag
 from tests.viewer.qt.test_box_overlay import answer_label_dialog

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.panels.findings import FindingsPanel
+from app.qt.panels.findings import FindingsPanel
 from tests.viewer.qt.synthetic import ct_affine, ct_series
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox, measure_box
 from viewer.findings import StudyFindings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.panels.model import ModelPanel, estimate_text
+from app.qt.panels.model import ModelPanel, estimate_text
 from app.session.engine import EngineState
 from inference.memory import GIB, QWEN3_VL_8B, estimate_memory
 from tests.app.helpers import open_demo

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from app.audit import read_audit
 from app.session.server_settings import ServerSettings
+from app.store.audit import read_audit
 from tests.app.helpers import open_demo
 
 

@@ -141,7 +141,7 @@ def test_cached_studies_list_and_purge(window, pacs_site, qtbot):
 
 def test_nodes_dialog_saves_a_node_the_cli_reads_and_keeps_the_secret_out_of_it(qtbot,
                                                                                 tmp_path):
-    from app.panels.pacs_nodes import NodeDialog
+    from app.qt.panels.pacs_nodes import NodeDialog
     from viewer.pacs.browser import PacsBrowser
 
     browser = PacsBrowser(book=NodeBook(tmp_path / "nodes.json"))

@@ -9,11 +9,11 @@ import json
 import pydicom
 import pytest
 
-from app.audit import AuditLog, read_audit
 from app.cli import main
 from app.export import gather
-from app.pacs_send import audit_send, describe, prepare_outgoing
-from app.workspace import Workspace
+from app.pacs.send import audit_send, describe, prepare_outgoing
+from app.store.audit import AuditLog, read_audit
+from app.store.workspace import Workspace
 from tests.app.export_fixtures import (
     FIXED_TIME,
     LESION_PX,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.audit import AuditLog, WeightsHasher, read_audit
-from app.recording import record_answer
-from app.workspace import Workspace
+from app.store.audit import AuditLog, WeightsHasher, read_audit
+from app.store.recording import record_answer
+from app.store.workspace import Workspace
 from inference.boxes import norm_to_pixel, parse_boxes
 from inference.types import Answer
 from tests.app.export_fixtures import LESION_SLICE, series_from_files, write_ct_series

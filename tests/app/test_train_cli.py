@@ -17,7 +17,7 @@ REPO = Path(__file__).parents[2]
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_model):
-    from app.training_data import build_phantom_benchmark
+    from app.training.data import build_phantom_benchmark
 
     root = tmp_path_factory.mktemp("train-cli")
     build_phantom_benchmark(root / "ds", train=8, heldout=2, size=64)

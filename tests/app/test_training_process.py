@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from app.training_process import STOP_FILE, JsonLineProcess, TrainingProcess
+from app.training.process import STOP_FILE, JsonLineProcess, TrainingProcess
 
 
 def _script(tmp_path, body: str) -> list[str]:

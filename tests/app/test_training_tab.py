@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app.panels.training import CONFIG_NAME, TrainingTab
+from app.qt.panels.training import CONFIG_NAME, TrainingTab
 from inference.training.config import load_config
 from tests.app.helpers import wait_or_fail
 

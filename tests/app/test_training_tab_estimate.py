@@ -52,8 +52,8 @@ def test_lora_count_and_activations_match_a_real_peft_model(tiny_model):
     assert measured <= estimated <= 2.5 * measured, (measured, estimated)
 
 
-@pytest.mark.parametrize("name", ["app.panels.training", "app.panels.training_state",
-                                  "app.training_process"])
+@pytest.mark.parametrize("name", ["app.qt.panels.training", "app.qt.panels.training_state",
+                                  "app.training.process"])
 def test_doctests_of_the_tab_modules(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

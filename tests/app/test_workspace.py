@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.workspace import ChatMessage, Workspace, WorkspaceError
+from app.store.workspace import ChatMessage, Workspace, WorkspaceError
 from tests.app.workspace_child import STUDY, expected_summary, summary
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.report import ReportDraft
@@ -110,7 +110,7 @@ def test_kill_9_at_a_random_moment_loses_nothing_committed(tmp_path, seed):
 
 
 def test_images_as_sent_are_kept_exactly_and_named_by_their_audit_hash(tmp_path):
-    from app.audit import frame_sha256
+    from app.store.audit import frame_sha256
 
     sent = (np.arange(48 * 40, dtype=np.uint16) % 251).astype(np.uint8).reshape(48, 40)
     with Workspace(tmp_path) as ws:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from app.workspace import ChatMessage, Workspace
+from app.store.workspace import ChatMessage, Workspace
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.report import ReportDraft
 

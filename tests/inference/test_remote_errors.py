@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.training_data import phantom_example
+from app.training.data import phantom_example
 from inference.remote import RemoteConfig, RemoteEngine, RemoteError
 from tests.serving_fixtures import (
     ScriptedPeer,

@@ -14,14 +14,14 @@ from inference.runtime import EngineConfig
 
 @pytest.fixture(scope="module")
 def slices(tmp_path_factory):
-    from app.commands.ask import window_for
     from app.session.study_record import sent_frames
     from viewer.demo import write_demo_study
     from viewer.loading import load
+    from viewer.windowing import series_window
 
     folder = write_demo_study(tmp_path_factory.mktemp("demo"), slices=100, size=256)
     series = load([str(folder)]).all_series[0]
-    preset = window_for(series, series.volume.array[50])
+    preset = series_window(series, series.volume.array[50])
     _, frames = sent_frames(series, list(range(20, 60, 2)), width=preset.width,
                             level=preset.level)
     return list(frames)

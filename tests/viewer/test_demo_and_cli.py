@@ -122,7 +122,7 @@ def test_inspect_table_lists_colour_shape(capsys):
 
 
 def test_bench_viewer_small_run_matches_simpleitk():
-    from app.bench_viewer import bench_viewer
+    from app.bench.viewer import bench_viewer
 
     result = bench_viewer(slices=6, size=64, renders=3, repeats=1)
     assert result["max_abs_diff_hu_vs_simpleitk"] == 0.0

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from app.audit import AuditLog, frame_sha256
 from app.session.study_record import StudyRecord
-from app.workspace import Workspace
+from app.store.audit import AuditLog, frame_sha256
+from app.store.workspace import Workspace
 from inference.boxes import without_box_tags
 from tests.app.helpers import fixture_answer, ground_truth, medmo_answer_text
 from viewer.windowing import apply_window

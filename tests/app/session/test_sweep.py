@@ -9,7 +9,7 @@ import pytest
 from app.session import ReadingSession
 from app.session.engine import LoadRequest
 from app.session.engine_host import EngineHost
-from app.workspace import Workspace
+from app.store.workspace import Workspace
 from inference.models import DEMO_MODEL_DIR
 
 

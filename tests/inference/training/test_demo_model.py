@@ -41,7 +41,7 @@ def test_base_is_reproducible_and_of_the_recipe_size(tmp_path):
 
 
 def test_a_short_demo_training_writes_a_labelled_loadable_model(tmp_path):
-    from app.demo_data import HELDOUT_TASKS, build_demo_benchmark
+    from app.training.demo_data import HELDOUT_TASKS, build_demo_benchmark
 
     data = tmp_path / "data"
     build_demo_benchmark(data, train=12, heldout=1, size=64)

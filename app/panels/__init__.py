@@ -1,1 +1,0 @@
-"""Dock panels of the main window (findings, chat, model, report)."""
