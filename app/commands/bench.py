@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 # target modules of app.bench, in the order --help lists them
-TARGETS = ("viewer", "engine", "adapt", "serve", "pacs", "sweep", "fuzz")
+TARGETS = ("viewer", "engine", "adapt", "serve", "pacs", "sweep", "fuzz", "startup")
 
 
 def add_arguments(parser) -> None:

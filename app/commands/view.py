@@ -20,6 +20,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workspace", metavar="DIR",
                         help="workspace for chats, boxes and reports (default "
                              "${MEDMO_WORKSPACE:-~/.local/share/medmo/workspace})")
+    parser.add_argument("--startup-probe", action="store_true",
+                        help="print (JSON lines) when the first slice shows and when the model "
+                             "is ready, with the longest GUI stall between, then quit "
+                             "(`medmo bench startup`)")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save the window to PNG once loading finishes, then quit")
     parser.set_defaults(func=run)
@@ -50,6 +54,15 @@ def ensure_demo_study() -> Path:
         print(f"writing the demo study to {folder} ...", file=sys.stderr)
         write_demo_study(folder, slice_texts=slice_texts)
     return folder
+
+
+def _once(signal, slot) -> None:
+    """Connect ``slot`` to ``signal`` for its next emission only."""
+    def fire() -> None:
+        signal.disconnect(fire)
+        slot()
+
+    signal.connect(fire)
 
 
 def run(args) -> int:
@@ -91,11 +104,21 @@ def run(args) -> int:
         from inference.models import default_model
 
         args.model = default_model()  # the phantom demo model, when installed
+    # before the model's own handler: the probe looks at sys.modules first
+    if args.startup_probe:
+        from app.qt.startup_probe import StartupProbe
+
+        probe = StartupProbe(win, wait_for_model=bool(args.model))  # noqa: F841 - kept alive
     if args.model:
         from app.session.engine import LoadRequest
 
+        request = LoadRequest(args.model, args.adapter or "")
         win.panels.model.set_model(args.model)
-        win.session.engine.load(LoadRequest(args.model, args.adapter or ""))
+        if paths:  # the study first: the model loads (engine thread) once its slice is painted
+            win.session.engine.announce(request)
+            _once(win.first_slice_shown, lambda: win.session.engine.load(request))
+        else:
+            win.session.engine.load(request)
 
     def when_loaded(_seconds: float = 0.0) -> None:
         if args.plane and win.state.series is not None and args.plane in win.state.planes:

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 class MainWindow(QtWidgets.QMainWindow):
     """MedMO Viewer's main window. ``open_paths`` loads in a worker; the window stays live."""
 
+    #: the first slice of what ``open_paths`` loads is painted (once per open): the moment
+    #: ``medmo view`` starts loading the model, and ``medmo bench startup`` times
+    first_slice_shown = QtCore.Signal()
+
     def __init__(self, *, loader_scan=None, loader_fill=None,
                  workspace_dir: str | Path | None = None) -> None:
         super().__init__()
@@ -60,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_error = ""
         self._loader = (loader_scan, loader_fill)  # None: viewer.loading (tests may pass their own)
         self._current_position = -1
+        self._first_slice_pending = False
 
         self.browser = SeriesBrowser()
         self.browser.series_chosen.connect(self.show_series)
@@ -282,6 +287,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.browser.clear()
         self.skipped_panel.set_skipped(())
         self.last_error = ""
+        self._first_slice_pending = True
         self.progress.setRange(0, 0)  # busy until the scan tells us the frame count
         self.progress.setVisible(True)
         self.statusBar().showMessage(f"Reading {len(paths)} path(s)...")
@@ -318,6 +324,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_frame_loaded(self, position: int, frame: int) -> None:
         if position == self._current_position:
             self.state.notify_frame_loaded(frame)
+            if self.state.frame_visible(frame):
+                self._first_slice_on_screen()
+
+    def _first_slice_on_screen(self) -> None:
+        if self._first_slice_pending and self.state.series is not None:
+            self._first_slice_pending = False
+            self.view.repaint()  # painted now, not at the next idle moment
+            self.first_slice_shown.emit()
 
     def _on_frame_skipped(self, _position: int, skipped: Skipped) -> None:
         self.skipped_panel.add(skipped)
@@ -332,6 +346,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"Loading failed: {message}")
 
     def _on_done(self, seconds: float) -> None:
+        self._first_slice_on_screen()  # NIfTI and plain images are filled when scanned
         self.progress.setVisible(False)
         self.session.conversation.loading = False
         self.browser.refresh()  # warnings found while decoding (NaN pixels) show now

@@ -173,6 +173,11 @@ class EngineState:
         self._port().load(request)
         return True
 
+    def announce(self, request: LoadRequest) -> None:
+        """Say that ``request`` will load shortly (the window loads the model once the study is
+        on screen): the Model panel shows it as loading from now on."""
+        self.stage.emit(f"Loading {request.model} once the study is on screen...")
+
     def unload(self) -> None:
         if self._busy:
             self.load_failed.emit("the model is busy; stop the answer first")
