@@ -145,9 +145,9 @@ def bench_startup(*, rounds: int = 5, window: bool = True) -> dict:
         try:
             for _ in range(rounds):
                 for name, argv in runs.items():
-                    wall, rss, _text = timed_run(argv)
+                    wall, peak, _text = timed_run(argv)
                     timings[name][0].append(wall)
-                    timings[name][1].append(rss)
+                    timings[name][1].append(peak)
                 if display is not None:
                     window_rounds.append(_window_round(display.env, str(Path(scratch) / "ws")))
         finally:
@@ -155,8 +155,8 @@ def bench_startup(*, rounds: int = 5, window: bool = True) -> dict:
                 display.close()
     reference = min(timings["reference"][0])
     result: dict = {"rounds": rounds, "reference": "python -c 'import pydicom, numpy'"}
-    for name, (walls, rss) in timings.items():
-        result[name] = _summary(walls, rss, reference)
+    for name, (walls, peaks) in timings.items():
+        result[name] = _summary(walls, peaks, reference)
     if window_rounds:
         firsts = [r["first_slice_s"] for r in window_rounds]
         readies = [r["model_ready_s"] for r in window_rounds]
