@@ -47,7 +47,10 @@ def test_json_shape_with_boxes_in_slice_pixels(ct_series, tiny_model, capsys):
     assert result["server"] == ""  # answered in-process
     assert set(result["timings"]) == {"ttft_s", "new_tokens", "tokens_per_s"}
     assert result["model"] == str(tiny_model) and result["adapter"] is None
-    assert result["timings"]["new_tokens"] > 0
+    timings = result["timings"]
+    assert 0 < timings["new_tokens"] <= 2 * 12  # the cap asked for, for each of the 2 slices
+    assert 0 < timings["ttft_s"] < 60 and timings["tokens_per_s"] > 0
+    assert result["text"].strip()  # the tokens counted are the text printed
     for box in result["boxes"]:  # random weights: maybe none; if any, they must be well formed
         assert set(box) == {"label", "slice", "sop_instance_uid", "x0", "y0", "x1", "y1"}
         assert box["slice"] in (1, 3)
