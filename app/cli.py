@@ -44,6 +44,8 @@ COMMANDS = (
     Command("train-demo-model", "train_demo_model",
             "rebuild the demo model (long: about an hour on 2 CPU cores)"),
     Command("pacs", "pacs", "query, retrieve from and send to a PACS (DICOM or DICOMweb)"),
+    Command("measure", "measure", "ROI statistics (HU) of an ellipse or rectangle on a slice"),
+    Command("measurements", "measurements", "list the measurements saved for a study"),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 

@@ -16,6 +16,8 @@ Parts, each handed to the widget that shows it:
 ``findings3d``            :class:`viewer.volume_findings.VolumeFindings`: the boxes joined
                           into 3D findings, and the one under review (3D findings panel)
 ``sweep``                 :class:`app.session.sweep.SeriesSweep`: "Localise whole series"
+``measurements``          :class:`viewer.measurements.StudyMeasurements`: the open study's
+                          ROIs, angles and bidirectional axes (measurement overlay, panel)
 ========================  ==============================================================
 
 The session itself only opens each study's :class:`~app.session.study_record.StudyRecord`
@@ -38,6 +40,7 @@ from app.store.audit import AuditLog, PhiGuard
 from app.store.workspace import Workspace, WorkspaceError
 from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
+from viewer.measurements import StudyMeasurements
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
 from viewer.volume_findings import VolumeFindings
@@ -61,6 +64,7 @@ class ReadingSession:
         self.view = ViewState()
         self.frames = FrameSelection()
         self.findings = StudyFindings()
+        self.measurements = StudyMeasurements()
         self.engine = EngineState(engine_port)
         self.conversation = Conversation(self.view, self.frames, self.engine)
         self.report = ReportState(self.conversation, self.findings)
@@ -106,6 +110,7 @@ class ReadingSession:
             return
         self.record = record
         self.findings.set_annotations(record.annotations if record is not None else None)
+        self.measurements.set_measurements(record.measurements if record is not None else None)
         self.conversation.set_record(record)
         self.report.set_record(record)
         self.sweep.set_record(record)

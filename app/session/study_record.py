@@ -9,8 +9,9 @@ remembers where each came from (series, frame index, SOP instance, frame number,
 are already parsed and in pixels of each frame, nothing is parsed again here. No Qt: it emits
 psygnal events the session's parts listen to.
 
-Persistence: findings are autosaved as they change, the report after every edit, chat turns
-as they complete (all committed SQLite transactions; see :mod:`app.store.workspace`).
+Persistence: findings and measurements are autosaved as they change, the report after every
+edit, chat turns as they complete (all committed SQLite transactions; see
+:mod:`app.store.workspace`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.store.recording import Recorded, record_answer
 from app.store.workspace import ChatMessage, Workspace
 from inference.boxes import without_box_tags
 from viewer.annotations import FrameLocation
+from viewer.measurements.shapes import frames_by_sop
 from viewer.report import ReportDraft, Sentence
 from viewer.study import Series, Study
 from viewer.windowing import apply_window
@@ -116,6 +118,9 @@ class StudyRecord:
         self.audit = audit
         self.annotations = workspace.load_annotations(study.uid)
         self._stop_autosave = workspace.autosave(self.annotations)
+        self.measurements = workspace.load_measurements(study.uid)
+        self.measurements.relocate(frames_by_sop(study.series))  # by SOP instance, not path
+        self._stop_measurements = workspace.autosave_measurements(self.measurements)
         self.messages: list[ChatMessage] = workspace.messages(study.uid)
         self.report: ReportDraft | None = workspace.latest_report(study.uid)
         self._stop_report = (workspace.autosave_report(self.report)
@@ -222,6 +227,7 @@ class StudyRecord:
     def close(self) -> None:
         """Stop autosaving (everything already committed stays)."""
         self._stop_autosave()
+        self._stop_measurements()
         if self._stop_report is not None:
             self._stop_report()
             self._stop_report = None

@@ -19,6 +19,8 @@ here and in :mod:`viewer.annotations` / :mod:`viewer.report` (no inference types
 * ``findings``: :meth:`viewer.annotations.Finding.to_dict` per row.
 * ``messages``: :meth:`ChatMessage.to_dict`.
 * ``reports``: :meth:`viewer.report.ReportDraft.to_dict`.
+* ``measurements``: :meth:`viewer.measurements.Measurement.to_dict`, with the SOPInstanceUID
+  of the frame it is on in its own column (never a file path).
 
 Undo history is per session and not stored; the findings it produced are.
 """
@@ -41,6 +43,7 @@ import numpy as np
 
 from app.store.audit import frame_sha256
 from viewer.annotations import Annotation, AnnotationSet, Finding, FrameLocation
+from viewer.measurements import Measurement, MeasurementSet
 from viewer.report import ReportDraft
 
 FILENAME = "workspace.sqlite3"
@@ -62,6 +65,9 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE TABLE IF NOT EXISTS answer_reviews (
     study_uid TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (study_uid, id));
+CREATE TABLE IF NOT EXISTS measurements (
+    study_uid TEXT NOT NULL, id TEXT NOT NULL, sop_instance_uid TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (study_uid, id));
 """
 
 
@@ -231,7 +237,8 @@ class Workspace:
         with self._lock:
             rows = self._db.execute(
                 "SELECT study_uid FROM findings UNION SELECT study_uid FROM messages "
-                "UNION SELECT study_uid FROM reports ORDER BY 1").fetchall()
+                "UNION SELECT study_uid FROM reports UNION SELECT study_uid FROM measurements "
+                "ORDER BY 1").fetchall()
         return [r[0] for r in rows]
 
     def has_data(self, study_uid: str) -> bool:
@@ -270,6 +277,36 @@ class Workspace:
 
         annotations.finding_changed.connect(on_change)
         return lambda: annotations.finding_changed.disconnect(on_change)
+
+    # ------------------------------------------------------------ measurements
+    def save_measurement(self, study_uid: str, measurement_id: str,
+                         measurement: Measurement | None) -> None:
+        """Store one measurement (``None`` removes it), in its own transaction."""
+        with self._tx() as db:
+            if measurement is None:
+                db.execute("DELETE FROM measurements WHERE study_uid=? AND id=?",
+                           (study_uid, measurement_id))
+            else:
+                db.execute("INSERT INTO measurements VALUES (?,?,?,?) ON CONFLICT(study_uid, id)"
+                           " DO UPDATE SET sop_instance_uid=excluded.sop_instance_uid, "
+                           "data=excluded.data",
+                           (study_uid, measurement_id, measurement.frame.sop_instance_uid,
+                            json.dumps(measurement.to_dict())))
+
+    def load_measurements(self, study_uid: str) -> MeasurementSet:
+        out = MeasurementSet(study_uid)
+        for data in self._rows("measurements", study_uid):
+            out.load(Measurement.from_dict(data))
+        return out
+
+    def autosave_measurements(self, measurements: MeasurementSet) -> Callable[[], None]:
+        """Commit every edit of ``measurements`` as it happens; returns a disconnect function."""
+        def on_change(measurement_id: str) -> None:
+            self.save_measurement(measurements.study_uid, measurement_id,
+                                  measurements.get(measurement_id))
+
+        measurements.changed.connect(on_change)
+        return lambda: measurements.changed.disconnect(on_change)
 
     # ------------------------------------------------------------------- chats
     def add_message(self, message: ChatMessage) -> None:
