@@ -16,8 +16,11 @@ from viewer.reformat import PlaneGeometry, available_planes, native_plane, plane
 from viewer.study import Series, Study
 from viewer.windowing import CT_PRESETS, auto_window
 
-# What a left-drag on the image does: window/level, measure a distance, or draw a box
-POINTER_MODES: tuple[str, ...] = ("window", "ruler", "box")
+# What a left-drag on the image does: window/level, measure a distance, draw a box, or draw a
+# measurement (viewer.measurements; like boxes, only on acquired frames)
+MEASURE_TOOLS: tuple[str, ...] = ("ellipse", "rectangle", "freehand", "angle", "bidirectional")
+POINTER_MODES: tuple[str, ...] = ("window", "ruler", "box", *MEASURE_TOOLS)
+_NATIVE_ONLY = ("box", *MEASURE_TOOLS)
 MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
 
 
@@ -350,17 +353,18 @@ class ViewState:
     @property
     def mode(self) -> str:
         """Left-drag mode (:data:`POINTER_MODES`): "window" (window/level), "ruler" (distance
-        measurement) or "box" (draw a new box; only on a native plane, see
-        :attr:`can_draw_boxes`). Leaving the native plane or the series ends box mode."""
+        measurement), "box" (draw a new box) or one of :data:`MEASURE_TOOLS`; boxes and
+        measurements only on a native plane (see :attr:`can_draw_boxes`). Leaving the native
+        plane or the series ends those modes."""
         return self._mode
 
     @mode.setter
     def mode(self, value: str) -> None:
         if value not in POINTER_MODES:
             raise ValueError(f"unknown mode {value!r}; known: {POINTER_MODES}")
-        if value == "box" and not self.can_draw_boxes:
-            raise ValueError("boxes are drawn on acquired frames: open a series in its native "
-                             "plane first")
+        if value in _NATIVE_ONLY and not self.can_draw_boxes:
+            raise ValueError(f"{value} is drawn on acquired frames: open a series in its "
+                             "native plane first")
         if value != self._mode:
             self._mode = value
             self.mode_changed.emit(value)
@@ -372,7 +376,7 @@ class ViewState:
                 and self._plane == native_plane(self._series.volume))
 
     def _leave_box_mode(self) -> None:
-        if self._mode == "box" and not self.can_draw_boxes:
+        if self._mode in _NATIVE_ONLY and not self.can_draw_boxes:
             self._mode = "window"
             self.mode_changed.emit("window")
 

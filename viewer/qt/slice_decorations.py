@@ -69,8 +69,8 @@ def corner_texts(state: ViewState) -> dict[str, str]:
     width, level = state.window
     window = "" if series.volume.is_colour else f"W {width:.0f} L {level:.0f} ({state.window_name})"
     extras = [f"zoom x{state.zoom:.2f}"]
-    if state.mode == "ruler":
-        extras.append("RULER")
+    if state.mode not in ("window", "box"):
+        extras.append(state.mode.upper())  # RULER, ELLIPSE, ... (box mode has its own label)
     if state.cine_playing:
         extras.append(f"cine {state.cine_fps:g} fps")
     return {

@@ -181,8 +181,8 @@ class SliceView(QtWidgets.QWidget):
         self._update_text()
 
     def _on_mode(self, mode: str) -> None:
-        self.canvas.setCursor(Qt.CursorShape.CrossCursor if mode in ("ruler", "box")
-                              else Qt.CursorShape.ArrowCursor)
+        self.canvas.setCursor(Qt.CursorShape.ArrowCursor if mode == "window"
+                              else Qt.CursorShape.CrossCursor)
         self._update_text()
 
     def _on_rulers(self) -> None:
