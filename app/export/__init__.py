@@ -35,13 +35,14 @@ def write_export(fmt: str, content: ExportContent, out: Path, *,
     else:
         boxes_path, text_path = out / "boxes-sr.dcm", out / "report-text-sr.dcm"
     has_text = content.report is not None and content.report.text.strip()
-    if not content.findings and not has_text:
-        raise ExportError("the workspace holds neither boxes nor report text for this study")
+    if not content.findings and not content.measurements and not has_text:
+        raise ExportError("the workspace holds neither boxes, measurements nor report text for "
+                          "this study")
     written = []
-    if content.findings:
+    if content.findings or content.measurements:
         written.append(export_measurement_sr(content, boxes_path))
     else:
-        (note or _quiet)("no boxes: measurement SR not written")
+        (note or _quiet)("no boxes or measurements: measurement SR not written")
     if has_text:
         written.append(export_text_sr(content, text_path))
     else:

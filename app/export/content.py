@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from inference.boxes import without_box_tags
 from viewer.annotations import Annotation, Finding, measure_box
+from viewer.measurements import Measurement, measure
+from viewer.measurements.shapes import frames_by_sop
 from viewer.report import ReportDraft
 from viewer.study import Series, Study
 from viewer.volume_findings import FindingGroup, group_findings
@@ -49,6 +51,7 @@ class ExportContent:
     report: ReportDraft | None
     messages: tuple[ChatMessage, ...] = ()
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    measurements: tuple[Measurement, ...] = ()  # on their frames of the loaded study
 
     @property
     def model_ids(self) -> list[str]:
@@ -138,6 +141,24 @@ class ExportContent:
                 text = f"{text[:sentence.end]} [{', '.join(refs)}]{text[sentence.end:]}"
         return without_box_tags(text)[0].splitlines()
 
+    def measurement_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """One row per measurement: label, kind, slice, values (as shown beside it in the
+        viewer) and the finding it measures (``#n``), for the Markdown and PDF tables."""
+        rows = []
+        for m in self.measurements:
+            series = self.series(m.frame.series_uid)
+            values = measure(m, series.volume, modality=series.modality)
+            link = ""
+            if m.finding_id:
+                try:
+                    link = f"#{self.number_of(m.finding_id)}"
+                except KeyError:
+                    link = "(box deleted)"
+            rows.append((m.label or "-", m.kind,
+                         f"{m.frame.frame_index + 1}/{series.volume.n_frames}",
+                         "; ".join(values.lines()), link))
+        return rows
+
     def number_of(self, finding_id: str) -> int:
         """1-based number of the 3D finding holding a box, as printed in the exports."""
         for k, group in enumerate(self.groups, 1):
@@ -152,13 +173,18 @@ def gather(study: Study, workspace: Workspace, *, created: datetime | None = Non
     if not workspace.has_data(study.uid):
         raise ExportError(
             f"the workspace {workspace.directory} holds nothing for this study "
-            "(no boxes, chats or report); open it in the viewer or run `medmo ask ... "
+            "(no boxes, measurements, chats or report); open it in the viewer or run `medmo ask ... "
             "--workspace` first")
     findings = [f for f in workspace.load_annotations(study.uid) if f.current is not None]
     findings.sort(key=_reading_order)
+    stored = workspace.load_measurements(study.uid)
+    stored.relocate(frames_by_sop(study.series))
+    by_series = {s.uid: s.volume.n_frames for s in study.series}
+    measurements = tuple(m for m in stored  # only those whose image is loaded
+                         if m.frame.frame_index < by_series.get(m.frame.series_uid, 0))
     content = ExportContent(study, tuple(findings), workspace.latest_report(study.uid),
                             tuple(workspace.messages(study.uid)),
-                            created or datetime.now(UTC))
+                            created or datetime.now(UTC), measurements)
     for f in findings:
         frame = standing_box(f).frame
         series = content.series(frame.series_uid)

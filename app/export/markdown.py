@@ -47,6 +47,13 @@ def render_markdown(content: ExportContent, image_links: dict[tuple[str, int], s
                          f"{content.group_slices(group)} | {f.location_text()} | "
                          f"{content.group_size(group)} | {group.status} | {source} |")
         lines.append("")
+    if content.measurements:
+        lines += ["## Measurements", "",
+                  "| # | Label | Kind | Slice | Values | Finding |", "|---|---|---|---|---|---|"]
+        for k, (label, kind, where, values, link) in enumerate(content.measurement_rows(), 1):
+            lines.append(f"| {k} | {_escape(label)} | {kind} | {where} | {_escape(values)} | "
+                         f"{link} |")
+        lines.append("")
     if image_links:
         lines += [f"_{BOX_LEGEND}_", ""]
     for key, link in (image_links or {}).items():

@@ -89,6 +89,19 @@ def _story(content: ExportContent) -> list:
         story.append(table)
     else:
         story.append(Paragraph("<i>No boxes.</i>", styles["Normal"]))
+    if content.measurements:
+        story += [Spacer(1, 5 * mm), Paragraph("Measurements", styles["Heading2"])]
+        small = styles["BodyText"].clone("mcell", fontSize=8, leading=9.5)
+        rows = [["#", "Label", "Kind", "Slice", "Values", "Finding"]]
+        for k, row in enumerate(content.measurement_rows(), 1):
+            label, kind, where, values, link = row
+            rows.append([str(k), Paragraph(escape(label), small), kind, where,
+                         Paragraph(escape(values), small), link])
+        table = Table(rows, repeatRows=1, colWidths=[8 * mm, 30 * mm, 24 * mm, 16 * mm,
+                                                      86 * mm, 16 * mm])
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                                   ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]))
+        story.append(table)
     frames = key_frames(content)
     if frames:
         story += [Spacer(1, 3 * mm), Paragraph(escape(BOX_LEGEND), styles["Italic"])]

@@ -4,6 +4,7 @@ finding. A box alone on its slice is a planar ROI group (TID 1410): its image re
 read from the original file, with width/height in mm. A 3D finding (boxes on adjacent slices,
 :mod:`viewer.findings3d`) is ONE volumetric ROI group (TID 1411) holding its box on each slice
 it spans, each referencing that slice's instance, with its long axis and volume estimate.
+The reader's measurements follow, one planar ROI group each (:mod:`app.export.sr_measurements`).
 PRELIMINARY (CompletionFlag PARTIAL, VerificationFlag UNVERIFIED), the model named as the
 device observer and, for its boxes, as the algorithm."""
 
@@ -19,6 +20,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
 from app.export.content import ExportContent, ExportError, standing_box, write_atomic
+from app.export.sr_measurements import measurement_groups
 from viewer.annotations import Finding, measure_box
 from viewer.volume_findings import FindingGroup
 
@@ -123,10 +125,11 @@ def _group(content: ExportContent, finding: Finding, number: int,
 
 
 def build_measurement_sr(content: ExportContent) -> Dataset:
-    """The TID 1500 measurement report for the boxes of ``content`` (ExportError if none)."""
-    if not content.findings:
-        raise ExportError("the workspace holds no boxes for this study: nothing to put in a "
-                          "measurement SR")
+    """The TID 1500 measurement report for the boxes and the measurements of ``content``
+    (ExportError if it has neither)."""
+    if not content.findings and not content.measurements:
+        raise ExportError("the workspace holds no boxes or measurements for this study: "
+                          "nothing to put in a measurement SR")
     headers: dict[str, Dataset] = {}
     by_id = {f.id: f for f in content.findings}
     groups: list = []
@@ -134,6 +137,7 @@ def build_measurement_sr(content: ExportContent) -> Dataset:
         members = [by_id[fid] for fid in group.live_ids]
         groups.append(_group(content, members[0], k, headers) if len(members) == 1
                       else _volume_group(content, group, members, k, headers))
+    groups += measurement_groups(content, headers)
     modality = content.study.series[0].modality if content.study.series else ""
     procedure = codes.LN.CTUnspecifiedBodyRegion if modality == "CT" else \
         codes.SCT.ImagingProcedure
@@ -144,7 +148,8 @@ def build_measurement_sr(content: ExportContent) -> Dataset:
         series_instance_uid=generate_uid(), series_number=SERIES_NUMBER,
         sop_instance_uid=generate_uid(), instance_number=1, manufacturer=MANUFACTURER,
         is_complete=False, is_final=False, is_verified=False,
-        series_description=f"AI DRAFT boxes ({content.model_names})"[:64])
+        series_description=(f"AI DRAFT boxes ({content.model_names})" if content.findings
+                            else "Measurements")[:64])
     return sr
 
 
