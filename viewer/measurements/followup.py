@@ -9,11 +9,15 @@ longest).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from psygnal import Signal
+
+from viewer.measurements.model import MeasurementSet
 from viewer.measurements.shapes import Measurement
-from viewer.measurements.stats import Values
+from viewer.measurements.stats import Values, measure
+from viewer.study import Study
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +109,74 @@ def follow_up(prior: Iterable[Measured], current: Iterable[Measured]) -> list[Fo
             AxisChange(p[1].long_axis if p else None, c[1].long_axis if c else None),
             AxisChange(p[1].short_axis if p else None, c[1].short_axis if c else None)))
     return rows
+
+
+def prior_of(current: Study, studies: Sequence[Study]) -> Study | None:
+    """The most recent other study of the same patient dated before ``current`` (DICOM dates
+    compare as text), or None.
+
+    >>> a, b, c = (Study(u, patient_id="P1", date=d) for u, d in
+    ...            (("1", "20250101"), ("2", "20260101"), ("3", "20240101")))
+    >>> prior_of(b, [a, b, c]).uid
+    '1'
+    >>> prior_of(c, [a, b, c]) is None
+    True
+    """
+    earlier = [s for s in studies if s.uid != current.uid and s.patient_id == current.patient_id
+               and s.date and current.date and s.date < current.date]
+    return max(earlier, key=lambda s: s.date) if earlier else None
+
+
+class FollowUpTable:
+    """The follow-up table of the study on screen against its prior, kept up to date as either
+    study's measurements change.
+
+    Events: ``changed()`` (read :attr:`rows`, :attr:`prior_study`, :attr:`current_study`).
+    """
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        self._sides: dict[str, tuple[MeasurementSet | None, Study | None]] = {
+            "prior": (None, None), "current": (None, None)}
+        self.rows: list[FollowUpRow] = []
+
+    @property
+    def prior_study(self) -> Study | None:
+        return self._sides["prior"][1]
+
+    @property
+    def current_study(self) -> Study | None:
+        return self._sides["current"][1]
+
+    def set_current(self, measurements: MeasurementSet | None, study: Study | None) -> None:
+        self._set("current", measurements, study)
+
+    def set_prior(self, measurements: MeasurementSet | None, study: Study | None) -> None:
+        self._set("prior", measurements, study)
+
+    def _set(self, side: str, measurements: MeasurementSet | None, study: Study | None) -> None:
+        old = self._sides[side][0]
+        if old is not None and old is not measurements:
+            old.changed.disconnect(self._refresh, missing_ok=True)
+        if measurements is not None and measurements is not old:
+            measurements.changed.connect(self._refresh)
+        self._sides[side] = (measurements, study)
+        self._refresh()
+
+    def _measured(self, side: str) -> list[Measured]:
+        measurements, study = self._sides[side]
+        if measurements is None or study is None:
+            return []
+        volumes = {s.uid: s for s in study.series}
+        out = []
+        for m in measurements:
+            series = volumes.get(m.frame.series_uid)
+            if m.kind == "bidirectional" and series is not None \
+                    and m.frame.frame_index < series.volume.n_frames:
+                out.append((m, measure(m, series.volume, modality=series.modality)))
+        return out
+
+    def _refresh(self, *_args: object) -> None:
+        self.rows = follow_up(self._measured("prior"), self._measured("current"))
+        self.changed.emit()
