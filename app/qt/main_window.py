@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.qt.engine_worker import EngineClient
+from app.qt.measuring import build_measuring, loaded_studies
 from app.qt.pacs_link import PacsLink
 from app.qt.panels.chat import ChatPanel
 from app.qt.panels.findings import FindingsPanel
@@ -138,6 +139,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
         # a tab beside the boxes list, tabified once the window has its size (as the PACS
         # tab: tabified at construction, a ghost "3D findings" tab stayed drawn over Report)
+        self.measuring = build_measuring(self, self.view, session,
+                                         lambda: loaded_studies(self.result))
         QtCore.QTimer.singleShot(0, self._tabify_findings3d)
         session.sweep.started.connect(lambda _text: dock.raise_())
         menu = self.menuBar().addMenu("&Boxes")
@@ -174,6 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _tabify_findings3d(self) -> None:
         self.tabifyDockWidget(self.docks["Findings"], self.docks["3D findings"])
+        self.tabifyDockWidget(self.docks["3D findings"], self.measuring.follow_up_dock)
+        self.tabifyDockWidget(self.measuring.follow_up_dock, self.measuring.tags_dock)
         self.docks["Findings"].raise_()
 
     def _tabify_pacs(self) -> None:
@@ -414,6 +419,7 @@ class MainWindow(QtWidgets.QMainWindow):
             panel.disconnect_model()
         self.extent_overlay.disconnect_model()
         self.overlay.disconnect_model()
+        self.measuring.disconnect_model()
         self.session.close()
 
 

@@ -17,7 +17,9 @@ Parts, each handed to the widget that shows it:
                           into 3D findings, and the one under review (3D findings panel)
 ``sweep``                 :class:`app.session.sweep.SeriesSweep`: "Localise whole series"
 ``measurements``          :class:`viewer.measurements.StudyMeasurements`: the open study's
-                          ROIs, angles and bidirectional axes (measurement overlay, panel)
+                          ROIs, angles and bidirectional axes (measurement overlay)
+``follow_up``             :class:`viewer.measurements.followup.FollowUpTable`: the open
+                          study's lesions against the prior's (:meth:`set_prior`)
 ========================  ==============================================================
 
 The session itself only opens each study's :class:`~app.session.study_record.StudyRecord`
@@ -41,6 +43,7 @@ from app.store.workspace import Workspace, WorkspaceError
 from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
 from viewer.measurements import StudyMeasurements
+from viewer.measurements.followup import FollowUpTable
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
 from viewer.volume_findings import VolumeFindings
@@ -65,6 +68,7 @@ class ReadingSession:
         self.frames = FrameSelection()
         self.findings = StudyFindings()
         self.measurements = StudyMeasurements()
+        self.follow_up = FollowUpTable()
         self.engine = EngineState(engine_port)
         self.conversation = Conversation(self.view, self.frames, self.engine)
         self.report = ReportState(self.conversation, self.findings)
@@ -111,10 +115,19 @@ class ReadingSession:
         self.record = record
         self.findings.set_annotations(record.annotations if record is not None else None)
         self.measurements.set_measurements(record.measurements if record is not None else None)
+        self.follow_up.set_current(record.measurements if record is not None else None,
+                                   record.study if record is not None else None)
         self.conversation.set_record(record)
         self.report.set_record(record)
         self.sweep.set_record(record)
         self.record_changed.emit(record)
+
+    def set_prior(self, study: Study | None) -> None:
+        """Compare the open study's lesions with ``study``'s (its record is opened from the
+        workspace, so its saved measurements count); None: no prior."""
+        record = self.record_for(study) if study is not None else None
+        self.follow_up.set_prior(record.measurements if record is not None else None,
+                                 study if record is not None else None)
 
     # ------------------------------------------------------------------ findings
     def _on_selected(self, finding_id: str | None) -> None:

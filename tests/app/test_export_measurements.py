@@ -10,7 +10,7 @@ import pytest
 from app.export import gather, write_export
 from app.export.markdown import render_markdown
 from app.export.pdf import export_pdf
-from app.workspace import Workspace
+from app.store.workspace import Workspace
 from tests.app.export_fixtures import FIXED_TIME, LESION_PX, LESION_SLICE, written_ct_study
 from tests.app.test_export import content_items, validate
 from viewer.annotations import Annotation, AnnotationSet, PixelBox

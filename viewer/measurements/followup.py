@@ -103,7 +103,8 @@ def follow_up(prior: Iterable[Measured], current: Iterable[Measured]) -> list[Fo
     rows = []
     for key in sorted(set(before) | set(after)):
         p, c = before.get(key), after.get(key)
-        label = (p or c)[0] if (p or c) else key
+        held = p or c
+        label = held[0] if held is not None else key
         rows.append(FollowUpRow(
             label,
             AxisChange(p[1].long_axis if p else None, c[1].long_axis if c else None),

@@ -11,7 +11,9 @@ from viewer.qt.listening import Subscriptions
 
 COLUMNS = ("Lesion", "Long prior", "Long now", "\u0394 mm", "\u0394 %", "Short prior",
            "Short now", "\u0394 mm", "\u0394 %")
-GROWTH = "#ff8080"  # RECIST progression: +20 % in the sum of diameters
+# a lesion's long axis changed by 20 % or more is coloured (RECIST's progression threshold is
+# +20 % of the sum of diameters; the sum, and the response category, stay the reader's)
+GROWTH = "#ff8080"
 SHRINK = "#80ff9a"
 
 
@@ -72,5 +74,9 @@ class FollowUpPanel(QtWidgets.QWidget):
 
     def texts(self) -> list[list[str]]:
         """The table's cells as shown (tests)."""
-        return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]
+        def cell(r: int, c: int) -> str:
+            item = self.table.item(r, c)
+            return item.text() if item is not None else ""
+
+        return [[cell(r, c) for c in range(self.table.columnCount())]
                 for r in range(self.table.rowCount())]

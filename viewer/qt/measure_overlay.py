@@ -188,10 +188,9 @@ class MeasureOverlay(QtCore.QObject):
             if mid not in shown:
                 item.hide()
         for mid, m in shown.items():
-            item = self.items.get(mid)
-            if item is None:
-                item = self.items[mid] = MeasureItem(self.view.view_box)
-            self._draw(item, m, selected=mid == self.part.selected)
+            if mid not in self.items:
+                self.items[mid] = MeasureItem(self.view.view_box)
+            self._draw(self.items[mid], m, selected=mid == self.part.selected)
         if self.preview_measurement is not None:
             self._draw(self.preview, self.preview_measurement, selected=False)
         else:

@@ -81,7 +81,9 @@ class TagBrowser(QtWidgets.QWidget):
         """Every row of the tree, depth first, as the columns' texts (tests, copy)."""
         out: list[tuple[str, ...]] = []
 
-        def walk(item: QtWidgets.QTreeWidgetItem) -> None:
+        def walk(item: QtWidgets.QTreeWidgetItem | None) -> None:
+            if item is None:
+                return
             out.append(tuple(item.text(c) for c in range(len(COLUMNS))))
             for k in range(item.childCount()):
                 walk(item.child(k))

@@ -1,0 +1,85 @@
+"""The window's measuring: the measurement overlay of a slice view, the Measure menu, and the
+Follow-up and DICOM tags docks. Built by the main window (the composition root) from the
+session's parts; each widget gets only the part it shows.
+
+A second viewport gets its own :class:`~viewer.qt.measure_overlay.MeasureOverlay` over its own
+ViewState and the same ``session.measurements`` (``MeasureOverlay(view, session.measurements,
+its_state, findings=session.findings)``); the menu's tools act on the viewport they were built
+for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtWidgets
+
+from app.session import ReadingSession
+from viewer.dicom_tags import TagBrowserState
+from viewer.measurements.followup import prior_of
+from viewer.qt.followup_panel import FollowUpPanel
+from viewer.qt.measure_overlay import MeasureOverlay
+from viewer.qt.tag_browser import TagBrowser
+from viewer.study import Study
+
+
+@dataclass(frozen=True, slots=True)
+class Measuring:
+    """What :func:`build_measuring` made (the window keeps it to tabify and to close)."""
+
+    overlay: MeasureOverlay
+    follow_up: FollowUpPanel
+    tags: TagBrowser
+    follow_up_dock: QtWidgets.QDockWidget
+    tags_dock: QtWidgets.QDockWidget
+
+    def disconnect_model(self) -> None:
+        self.overlay.disconnect_model()
+        self.follow_up.close()
+        self.tags.close()
+
+
+def build_measuring(window: QtWidgets.QMainWindow, slice_view, session: ReadingSession,
+                    studies: Callable[[], list[Study]]) -> Measuring:
+    """Overlay, menu and docks for ``slice_view`` (the window's viewport over
+    ``session.view``). ``studies()`` lists the loaded studies (for the prior)."""
+    overlay = MeasureOverlay(slice_view, session.measurements, session.view,
+                             findings=session.findings)
+    follow_up = FollowUpPanel(session.follow_up)
+    tags = TagBrowser(TagBrowserState(session.view))
+    docks = []
+    for title, name, widget in (("Follow-up", "follow-up", follow_up),
+                                ("DICOM tags", "dicom-tags", tags)):
+        dock = QtWidgets.QDockWidget(title, window)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        docks.append(dock)
+
+    def compare_with_prior() -> None:
+        study = session.view.study
+        prior = prior_of(study, list(studies())) if study is not None else None
+        session.set_prior(prior)
+        docks[0].show()
+        docks[0].raise_()
+        if prior is None:
+            window.statusBar().showMessage(
+                "No earlier study of this patient is loaded: open the prior too", 10_000)
+
+    menu = window.menuBar().addMenu("&Measure")
+    menu.addActions(overlay.tool_actions)
+    menu.addSeparator()
+    for action in (overlay.undo_action, overlay.redo_action):
+        menu.addAction(action)
+    menu.addSeparator()
+    menu.addAction("Compare with prior study").triggered.connect(compare_with_prior)
+    menu.addAction(docks[1].toggleViewAction())
+    return Measuring(overlay, follow_up, tags, docks[0], docks[1])
+
+
+def loaded_studies(result) -> list[Study]:
+    """The studies of a LoadResult (or none before anything loaded)."""
+    return list(result.studies) if result is not None else []
