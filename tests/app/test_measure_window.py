@@ -9,8 +9,8 @@ import shutil
 
 import numpy as np
 import pydicom
-from PySide6 import QtCore
 from pydicom.uid import generate_uid
+from PySide6 import QtCore
 
 from tests.app.export_fixtures import (
     CASE_ATTRIBUTES,

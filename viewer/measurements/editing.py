@@ -95,3 +95,28 @@ def dragged(measurement: Measurement, handle: str, start: Point, now: Point,
         plus = max(0.0, reach)
     c, d = short_axis(points[0], points[1], at=at, minus=minus, plus=plus, spacing=spacing)
     return measurement.with_points((points[0], points[1], c, d))
+
+
+def outline(measurement: Measurement, *, segments: int = 72) -> list[list[Point]]:
+    """What is drawn, as open polylines of ``(column, row)`` points (a closed shape repeats
+    its first point; an ellipse is ``segments`` chords; a bidirectional is two lines).
+
+    >>> m = Measurement.rectangle(FrameLocation("1", 0), (2, 2), (1, 1))
+    >>> outline(m)
+    [[(1.0, 1.0), (3.0, 1.0), (3.0, 3.0), (1.0, 3.0), (1.0, 1.0)]]
+    """
+    p = measurement.points_px
+    kind = measurement.kind
+    if kind == "ellipse":
+        (c0, r0), (c1, r1) = p
+        cx, cy, rx, ry = (c0 + c1) / 2, (r0 + r1) / 2, abs(c1 - c0) / 2, abs(r1 - r0) / 2
+        return [[(cx + rx * math.cos(2 * math.pi * i / segments),
+                  cy + ry * math.sin(2 * math.pi * i / segments)) for i in range(segments + 1)]]
+    if kind == "rectangle":
+        (c0, r0), (c1, r1) = p
+        return [[(c0, r0), (c1, r0), (c1, r1), (c0, r1), (c0, r0)]]
+    if kind == "freehand":
+        return [[*p, p[0]]]
+    if kind == "angle":
+        return [list(p)]
+    return [[p[0], p[1]], [p[2], p[3]]]

@@ -49,10 +49,15 @@ class MeasureItem:
     def visible(self) -> bool:
         return self.outline.isVisible()
 
+    @property
+    def text_width_px(self) -> float:
+        return self._back.rect().width()
+
     def show(self, polylines: list[list[PointMM]], *, text: str, text_at: PointMM,
-             handles: list[PointMM], selected: bool) -> None:
+             handles: list[PointMM], selected: bool, text_left: bool = False) -> None:
         """Draw the polylines (each open; close one by repeating its first point), the text
-        with its top-left at ``text_at`` and, when selected, the handles."""
+        beside ``text_at`` (to its right, or to its left with ``text_left``) and, when
+        selected, the handles."""
         path = QtGui.QPainterPath()
         for line in polylines:
             finite = [(x, y) for x, y in line if math.isfinite(x) and math.isfinite(y)]
@@ -75,7 +80,8 @@ class MeasureItem:
         self._back.setVisible(bool(text))
         self._anchor.setPos(*text_at)
         self._back.setPos(0, 0)
-        self._back.setTransform(QtGui.QTransform.fromTranslate(10, 4))
+        shift = -self._back.rect().width() - 10 if text_left else 10
+        self._back.setTransform(QtGui.QTransform.fromTranslate(shift, 4))
         while len(self._handles) < len(handles):
             handle = QtWidgets.QGraphicsRectItem(-HANDLE_PX / 2, -HANDLE_PX / 2, HANDLE_PX,
                                                  HANDLE_PX, self.outline)

@@ -27,7 +27,6 @@ while a measurement tool is on or one is selected (box edits otherwise).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -35,7 +34,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.annotations import FrameLocation
 from viewer.findings import StudyFindings
 from viewer.measurements import Measurement, MeasurementSet, StudyMeasurements, measure
-from viewer.measurements.editing import dragged, drawn, handles
+from viewer.measurements.editing import dragged, drawn, handles, outline
 from viewer.measurements.stats import in_plane_spacing
 from viewer.qt.listening import Subscriptions
 from viewer.qt.measure_items import HANDLE_PX, MeasureItem, PointMM
@@ -209,27 +208,20 @@ class MeasureOverlay(QtCore.QObject):
 
     def _draw(self, item: MeasureItem, m: Measurement, *, selected: bool) -> None:
         to_mm = self._to_mm
-        p = m.points_px
-        if m.kind == "ellipse":
-            (c0, r0), (c1, r1) = p
-            cx, cy, rx, ry = (c0 + c1) / 2, (r0 + r1) / 2, abs(c1 - c0) / 2, abs(r1 - r0) / 2
-            steps = range(ELLIPSE_SEGMENTS + 1)
-            lines = [[to_mm((cx + rx * math.cos(2 * math.pi * i / ELLIPSE_SEGMENTS),
-                             cy + ry * math.sin(2 * math.pi * i / ELLIPSE_SEGMENTS)))
-                      for i in steps]]
-        elif m.kind == "rectangle":
-            (c0, r0), (c1, r1) = p
-            lines = [[to_mm(q) for q in ((c0, r0), (c1, r0), (c1, r1), (c0, r1), (c0, r0))]]
-        elif m.kind == "freehand":
-            lines = [[to_mm(q) for q in (*p, p[0])]]
-        elif m.kind == "angle":
-            lines = [[to_mm(q) for q in p]]
-        else:
-            lines = [[to_mm(p[0]), to_mm(p[1])], [to_mm(p[2]), to_mm(p[3])]]
+        lines = [[to_mm(q) for q in line] for line in outline(m, segments=ELLIPSE_SEGMENTS)]
         xs = [x for line in lines for x, _ in line]
         ys = [y for line in lines for _, y in line]
-        item.show(lines, text=self._text(m), text_at=(max(xs), min(ys)),
+        text = self._text(m)
+        right = (max(xs), min(ys))
+        item.show(lines, text=text, text_at=right,
                   handles=[to_mm(h) for h in handles(m).values()], selected=selected)
+        # no room on the right of the view: the text goes to the left of the shape
+        scene = self.view.view_box.mapViewToScene(QtCore.QPointF(*right))
+        x_px = self.view.canvas.mapFromScene(scene).x()
+        if x_px + 10 + item.text_width_px > self.view.canvas.viewport().width():
+            item.show(lines, text=text, text_at=(min(xs), min(ys)),
+                      handles=[to_mm(h) for h in handles(m).values()], selected=selected,
+                      text_left=True)
 
     # ---- coordinates ---------------------------------------------------------------------
     def _to_mm(self, point: Point) -> PointMM:
