@@ -32,6 +32,8 @@ COMMANDS = (
     Command("demo-study", "demo_study",
             "write a synthetic CT phantom DICOM series + ground_truth.json"),
     Command("render", "render", "write one windowed slice to a PNG (headless)"),
+    Command("link", "link", "prior slice nearest in patient position to a slice of the "
+            "current series (linked scrolling, headless)"),
     Command("ask", "ask", "ask MedMO about slices of a study (streams the answer)"),
     Command("models", "models", "list, download, estimate or build MedMO checkpoints"),
     Command("doctor", "doctor", "check GPU, CUDA, memory, cache, and run a smoke test"),

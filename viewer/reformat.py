@@ -255,7 +255,17 @@ def plane_image(volume: Volume, geometry: PlaneGeometry, slice_k: int) -> np.nda
         raise IndexError(f"slice {slice_k} outside 0..{geometry.n_slices - 1}")
     index: list = [slice(None)] * volume.array.ndim
     index[geometry.slice_axis] = int(slice_k)
-    image = volume.array[tuple(index)]
+    return to_screen(volume.array[tuple(index)], geometry)
+
+
+def to_screen(image: np.ndarray, geometry: PlaneGeometry) -> np.ndarray:
+    """An image over the plane's two in-plane array axes (in array order), turned and flipped
+    to the screen's rows and columns: views only, no copy.
+
+    >>> v = Volume(np.zeros((2, 3, 4)))
+    >>> to_screen(np.arange(12).reshape(3, 4), plane_geometry(v, "axial")).shape
+    (3, 4)
+    """
     remaining = [a for a in range(3) if a != geometry.slice_axis]
     if remaining.index(geometry.row_axis) != 0:
         image = np.swapaxes(image, 0, 1)

@@ -6,72 +6,26 @@ view that writes back what it was told cannot loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from psygnal import Signal
 
 from viewer.measure import Ruler
+from viewer.orientation import IMAGE_TOOLS
+from viewer.readout import PixelReadout, pixel_readout
 from viewer.reformat import PlaneGeometry, available_planes, native_plane, plane_geometry
+from viewer.slab import Slab
 from viewer.study import Series, Study
 from viewer.windowing import CT_PRESETS, auto_window
 
-# What a left-drag on the image does: window/level, measure a distance, draw a box, or draw a
-# measurement (viewer.measurements; like boxes, only on acquired frames)
+__all__ = ["MEASURE_TOOLS", "POINTER_MODES", "PixelReadout", "ViewState", "pixel_readout"]
+
+# What a left-drag on the image does: window/level, measure a distance, draw a box, move the
+# crosshair (the other planes go to the point clicked), or draw a measurement
+# (viewer.measurements; like boxes, only on acquired frames)
 MEASURE_TOOLS: tuple[str, ...] = ("ellipse", "rectangle", "freehand", "angle", "bidirectional")
-POINTER_MODES: tuple[str, ...] = ("window", "ruler", "box", *MEASURE_TOOLS)
+POINTER_MODES: tuple[str, ...] = ("window", "ruler", "box", "crosshair", *MEASURE_TOOLS)
 _NATIVE_ONLY = ("box", *MEASURE_TOOLS)
 MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
-
-
-@dataclass(frozen=True, slots=True)
-class PixelReadout:
-    """What lies under the cursor: index, value text and patient position."""
-
-    index: tuple[int, int, int]  # (column, row, frame) of the voxel
-    value_text: str  # "HU -1000", "RGB (12, 40, 200)" or "value 873"
-    position_mm: tuple[float, float, float] | None  # LPS, None when spacing is unknown
-
-    @property
-    def text(self) -> str:
-        column, row, frame = self.index
-        where = f"[{column}, {row}, {frame}]"
-        if self.position_mm is None:
-            return f"{self.value_text}   px {where}"
-        x, y, z = self.position_mm
-        return f"{self.value_text}   ({x:.1f}, {y:.1f}, {z:.1f}) mm LPS   {where}"
-
-
-def pixel_readout(series: Series, index: tuple[float, float, float]) -> PixelReadout | None:
-    """Readout for a fractional volume index ``(column, row, frame)``; None outside the volume.
-
-    >>> from viewer.volume import Volume
-    >>> from viewer.study import FrameRef
-    >>> v = Volume(np.full((2, 4, 4), -1000.0, np.float32), np.diag([0.5, 0.5, 2.0, 1.0]))
-    >>> s = Series("1.2", "CT", "", v, (FrameRef("a"), FrameRef("b")))
-    >>> pixel_readout(s, (2.2, 1.0, 1.0)).text
-    'HU -1000   (1.0, 0.5, 2.0) mm LPS   [2, 1, 1]'
-    >>> pixel_readout(s, (9.0, 0.0, 0.0)) is None
-    True
-    """
-    volume = series.volume
-    frames, rows, cols = volume.array.shape[:3]
-    column, row, frame = (int(round(float(i))) for i in index)
-    if not (0 <= column < cols and 0 <= row < rows and 0 <= frame < frames):
-        return None
-    value = volume.array[frame, row, column]
-    if volume.is_colour:
-        red, green, blue = (int(c) for c in value)
-        value_text = f"RGB ({red}, {green}, {blue})"
-    elif series.modality.upper() == "CT":
-        value_text = f"HU {float(value):.0f}"
-    else:
-        value_text = f"value {float(value):.4g}"
-    position = None
-    if volume.spacing_known:
-        x, y, z = (float(v) for v in volume.index_to_patient(column, row, frame))
-        position = (x, y, z)
-    return PixelReadout((column, row, frame), value_text, position)
 
 
 class ViewState:
@@ -91,6 +45,7 @@ class ViewState:
     rulers_changed = Signal()
     cursor_changed = Signal(object)  # PixelReadout | None
     data_changed = Signal(int)  # a frame of the current series landed (array axis 0 index)
+    display_changed = Signal()  # slab projection or invert
 
     def __init__(self) -> None:
         self._series: Series | None = None
@@ -108,6 +63,9 @@ class ViewState:
         self._mode = "window"
         self._rulers: tuple[Ruler, ...] = ()
         self._cursor: PixelReadout | None = None
+        self._slab: Slab | None = None
+        self._invert = False
+        self._tools: tuple[str, ...] = ()  # image tools applied to the plane, in order
 
     # ---- series and plane -------------------------------------------------------------
     @property
@@ -143,6 +101,9 @@ class ViewState:
         self._study = study
         self._rulers = ()
         self._cine_playing = False
+        self._tools = ()
+        if series is not None and series.volume.is_colour:
+            self._slab = None  # no projection of colour pictures
         if series is None:
             self._geometry = None
             self._slice = 0
@@ -180,6 +141,7 @@ class ViewState:
         if plane == self._plane:
             return
         self._geometry = plane_geometry(self._series.volume, plane)  # raises on bad plane
+        self._tools = ()
         self._plane = plane
         self._slice = self._geometry.n_slices // 2
         self._zoom, self._pan_mm = 1.0, (0.0, 0.0)
@@ -282,6 +244,60 @@ class ViewState:
             return
         preset = auto_window(np.asarray(image, dtype=np.float32))
         self.set_window(preset.width, preset.level, name="auto")
+
+    # ---- slab projection, invert, image tools -------------------------------------------
+    @property
+    def slab(self) -> Slab | None:
+        """The slab projection shown instead of the single slice (None: the slice itself)."""
+        return self._slab
+
+    def set_slab(self, slab: Slab | None) -> None:
+        if slab is not None and self._series is not None and self._series.volume.is_colour:
+            raise ValueError("slab projections need a greyscale series")
+        if slab != self._slab:
+            self._slab = slab
+            self.display_changed.emit()
+
+    def toggle_slab(self, mode: str, thickness_mm: float) -> None:
+        """Key or toolbar: the ``mode`` slab on, or off when that mode is already on."""
+        on = self._slab is not None and self._slab.mode == mode
+        self.set_slab(None if on else Slab(mode, thickness_mm))
+
+    @property
+    def invert(self) -> bool:
+        return self._invert
+
+    @invert.setter
+    def invert(self, value: bool) -> None:
+        if bool(value) != self._invert:
+            self._invert = bool(value)
+            self.display_changed.emit()
+
+    @property
+    def image_tools(self) -> tuple[str, ...]:
+        """Rotations and flips applied to the plane since it came on screen, in order."""
+        return self._tools
+
+    def apply_tool(self, tool: str) -> None:
+        """"rotate" (90 degrees clockwise), "flip_h" or "flip_v": the plane's geometry turns
+        (no resampling), so rulers, boxes and the readout follow; the camera refits."""
+        if tool not in IMAGE_TOOLS:
+            raise ValueError(f"unknown image tool {tool!r}; known: {tuple(IMAGE_TOOLS)}")
+        if self._geometry is None:
+            return
+        self._geometry = IMAGE_TOOLS[tool](self._geometry)
+        self._tools = (*self._tools, tool)
+        self._zoom, self._pan_mm = 1.0, (0.0, 0.0)
+        self.plane_changed.emit(self._plane)
+        self.camera_changed.emit()
+
+    def set_camera(self, zoom: float, pan_mm: tuple[float, float]) -> None:
+        """Zoom and pan at once (a linked viewport copying another's camera)."""
+        zoom = min(max(float(zoom), MIN_ZOOM), MAX_ZOOM)
+        pan = (float(pan_mm[0]), float(pan_mm[1]))
+        if (zoom, pan) != (self._zoom, self._pan_mm):
+            self._zoom, self._pan_mm = zoom, pan
+            self.camera_changed.emit()
 
     # ---- camera -------------------------------------------------------------------------
     @property

@@ -71,6 +71,10 @@ def corner_texts(state: ViewState) -> dict[str, str]:
     extras = [f"zoom x{state.zoom:.2f}"]
     if state.mode not in ("window", "box"):
         extras.append(state.mode.upper())  # RULER, ELLIPSE, ... (box mode has its own label)
+    if state.slab is not None:
+        extras.append(state.slab.text)
+    if state.invert:
+        extras.append("inverted")
     if state.cine_playing:
         extras.append(f"cine {state.cine_fps:g} fps")
     return {

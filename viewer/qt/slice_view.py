@@ -27,7 +27,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from viewer.measure import Ruler
 from viewer.qt.listening import Subscriptions
 from viewer.qt.slice_decorations import RulerItems, TextOverlay, corner_texts
-from viewer.reformat import render_plane
+from viewer.slab import render_view
 from viewer.viewstate import ViewState
 
 Qt = QtCore.Qt
@@ -121,6 +121,7 @@ class SliceView(QtWidgets.QWidget):
             (state.mode_changed, self._on_mode),
             (state.rulers_changed, self._on_rulers),
             (state.data_changed, self._on_frame),
+            (state.display_changed, self._redraw_image),
         ])
         self._on_series(state.series)
 
@@ -169,8 +170,9 @@ class SliceView(QtWidgets.QWidget):
         shape = (geometry.n_rows, geometry.n_cols)
         if self._scratch is None or self._scratch.shape != shape:
             self._scratch = np.empty(shape, np.float32)  # reused: no 1 MB allocation per slice
-        self.displayed = render_plane(state.series.volume, geometry, state.slice_index,
-                                      width, level, scratch=self._scratch)
+        self.displayed = render_view(state.series.volume, geometry, state.slice_index,
+                                     width, level, slab=state.slab, invert=state.invert,
+                                     scratch=self._scratch)
         self.image_item.setImage(self.displayed, autoLevels=False, levels=(0, 255))
         self._update_text()
 
