@@ -27,12 +27,12 @@ from app.qt.panels.model import ModelPanel
 from app.qt.panels.report import ReportPanel
 from app.qt.panels.sweep import SweepBar
 from app.qt.panels.training import TrainingTab
+from app.qt.reading_workspace import ReadingWorkspace
 from app.qt.workers import LoadJob, LoadWorker
 from app.session import ReadingSession
 from viewer.qt.box_overlay import BoxOverlay
 from viewer.qt.extent_overlay import ExtentOverlay
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
-from viewer.qt.slice_view import SliceView
 from viewer.reformat import PLANES
 from viewer.study import LoadResult, Series, Skipped, Study
 from viewer.viewstate import PixelReadout
@@ -58,9 +58,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.engine = EngineClient(self.session.engine, self)
         self.session.engine.port = self.engine
         self.state = self.session.view
-        self.view = SliceView(self.state)
-        self.setCentralWidget(self.view)
         self.result: LoadResult | None = None
+        self.workspace = ReadingWorkspace(self.session, lambda: self.result,
+                                          lambda paths: self.open_paths(paths), parent=self)
+        self.view = self.workspace.grid.views[0]  # shows session.view
+        self.setCentralWidget(self.workspace.grid)
+        self.addToolBar(self.workspace.bar)
         self.job: LoadJob | None = None
         self.last_error = ""
         self._loader = (loader_scan, loader_fill)  # None: viewer.loading (tests may pass their own)
@@ -194,6 +197,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(file_menu, "Open &Folder...", self._ask_folder, QtGui.QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open F&iles...", self._ask_files)
         self._action(file_menu, "Open &DICOMDIR...", self._ask_dicomdir)
+        self._action(file_menu, "Open &Prior Folder...", lambda: self.workspace.ask_prior())
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
 
@@ -285,6 +289,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_paths(self, paths: Iterable[str | Path]) -> None:
         """Load files/folders/DICOMDIRs in a worker; the first series shows as soon as it can."""
         paths = [str(p) for p in paths]
+        self.workspace.on_opened(paths)
         self.stop_loading()
         self.result = None
         self._current_position = -1
@@ -325,12 +330,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.skipped_panel.set_skipped(result.skipped)
         if result.all_series:
             self.show_series(0)
+        self.workspace.on_scanned(result)
 
     def _on_frame_loaded(self, position: int, frame: int) -> None:
         if position == self._current_position:
             self.state.notify_frame_loaded(frame)
             if self.state.frame_visible(frame):
                 self._first_slice_on_screen()
+        if self.result is not None and 0 <= position < len(self.result.all_series):
+            self.workspace.notify_frame_loaded(self.result.all_series[position], frame)
 
     def _first_slice_on_screen(self) -> None:
         if self._first_slice_pending and self.state.series is not None:
@@ -364,14 +372,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- showing ------------------------------------------------------------------------
     def show_series(self, position: int) -> None:
-        """Show ``result.all_series[position]`` in the slice view."""
+        """Show ``result.all_series[position]`` in the active viewport."""
         if self.result is None or not 0 <= position < len(self.result.all_series):
             return
-        if position == self._current_position:
+        target = self.session.layout.active
+        if target is self.state and position == self._current_position:
             return  # already shown: a second click keeps the slice, window and rulers
         series = self.result.all_series[position]
-        self.state.set_series(series, study=self._study_of(series))
-        self.view.setFocus()
+        target.set_series(series, study=self._study_of(series))
+        self.workspace.grid.active_view.setFocus()
 
     def _on_series_shown(self, series: Series | None) -> None:
         """Whoever brought a series on screen (browser, chat link, finding), the browser
@@ -394,7 +403,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.stop_loading()
         self.shutdown_reading()
-        self.view.disconnect_model()
+        self.workspace.disconnect_model()
         self.state.cursor_changed.disconnect(self._on_cursor, missing_ok=True)
         self.state.series_changed.disconnect(self._fill_window_menu, missing_ok=True)
         self.state.series_changed.disconnect(self._on_series_shown, missing_ok=True)

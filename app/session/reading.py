@@ -20,6 +20,9 @@ Parts, each handed to the widget that shows it:
                           ROIs, angles and bidirectional axes (measurement overlay)
 ``follow_up``             :class:`viewer.measurements.followup.FollowUpTable`: the open
                           study's lesions against the prior's (:meth:`set_prior`)
+``layout``                :class:`viewer.layout.Layout`: the viewports (``view`` is the
+                          first), their links, crosshair and the active one (viewport grid)
+``hotkeys``               :class:`app.session.hotkeys.Hotkeys`: the reading tools' keys
 ========================  ==============================================================
 
 The session itself only opens each study's :class:`~app.session.study_record.StudyRecord`
@@ -35,6 +38,7 @@ from psygnal import Signal
 
 from app.session.conversation import Conversation
 from app.session.engine import EnginePort, EngineState, model_display_name
+from app.session.hotkeys import Hotkeys
 from app.session.report import ReportState
 from app.session.study_record import StudyRecord, default_workspace_dir
 from app.session.sweep import SeriesSweep
@@ -44,6 +48,7 @@ from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
 from viewer.measurements import StudyMeasurements
 from viewer.measurements.followup import FollowUpTable
+from viewer.layout import Layout
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
 from viewer.volume_findings import VolumeFindings
@@ -65,6 +70,8 @@ class ReadingSession:
                  engine_port: EnginePort | None = None) -> None:
         self.workspace_dir = Path(workspace_dir) if workspace_dir else default_workspace_dir()
         self.view = ViewState()
+        self.layout = Layout(self.view)  # viewport 0 is ``view``: chat and boxes act on it
+        self.hotkeys = Hotkeys(self.workspace_dir.parent / "hotkeys.json")
         self.frames = FrameSelection()
         self.findings = StudyFindings()
         self.measurements = StudyMeasurements()
