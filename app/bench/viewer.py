@@ -10,7 +10,13 @@ once with each reader, then measures (median of ``repeats`` runs each):
 * ``simpleitk_s``: ``ImageSeriesReader`` on the same folder (GetGDCMSeriesFileNames + Execute,
   which also sorts and rescales to HU), ``simpleitk_execute_s`` the Execute alone;
 * ``render_ms_p50`` / ``render_ms_p95``: ``viewer.qt.bench.time_renders`` (real SliceView,
-  offscreen), when that module is present.
+  offscreen), when that module is present;
+* the reading workspace (``viewer.qt.bench_workspace.time_workspace``, real widgets, rounds
+  interleaved): ``plain_ms_*`` one slice (the reference), ``mip20_ms_*`` a 20 mm MIP
+  (``mip_p95_over_plain_p95``: the goal is at most 3), ``linked_ms_*`` two linked 512x512
+  viewports (the series and a "prior": the same pixels on a 3 mm grid starting 1 mm higher,
+  same frame of reference) scrolling together, and ``linked_dropped_at_30_per_s`` of
+  ``linked_paced_frames`` scrolled at 30 slices/s.
 """
 
 from __future__ import annotations
@@ -85,7 +91,36 @@ def bench_viewer(slices: int = 300, size: int = 512, renders: int = 300, *,
             times = np.asarray(time_renders(loaded.all_series[0], renders), dtype=np.float64)
             result["render_ms_p50"] = round(float(np.percentile(times, 50)), 3)
             result["render_ms_p95"] = round(float(np.percentile(times, 95)), 3)
+            result.update(_workspace(loaded.all_series[0], renders))
     return result
+
+
+def _workspace(series, rounds: int) -> dict:
+    """Plain slice, 20 mm MIP and two linked viewports, timed in the same interleaved run."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from viewer.qt.bench_workspace import time_workspace
+    from viewer.volume import Volume
+
+    affine = series.volume.affine.copy()
+    affine[:3, 2] *= 3.0 / max(series.volume.spacing_mm[0], 1e-6)
+    affine[:3, 3] += np.array([0.0, 0.0, 1.0])
+    prior = replace(series, uid=series.uid + ".prior", volume=Volume(series.volume.array, affine),
+                    frame_of_reference_uid=series.frame_of_reference_uid or "bench")
+    if not series.frame_of_reference_uid:
+        series = replace(series, frame_of_reference_uid="bench")
+    times = time_workspace(series, prior, rounds, slab_mm=20.0, rate=30.0)
+    out: dict = {}
+    for name, key in (("plain", "plain_ms"), ("mip", "mip20_ms"), ("linked", "linked_ms")):
+        values = np.asarray(times[name], dtype=np.float64)
+        out[f"{key}_p50"] = round(float(np.percentile(values, 50)), 3)
+        out[f"{key}_p95"] = round(float(np.percentile(values, 95)), 3)
+    out["mip_p95_over_plain_p95"] = round(out["mip20_ms_p95"] / out["plain_ms_p95"], 3)
+    out["linked_paced_frames"] = times["paced"]
+    out["linked_dropped_at_30_per_s"] = times["dropped"]
+    return out
 
 
 def register(targets) -> None:

@@ -289,7 +289,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_paths(self, paths: Iterable[str | Path]) -> None:
         """Load files/folders/DICOMDIRs in a worker; the first series shows as soon as it can."""
         paths = [str(p) for p in paths]
-        self.workspace.on_opened(paths)
+        self.workspace.on_opened([str(p) for p in paths])
         self.stop_loading()
         self.result = None
         self._current_position = -1

@@ -9,6 +9,7 @@ checkable actions and turns triggers into calls on the model.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6 import QtGui, QtWidgets
 
@@ -31,7 +32,7 @@ class WorkspaceBar(QtWidgets.QToolBar):
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         group = QtGui.QActionGroup(self)
         for name in LAYOUTS:
-            action = self._add(f"layout_{name}", name, lambda n=name: layout.set_layout(n),
+            action = self._add(f"layout_{name}", name, partial(layout.set_layout, name),
                                checkable=True)
             group.addAction(action)
         self._add("mpr", "MPR", self._mpr)
@@ -41,8 +42,7 @@ class WorkspaceBar(QtWidgets.QToolBar):
         self._add("crosshair", "Crosshair", self._toggle_crosshair, checkable=True)
         self.addSeparator()
         for mode in SLAB_MODES:
-            self._add(mode, SLAB_TITLES[mode], lambda m=mode: self._toggle_slab(m),
-                      checkable=True)
+            self._add(mode, SLAB_TITLES[mode], partial(self._toggle_slab, mode), checkable=True)
         self.thickness = QtWidgets.QDoubleSpinBox()
         self.thickness.setRange(0.5, 200.0)
         self.thickness.setDecimals(1)
