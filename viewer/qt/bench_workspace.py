@@ -75,7 +75,7 @@ def time_workspace(current: Series, prior: Series, rounds: int, *, slab_mm: floa
     kinds = {"plain": plain_frame, "mip": mip_frame, "linked": linked_frame}
     timings: dict[str, list[float]] = {name: [] for name in kinds}
     try:
-        for name, frame in kinds.items():  # first paints build caches; not timed
+        for frame in kinds.values():  # first paints build caches; not timed
             frame(n - 1)
         order = list(kinds)
         for i in range(rounds):
