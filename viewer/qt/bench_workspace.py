@@ -92,8 +92,7 @@ def time_workspace(current: Series, prior: Series, rounds: int, *, slab_mm: floa
             wait = due - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-            linked_frame(i)
-            app.processEvents()
+            linked_frame(i)  # painted synchronously, as in the rounds
             finished = time.perf_counter()
             if finished > due + slot:  # missed its slot: the next slot starts from now
                 dropped += 1
