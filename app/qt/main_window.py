@@ -166,7 +166,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_pacs(self) -> None:
         """The PACS panel, tabbed with the study list: what it retrieves opens here."""
-        self.pacs = PacsLink(self.session, self.open_paths, parent=self)
+        self.pacs = PacsLink(self.session, self.open_paths, open_prior=self.workspace.open_prior,
+                             parent=self)
+        self.workspace.bar.addAction("Priors on PACS").triggered.connect(
+            lambda _checked=False: self.pacs.find_priors())
         dock = self.docks["PACS"] = QtWidgets.QDockWidget("PACS", self)
         dock.setObjectName("pacs")
         dock.setWidget(self.pacs.panel)

@@ -34,10 +34,12 @@ class PacsLink(QtCore.QObject):
 
     def __init__(self, session: ReadingSession, open_paths: Callable[[Sequence[str]], None],
                  *, browser: PacsBrowser | None = None,
+                 open_prior: Callable[[Sequence[str]], None] | None = None,
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.open_paths = open_paths
+        self.open_prior = open_prior
         self.runner = ThreadRunner(self)
         self.browser = browser or PacsBrowser(secrets=Secrets(ask=self._ask_secret),
                                               run=self.runner)
@@ -56,7 +58,22 @@ class PacsLink(QtCore.QObject):
         return text if ok and text else None
 
     def _open(self, paths: tuple[str, ...]) -> None:
-        self.open_paths(list(paths))
+        if self.browser.prior_search and self.open_prior is not None:
+            self.open_prior(list(paths))
+        else:
+            self.open_paths(list(paths))
+
+    def find_priors(self) -> bool:
+        """C-FIND the open patient's earlier studies on the chosen node, newest first; the one
+        retrieved from that list hangs beside the current study. False: no patient open."""
+        study = self.session.view.study
+        if study is None or not study.patient_id:
+            self.panel.show_message("error", "Open a study with a patient ID first")
+            return False
+        self.panel.patient_id.setText(study.patient_id)
+        self.panel.focus_requested.emit()
+        self.browser.search_priors(study.patient_id, before=study.date, exclude_uid=study.uid)
+        return True
 
     def edit_nodes(self) -> None:
         from app.qt.panels.pacs_nodes import NodeDialog

@@ -106,6 +106,7 @@ class PacsBrowser:
         self.today = today
         self.node: Node | None = self.book.nodes[0] if self.book.nodes else None
         self.results: tuple[StudyRecord, ...] = ()
+        self.prior_search = False  # results are the open patient's priors (search_priors)
         self.retrieval: Retrieval | None = None
         self.jobs: dict[str, Job] = {}
         self._opened_first = False
@@ -185,6 +186,7 @@ class PacsBrowser:
         client = self._client()
         if client is None:
             return
+        self.prior_search = False
 
         def found(records: object) -> None:
             self.results = tuple(records)  # type: ignore[arg-type]
@@ -193,6 +195,26 @@ class PacsBrowser:
                 else ""
             self.message.emit("info", f"{len(self.results)} stud"
                                       f"{'y' if len(self.results) == 1 else 'ies'} found{more}")
+
+        self._start("search", lambda _cancel: [client.find_studies(query, limit=self.limit)],
+                    found)
+
+    def search_priors(self, patient_id: str, *, before: str = "", exclude_uid: str = "") -> None:
+        """C-FIND the patient's studies (by PatientID, dated up to ``before`` when given):
+        the results are the priors, newest first, without the study ``exclude_uid``."""
+        client = self._client()
+        if client is None:
+            return
+        query = StudyQuery(patient_id=patient_id, date=f"-{before}" if before else "")
+        self.prior_search = True  # what is retrieved from these results is a prior
+
+        def found(records: object) -> None:
+            priors = [r for r in records if r.study_uid != exclude_uid]  # type: ignore[attr-defined]
+            self.results = tuple(sorted(priors, key=lambda r: (r.date, r.time), reverse=True))
+            self.results_changed.emit(self.results)
+            self.message.emit("info", f"{len(self.results)} prior stud"
+                                      f"{'y' if len(self.results) == 1 else 'ies'} of "
+                                      f"{patient_id}, newest first")
 
         self._start("search", lambda _cancel: [client.find_studies(query, limit=self.limit)],
                     found)
