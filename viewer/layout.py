@@ -87,8 +87,8 @@ class Layout:
         return next(k for k, s in enumerate(self.viewports) if s is state)
 
     # ---- hangings --------------------------------------------------------------------------
-    def hang_prior(self, current: tuple[Series, Study | None], prior: tuple[Series, Study]
-                   ) -> None:
+    def hang_prior(self, current: tuple[Series, Study | None],
+                   prior: tuple[Series, Study | None]) -> None:
         """Current on the left, the prior's matching series on the right (1x2), scrolling
         linked by patient position; the prior starts at the slice nearest the current one."""
         series, study = current

@@ -45,12 +45,12 @@ def time_workspace(current: Series, prior: Series, rounds: int, *, slab_mm: floa
     plain_view, mip_view = SliceView(plain_state), SliceView(mip_state)
     layout = Layout()
     grid = ViewportGrid(layout)
-    widgets = (plain_view, mip_view, grid)
-    for widget in (plain_view, mip_view):
-        widget.resize(size, size)
+    widgets: tuple[QtWidgets.QWidget, ...] = (plain_view, mip_view, grid)
+    plain_view.resize(size, size)
+    mip_view.resize(size, size)
     grid.resize(2 * size, size)
-    for widget in widgets:
-        widget.show()
+    for shown in widgets:
+        shown.show()
     plain_state.set_series(current)
     mip_state.set_series(current)
     mip_state.set_slab(Slab("mip", slab_mm))
@@ -98,8 +98,8 @@ def time_workspace(current: Series, prior: Series, rounds: int, *, slab_mm: floa
                 dropped += 1
                 start = finished - (i + 1) * slot
     finally:
-        for widget in widgets:
-            widget.close()
-            widget.deleteLater()
+        for shown in widgets:
+            shown.close()
+            shown.deleteLater()
         app.processEvents()
     return {**timings, "dropped": dropped, "paced": paced}
