@@ -4,8 +4,9 @@ prior comparison.
 It gets the session (its ``layout`` and ``hotkeys`` parts) and two callables, never the window:
 ``loaded()`` returns what the window's loader has read so far (a LoadResult or None), and
 ``open_paths(paths)`` loads more. *Compare with prior* hangs the newest study beside the same
-patient's next newest, each with its matching series, linked by position; *Open prior folder*
-loads a folder beside what is open and then compares.
+patient's next newest, each with its matching series, linked by position (and makes it the
+follow-up table's prior); *Open prior folder* loads a folder beside what is open and then
+compares.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class ReadingWorkspace(QtCore.QObject):
             self.session.status.emit("No prior study of this patient is open")
             return False
         self.session.layout.hang_prior(*hanging)
+        self.session.set_prior(hanging[1][1])  # the follow-up table compares with it too
         return True
 
     def notify_frame_loaded(self, series: Series, frame: int) -> None:

@@ -60,6 +60,7 @@ def test_prior_hangs_beside_the_current_study_and_scrolls_with_it(make_window, t
     assert "2026-03-01" in grid.cells[0].header.text()
     assert "2025-03-01" in grid.cells[1].header.text() and "prior" in grid.cells[1].header.text()
     assert grid.cells[1].isVisible() and layout.links.enabled
+    assert win.session.follow_up.prior_study.date == "20250301"  # measurements compare too
     assert win.workspace.bar.actions_by_name["link"].isChecked()
     left.slice_index = 0
     for _ in range(9):  # scroll the current study down nine slices with the keyboard
