@@ -46,9 +46,9 @@ from app.store.audit import AuditLog, PhiGuard
 from app.store.workspace import Workspace, WorkspaceError
 from viewer.findings import StudyFindings
 from viewer.frame_selection import FrameSelection
+from viewer.layout import Layout
 from viewer.measurements import StudyMeasurements
 from viewer.measurements.followup import FollowUpTable
-from viewer.layout import Layout
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
 from viewer.volume_findings import VolumeFindings
