@@ -70,6 +70,12 @@ def test_prior_hangs_beside_the_current_study_and_scrolls_with_it(make_window, t
     assert right.slice_index == int(np.argmin(np.abs(1.0 + 3.0 * np.arange(20) - z))) == 7
     expected = render_view(right.series.volume, right.geometry, 7, *right.window)
     assert np.array_equal(grid.views[1].displayed, expected)
+    # a click makes the prior's viewport the active one: the tools act on it alone
+    qtbot.mouseClick(grid.views[1].canvas.viewport(), Qt.MouseButton.MiddleButton)
+    assert layout.active_index == 1
+    _key(win, qtbot, grid.views[1].canvas, Qt.Key.Key_I)
+    assert right.invert and not left.invert
+    assert "#e0a030" in grid.cells[1].styleSheet()  # its frame takes its colour
     _key(win, qtbot, grid.views[0].canvas, Qt.Key.Key_L)  # links off: the prior stays
     assert not layout.links.enabled
     left.slice_index = 20
@@ -112,6 +118,9 @@ def test_mip_toggles_on_and_off_with_its_key(make_window, two_studies, qtbot):
     assert win.workspace.bar.actions_by_name["mip"].isChecked()
     _key(win, qtbot, view.canvas, Qt.Key.Key_P)
     assert state.slab is None and np.array_equal(view.displayed, plain)
+    _key(win, qtbot, view.canvas, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert win.session.layout.name == "2x2"
+    assert all(cell.isVisible() for cell in win.workspace.grid.cells)
 
 
 def test_hotkeys_are_remapped_in_the_dialog_and_saved(make_window, two_studies, qtbot,
