@@ -45,6 +45,7 @@ class Layout:
         self.links = ViewLinks(self.viewports)
         self._name = "1x1"
         self._active = 0
+        self.links.shown = 1
 
     @property
     def name(self) -> str:
@@ -64,6 +65,7 @@ class Layout:
             raise ValueError(f"unknown layout {name!r}; known: {tuple(LAYOUTS)}")
         if name != self._name:
             self._name = name
+            self.links.shown = len(self.visible)
             if self._active >= len(self.visible):
                 self.set_active(0)
             self.layout_changed.emit(name)

@@ -54,6 +54,7 @@ class ViewLinks:
         self.link_window = False
         self._offsets: dict[tuple[int, int], np.ndarray] = {}  # (a, b): position b - a (mm)
         self._busy = False
+        self.shown = len(self.states)  # the first ``shown`` viewports are on screen and follow
         for state in self.states:
             state.slice_changed.connect(lambda _k, s=state: self._follow_slice(s))
             state.camera_changed.connect(lambda s=state: self._follow_camera(s))
@@ -121,7 +122,8 @@ class ViewLinks:
 
     # ---- followers ---------------------------------------------------------------------------
     def _others(self, source: ViewState) -> list[ViewState]:
-        return [s for s in self.states if s is not source and s.series is not None]
+        """The other viewports on screen that show a series (hidden ones do not follow)."""
+        return [s for s in self.states[:self.shown] if s is not source and s.series is not None]
 
     def _follow_slice(self, source: ViewState) -> None:
         if not self._enabled or self._busy:

@@ -45,10 +45,15 @@ def test_linked_viewports_follow_by_position_not_index():
     layout.links.toggle()
     left.slice_index = 2
     assert right.slice_index == expected  # unlinked: stays
+    layout.links.toggle()
+    layout.set_layout("1x1")
+    left.slice_index = 5
+    assert right.slice_index == expected  # off screen: does not follow (nor draw)
 
 
 def test_other_frames_of_reference_link_only_at_a_chosen_pair():
     layout = Layout()
+    layout.set_layout("1x2")
     current, prior = _current(), _prior(frame="other")
     left, right = layout.viewports[:2]
     left.set_series(current)
@@ -66,6 +71,7 @@ def test_other_frames_of_reference_link_only_at_a_chosen_pair():
 
 def test_camera_and_window_link_when_asked():
     layout = Layout()
+    layout.set_layout("2x1")
     a, b = layout.viewports[:2]
     a.set_series(_current())
     b.set_series(_prior())
