@@ -115,6 +115,13 @@ class VolumeFindings:
         view.series_changed.connect(self._invalidate)
         self._attach(findings.annotations)
 
+    def set_view(self, view: ViewState) -> None:
+        """Review the findings in ``view`` from now on (the active viewport)."""
+        self.view.series_changed.disconnect(self._invalidate)
+        self.view = view
+        view.series_changed.connect(self._invalidate)
+        self._invalidate()
+
     # ------------------------------------------------------------------ reading
     @property
     def groups(self) -> list[FindingGroup]:

@@ -32,6 +32,7 @@ from app.qt.workers import LoadJob, LoadWorker
 from app.session import ReadingSession
 from viewer.qt.box_overlay import BoxOverlay
 from viewer.qt.extent_overlay import ExtentOverlay
+from viewer.qt.measure_overlay import MeasureOverlay
 from viewer.qt.series_browser import SeriesBrowser, SkippedPanel
 from viewer.reformat import PLANES
 from viewer.study import LoadResult, Series, Skipped, Study
@@ -108,7 +109,14 @@ class MainWindow(QtWidgets.QMainWindow):
     # ---- reading: session parts -> panels -----------------------------------------------
     def _build_reading(self) -> None:
         session = self.session
-        self.overlay = BoxOverlay(self.view, session.findings, self.state)
+        # each viewport draws and edits the boxes and measurements of the study it shows
+        self.overlay = BoxOverlay(self.view, session.findings_for(self.state), self.state)
+        grid_views = self.workspace.grid.views
+        self.viewport_overlays = [
+            (BoxOverlay(view, session.findings_for(state), state),
+             MeasureOverlay(view, session.measurements_for(state), state,
+                            findings=session.findings_for(state)))
+            for view, state in zip(grid_views[1:], session.layout.viewports[1:], strict=True)]
         self.panels = _Panels(
             findings=FindingsPanel(session.findings, self.state),
             chat=ChatPanel(session.conversation, session.frames, session.findings),
@@ -146,10 +154,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                          lambda: loaded_studies(self.result))
         QtCore.QTimer.singleShot(0, self._tabify_findings3d)
         session.sweep.started.connect(lambda _text: dock.raise_())
-        menu = self.menuBar().addMenu("&Boxes")
-        for action in (self.overlay.undo_action, self.overlay.redo_action,
-                       self.overlay.box_mode_action, self.overlay.show_deleted_action):
-            menu.addAction(action)
+        self.boxes_menu = self.menuBar().addMenu("&Boxes")
+        self._show_box_tools_of(self.overlay)
         engine, form = session.engine, panels.training.form
         panels.training.adapter_chosen.connect(engine.use_adapter)
         panels.training.rolled_back.connect(lambda: engine.use_adapter(""))
@@ -158,11 +164,28 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda model: None if form.model.currentText().strip() == model
             else form.model.setCurrentText(model))
         session.conversation.needs_model.connect(lambda: self.docks["Model"].raise_())
+        session.focus_changed.connect(self._on_focus)
         session.report.stream_started.connect(lambda _model: self.docks["Report"].raise_())
         session.status.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.key_shortcut = QtGui.QShortcut(QtGui.QKeySequence("K"), self)
         self.key_shortcut.activated.connect(session.toggle_key_image)
         self._build_pacs()
+
+    def _on_focus(self, state) -> None:
+        """Another viewport is active: the panels go to findings there, and the Boxes and
+        Measure menus act on it."""
+        self.panels.findings.set_view(state)
+        self.panels.report.view = state
+        self.sweep_bar.view = state
+        index = self.session.layout.index_of(state)
+        overlays = [(self.overlay, self.measuring.overlay), *self.viewport_overlays]
+        self._show_box_tools_of(overlays[index][0])
+        self.measuring.show_tools_of(overlays[index][1])
+
+    def _show_box_tools_of(self, overlay: BoxOverlay) -> None:
+        self.boxes_menu.clear()
+        self.boxes_menu.addActions([overlay.undo_action, overlay.redo_action,
+                                    overlay.box_mode_action, overlay.show_deleted_action])
 
     def _build_pacs(self) -> None:
         """The PACS panel, tabbed with the study list: what it retrieves opens here."""

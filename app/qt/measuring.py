@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.session import ReadingSession
 from viewer.dicom_tags import TagBrowserState
@@ -33,6 +33,17 @@ class Measuring:
     tags: TagBrowser
     follow_up_dock: QtWidgets.QDockWidget
     tags_dock: QtWidgets.QDockWidget
+    menu: QtWidgets.QMenu
+    study_actions: tuple[QtGui.QAction, ...]  # compare with prior, the tags dock
+
+    def show_tools_of(self, overlay: MeasureOverlay) -> None:
+        """The Measure menu acts on ``overlay``'s viewport (the active one)."""
+        self.menu.clear()
+        self.menu.addActions(overlay.tool_actions)
+        self.menu.addSeparator()
+        self.menu.addActions([overlay.undo_action, overlay.redo_action])
+        self.menu.addSeparator()
+        self.menu.addActions(list(self.study_actions))
 
     def disconnect_model(self) -> None:
         self.overlay.disconnect_model()
@@ -44,8 +55,8 @@ def build_measuring(window: QtWidgets.QMainWindow, slice_view, session: ReadingS
                     studies: Callable[[], list[Study]]) -> Measuring:
     """Overlay, menu and docks for ``slice_view`` (the window's viewport over
     ``session.view``). ``studies()`` lists the loaded studies (for the prior)."""
-    overlay = MeasureOverlay(slice_view, session.measurements, session.view,
-                             findings=session.findings)
+    overlay = MeasureOverlay(slice_view, session.measurements_for(session.view), session.view,
+                             findings=session.findings_for(session.view))
     follow_up = FollowUpPanel(session.follow_up)
     tags = TagBrowser(TagBrowserState(session.view))
     docks = []
@@ -60,7 +71,7 @@ def build_measuring(window: QtWidgets.QMainWindow, slice_view, session: ReadingS
         docks.append(dock)
 
     def compare_with_prior() -> None:
-        study = session.view.study
+        study = session.focus.study
         prior = prior_of(study, list(studies())) if study is not None else None
         session.set_prior(prior)
         docks[0].show()
@@ -70,14 +81,12 @@ def build_measuring(window: QtWidgets.QMainWindow, slice_view, session: ReadingS
                 "No earlier study of this patient is loaded: open the prior too", 10_000)
 
     menu = window.menuBar().addMenu("&Measure")
-    menu.addActions(overlay.tool_actions)
-    menu.addSeparator()
-    for action in (overlay.undo_action, overlay.redo_action):
-        menu.addAction(action)
-    menu.addSeparator()
-    menu.addAction("Compare with prior study").triggered.connect(compare_with_prior)
-    menu.addAction(docks[1].toggleViewAction())
-    return Measuring(overlay, follow_up, tags, docks[0], docks[1])
+    compare = QtGui.QAction("Compare with prior study", menu)
+    compare.triggered.connect(compare_with_prior)
+    measuring = Measuring(overlay, follow_up, tags, docks[0], docks[1], menu,
+                          (compare, docks[1].toggleViewAction()))
+    measuring.show_tools_of(overlay)
+    return measuring
 
 
 def loaded_studies(result) -> list[Study]:

@@ -137,6 +137,16 @@ class Conversation:
     def messages(self) -> list[ChatMessage]:
         return self.record.messages if self.record is not None else []
 
+    def set_view(self, view: ViewState) -> None:
+        """Ask about what ``view`` shows from now on (the active viewport)."""
+        for old, new in ((self.view.series_changed, view.series_changed),
+                         (self.view.slice_changed, view.slice_changed),
+                         (self.view.plane_changed, view.plane_changed)):
+            old.disconnect(self._update_sending)
+            new.connect(self._update_sending)
+        self.view = view
+        self._update_sending()
+
     def set_record(self, record: StudyRecord | None) -> None:
         """Show another study's chat (an answer in flight is still stored in its own)."""
         if record is self.record:

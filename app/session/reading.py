@@ -22,6 +22,10 @@ Parts, each handed to the widget that shows it:
                           study's lesions against the prior's (:meth:`set_prior`)
 ``layout``                :class:`viewer.layout.Layout`: the viewports (``view`` is the
                           first), their links, crosshair and the active one (viewport grid)
+``focus``                 the active viewport's ViewState: what the chat asks about, the
+                          sweep localises and ``findings``/``measurements`` belong to
+                          (``focus_changed``); each viewport draws its own study's boxes and
+                          measurements (:meth:`findings_for`, :meth:`measurements_for`)
 ``hotkeys``               :class:`app.session.hotkeys.Hotkeys`: the reading tools' keys
 ========================  ==============================================================
 
@@ -65,12 +69,14 @@ class ReadingSession:
 
     record_changed = Signal(object)
     status = Signal(str)
+    focus_changed = Signal(object)  # ViewState: the active viewport's
 
     def __init__(self, *, workspace_dir: str | Path | None = None,
                  engine_port: EnginePort | None = None) -> None:
         self.workspace_dir = Path(workspace_dir) if workspace_dir else default_workspace_dir()
         self.view = ViewState()
-        self.layout = Layout(self.view)  # viewport 0 is ``view``: chat and boxes act on it
+        self.layout = Layout(self.view)  # viewport 0 is ``view``
+        self.focus = self.view  # the active viewport's state: chat and sweep act on it
         self.hotkeys = Hotkeys(self.workspace_dir.parent / "hotkeys.json")
         self.frames = FrameSelection()
         self.findings = StudyFindings()
@@ -89,7 +95,9 @@ class ReadingSession:
         self.records: dict[str, StudyRecord] = {}
         self.record: StudyRecord | None = None
         self._closed = False
+        self._viewport_parts: dict[int, tuple[StudyFindings, StudyMeasurements]] = {}
         self.view.series_changed.connect(self._on_series)
+        self.layout.active_changed.connect(self._on_active)
         self.findings.selection.selected_changed.connect(self._on_selected)
 
     # ------------------------------------------------------------------ studies
@@ -113,8 +121,49 @@ class ReadingSession:
         self.records[study.uid] = record
         return record
 
+    def _on_active(self, _index: int) -> None:
+        """Another viewport became active: the chat, the sweep, the 3D findings and the open
+        study's parts follow it."""
+        focus = self.layout.active
+        if focus is self.focus:
+            return
+        self.focus.series_changed.disconnect(self._on_series)
+        self.focus = focus
+        focus.series_changed.connect(self._on_series)
+        self.conversation.set_view(focus)
+        self.sweep.set_view(focus)
+        self.findings3d.set_view(focus)
+        self._on_series(focus.series)
+        self.focus_changed.emit(focus)
+
+    def findings_for(self, view: ViewState) -> StudyFindings:
+        """The boxes of the study ``view`` shows (one part per viewport, following it; the
+        selection is the session's, so a box picked anywhere is picked everywhere)."""
+        return self._parts_for(view)[0]
+
+    def measurements_for(self, view: ViewState) -> StudyMeasurements:
+        """The measurements of the study ``view`` shows (one part per viewport)."""
+        return self._parts_for(view)[1]
+
+    def _parts_for(self, view: ViewState) -> tuple[StudyFindings, StudyMeasurements]:
+        key = id(view)
+        if key not in self._viewport_parts:
+            parts = (StudyFindings(self.findings.selection), StudyMeasurements())
+            self._viewport_parts[key] = parts
+
+            def follow(_series: Series | None = None) -> None:
+                study = view.study
+                record = (self.record_for(study) if view.series is not None
+                          and study is not None else None)
+                parts[0].set_annotations(record.annotations if record is not None else None)
+                parts[1].set_measurements(record.measurements if record is not None else None)
+
+            view.series_changed.connect(follow)
+            follow()
+        return self._viewport_parts[key]
+
     def _on_series(self, series: Series | None) -> None:
-        study = self.view.study
+        study = self.focus.study
         record = (self.record_for(study) if (series is not None and study is not None)
                   else None)
         if record is self.record:

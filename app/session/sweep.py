@@ -213,6 +213,11 @@ class SeriesSweep:
     def running(self) -> bool:
         return self.run is not None
 
+    def set_view(self, view: ViewState) -> None:
+        """Localise the series ``view`` shows from now on (the active viewport); a sweep
+        already running keeps its own series."""
+        self.view = view
+
     def set_record(self, record: StudyRecord | None) -> None:
         """The study on screen (a sweep in flight keeps storing into its own)."""
         self.record = record

@@ -144,3 +144,50 @@ def test_hotkeys_are_remapped_in_the_dialog_and_saved(make_window, two_studies, 
         win.state.series.volume, win.state.geometry, win.state.slice_index, *win.state.window))
     assert Hotkeys(tmp_path / "ws" / "hotkeys.json").key("invert") == "Shift+I"
     assert Hotkeys(tmp_path / "ws" / "hotkeys.json").key("rotate") == "R"
+
+
+def test_chat_boxes_and_measurements_act_on_the_active_viewport(make_window, two_studies, qtbot):
+    from viewer.annotations import Annotation, FrameLocation, PixelBox
+
+    current, prior = two_studies
+    win = make_window()
+    _open(win, qtbot, [current])
+    win.workspace.open_prior([prior])
+    layout, session = win.session.layout, win.session
+    qtbot.waitUntil(lambda: layout.viewports[1].series is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=20_000)
+    left, right = layout.viewports[:2]
+    grid = win.workspace.grid
+    assert session.focus is left and session.conversation.view is left
+    assert session.findings.annotations.study_uid == left.study.uid
+    # a box on the prior's shown slice, stored in the prior's own record
+    prior_record = session.record_for(right.study)
+    k = right.slice_index
+    ref = right.series.frames[k]
+    prior_box = prior_record.annotations.add(Annotation(
+        PixelBox(8, 8, 20, 20), "nodule", FrameLocation(right.series.uid, k,
+                                                         ref.sop_instance_uid), "user"))
+    j = left.slice_index
+    current_box = session.findings.annotations.add(Annotation(
+        PixelBox(4, 4, 12, 12), "cyst", FrameLocation(left.series.uid, j,
+                                                      left.series.frames[j].sop_instance_uid),
+        "user"))
+    overlay_left, (overlay_right, _measure) = win.overlay, win.viewport_overlays[0]
+    assert prior_box in overlay_right.items and prior_box not in overlay_left.items
+    assert current_box in overlay_left.items and current_box not in overlay_right.items
+
+    qtbot.mouseClick(grid.views[1].canvas.viewport(), Qt.MouseButton.MiddleButton)
+    assert layout.active_index == 1 and session.focus is right
+    # the chat now asks about the prior's slice, and its findings are the prior's
+    assert session.conversation.view is right and session.sweep.view is right
+    assert session.findings.annotations.study_uid == right.study.uid
+    assert session.findings.annotations.get(prior_box) is not None
+    assert win.panels.findings.state is right
+    assert f"slice {k + 1}" in session.conversation.sending()[0].lower()
+    # the current study's boxes still show in their own viewport
+    assert current_box in overlay_left.items and prior_box in overlay_right.items
+    # the Boxes and Measure menus act on the active viewport
+    assert overlay_right.box_mode_action in win.boxes_menu.actions()
+    ellipse = next(a for a in win.measuring.menu.actions() if a.data() == "ellipse")
+    ellipse.trigger()
+    assert right.mode == "ellipse" and left.mode == "window"

@@ -89,6 +89,12 @@ class FindingsPanel(QtWidgets.QWidget):
         self._attach(findings.annotations)
 
     # ---- public API -----------------------------------------------------------------
+    def set_view(self, state: ViewState) -> None:
+        """Go to the findings in ``state`` from now on (the active viewport)."""
+        self.state.series_changed.disconnect(self._on_series, missing_ok=True)
+        self.state = state
+        state.series_changed.connect(self._on_series)
+
     def _attach(self, annotations: AnnotationSet | None) -> None:
         """List another study's findings."""
         if self.annotations is not None:
