@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.session import ReadingSession
 from viewer.dicom_tags import TagBrowserState
-from viewer.measurements.followup import prior_of
+from viewer.prior import priors_of
 from viewer.qt.followup_panel import FollowUpPanel
 from viewer.qt.measure_overlay import MeasureOverlay
 from viewer.qt.tag_browser import TagBrowser
@@ -72,7 +72,8 @@ def build_measuring(window: QtWidgets.QMainWindow, slice_view, session: ReadingS
 
     def compare_with_prior() -> None:
         study = session.focus.study
-        prior = prior_of(study, list(studies())) if study is not None else None
+        priors = priors_of(study, studies()) if study is not None else []
+        prior = priors[0] if priors else None  # the newest earlier study
         session.set_prior(prior)
         docks[0].show()
         docks[0].raise_()

@@ -9,7 +9,7 @@ longest).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from psygnal import Signal
@@ -110,22 +110,6 @@ def follow_up(prior: Iterable[Measured], current: Iterable[Measured]) -> list[Fo
             AxisChange(p[1].long_axis if p else None, c[1].long_axis if c else None),
             AxisChange(p[1].short_axis if p else None, c[1].short_axis if c else None)))
     return rows
-
-
-def prior_of(current: Study, studies: Sequence[Study]) -> Study | None:
-    """The most recent other study of the same patient dated before ``current`` (DICOM dates
-    compare as text), or None.
-
-    >>> a, b, c = (Study(u, patient_id="P1", date=d) for u, d in
-    ...            (("1", "20250101"), ("2", "20260101"), ("3", "20240101")))
-    >>> prior_of(b, [a, b, c]).uid
-    '1'
-    >>> prior_of(c, [a, b, c]) is None
-    True
-    """
-    earlier = [s for s in studies if s.uid != current.uid and s.patient_id == current.patient_id
-               and s.date and current.date and s.date < current.date]
-    return max(earlier, key=lambda s: s.date) if earlier else None
 
 
 class FollowUpTable:
