@@ -137,8 +137,11 @@ class TextOverlay(QtCore.QObject):
 
     def relayout(self) -> None:
         width, height = self._host.width(), self._host.height()
+        half = max(40, width // 2 - 2 * _MARGIN)  # a narrow viewport clips, never overlaps
         for name, label in self.corners.items():
             label.adjustSize()
+            if label.width() > half:
+                label.resize(half, label.height())
             x = _MARGIN if "left" in name else width - label.width() - _MARGIN
             y = _MARGIN if "top" in name else height - label.height() - _MARGIN
             label.move(max(0, x), max(0, y))
