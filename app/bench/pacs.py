@@ -13,7 +13,10 @@ both, medians, spreads and ``ratio`` = median ours / median getscu; ``pacs_get_s
 at the mercy of other processes than wall time on a shared machine), the best of each, and
 ``first_slice_s``: when the first instance had arrived and been decoded to pixels by the
 viewer's reader, which is when a slice can be drawn, beside when the whole retrieve ended.
-``server`` names the Orthanc version the server itself reports (REST ``/system``).
+``server`` names the Orthanc version the server itself reports (REST ``/system``). With
+``--baseline TREE`` another checkout's retrieve (:mod:`app.bench.baseline`) is a third side of
+every round: ``baseline_vs_getscu`` and ``ours_vs_baseline`` compare it, before and after a
+change in the same run.
 """
 
 from __future__ import annotations
@@ -42,12 +45,16 @@ def register(targets) -> None:
     parser.add_argument("--server-nodelay", action="store_true",
                         help="start Orthanc with TCP_NODELAY=1 (by default it runs as Debian "
                              "ships it, with Nagle's algorithm)")
+    parser.add_argument("--baseline", metavar="TREE", default="",
+                        help="also time this checkout's retrieve (e.g. a `git worktree` of an "
+                             "older commit) in the same rounds")
     parser.set_defaults(func=_run)
 
 
 def _run(args) -> int:
     return emit(bench_pacs(slices=args.slices, size=args.size, rounds=args.rounds,
-                            server_nodelay=args.server_nodelay), args.json)
+                           server_nodelay=args.server_nodelay, baseline=args.baseline),
+                args.json)
 
 
 def _cpu(who: int) -> float:
@@ -104,7 +111,7 @@ def _getscu(orthanc, study_uid: str, out: Path, our_ae: str) -> tuple[float, int
 
 
 def bench_pacs(*, slices: int = 300, size: int = 512, rounds: int = 5,
-               server_nodelay: bool = False, stream=None) -> dict:
+               server_nodelay: bool = False, baseline: str = "", stream=None) -> dict:
     from app.pacs.orthanc import Orthanc
     from viewer.demo import write_demo_study
     from viewer.pacs import parse_node
@@ -115,7 +122,8 @@ def bench_pacs(*, slices: int = 300, size: int = 512, rounds: int = 5,
     stream = stream or sys.stderr  # looked up now: a test may have replaced it
     our_ae = "MEDMO"
     firsts: list[float] = []
-    cpu: dict[str, list[float]] = {"pacs_get_cpu_s": [], "getscu_cpu_s": []}
+    cpu: dict[str, list[float]] = {"pacs_get_cpu_s": [], "getscu_cpu_s": [],
+                                   "baseline_cpu_s": []}
     with tempfile.TemporaryDirectory(prefix="medmo-bench-pacs-") as scratch:
         root = Path(scratch)
         print(f"writing a {slices} x {size}^2 CT ...", file=stream)
@@ -145,9 +153,35 @@ def bench_pacs(*, slices: int = 300, size: int = 512, rounds: int = 5,
                 cpu["getscu_cpu_s"].append(used)
                 return seconds
 
-            runs = interleave({"pacs_get_s": ours, "getscu_s": theirs}, rounds, stream=stream,
-                              digits=3)
+            sides = {"pacs_get_s": ours, "getscu_s": theirs}
+            other = None
+            if baseline:
+                from app.bench.baseline import Baseline
+
+                other = Baseline(baseline, dicom_url=orthanc.dicom_url, our_ae=our_ae,
+                                 study_uid=study_uid, cache_dir=root / "baseline-cache")
+
+                def before() -> float:
+                    seconds, count, used = other.retrieve()
+                    _check("baseline", count, len(files))
+                    cpu["baseline_cpu_s"].append(used)
+                    return seconds
+
+                sides["baseline_s"] = before
+            try:
+                runs = interleave(sides, rounds, stream=stream, digits=3)
+            finally:
+                if other is not None:
+                    other.close()
     wall = compare(runs, "pacs_get_s", "getscu_s", digits=3, ratio_digits=2)
+    extra = {} if not baseline else {
+        "baseline": str(Path(baseline).resolve()),
+        "baseline_vs_getscu": compare(runs, "baseline_s", "getscu_s", digits=3,
+                                      ratio_digits=2),
+        "ours_vs_baseline": compare(runs, "pacs_get_s", "baseline_s", digits=3,
+                                    ratio_digits=2),
+        "cpu_baseline_vs_getscu": compare(cpu, "baseline_cpu_s", "getscu_cpu_s", digits=3,
+                                          ratio_digits=2)}
     return {
         "instances": len(files), "megabytes": round(megabytes, 1), "rounds": rounds,
         "pacs_get_s": wall["pacs_get_s"]["median"], "getscu_s": wall["getscu_s"]["median"],
@@ -162,6 +196,7 @@ def bench_pacs(*, slices: int = 300, size: int = 512, rounds: int = 5,
         "server": f"Orthanc {version}, " + ("TCP_NODELAY=1" if server_nodelay
                                             else "as installed (Nagle's algorithm on)"),
         "getscu": "dcmtk getscu, TCP_NODELAY=1",
+        **extra,
     }
 
 

@@ -137,3 +137,18 @@ def test_bench_pacs_names_the_server_it_asked_and_interleaves_getscu(capsys):
     version = installed.stdout.split()[1]  # "Orthanc 1.10.1"
     assert out["server"] == f"Orthanc {version}, TCP_NODELAY=1"
     assert len(printed_rounds(err, 2)) == 2
+
+
+def test_bench_pacs_baseline_is_a_third_side_of_every_round(capsys):
+    """--baseline TREE times that checkout's retrieve in the same rounds (here this very
+    checkout, so both retrieve the same study the same way)."""
+    from pathlib import Path
+
+    tree = Path(__file__).resolve().parents[2]
+    out, err = run_json(capsys, "pacs", "--slices", "3", "--size", "64", "--rounds", "2",
+                        "--baseline", str(tree))
+    check_comparison(out["baseline_vs_getscu"], "baseline_s", "getscu_s", 2)
+    check_comparison(out["ours_vs_baseline"], "pacs_get_s", "baseline_s", 2)
+    check_comparison(out["cpu_baseline_vs_getscu"], "baseline_cpu_s", "getscu_cpu_s", 2)
+    assert out["baseline"] == str(tree)
+    assert all("baseline_s" in line for line in printed_rounds(err, 2))

@@ -11,7 +11,7 @@ to the sink as received, then answered), A-RELEASE, A-ABORT; the encodings are i
 
 Per-instance costs, as profiled on that CT with Orthanc's TCP_NODELAY on (2026-12-04): we
 propose no PDU limit, so Orthanc sends about 7 PDUs per instance (2,100 in all; proposing
-16 KB like getscu was slower); reading each PDU's header and body with two calls took 4,359
+16 KB like getscu was not faster); reading each PDU's header and body with two calls took 4,359
 socket reads, now about 900 of up to ``READ_BYTES``; the socket's timeout is set once, not per
 read; the cache indexes instances in batches (:data:`viewer.pacs.cache.INDEX_BATCH`), not one
 transaction each; a dataset's fragments are joined once, straight from the PDUs.
