@@ -1,12 +1,18 @@
 """``medmo bench engine``: the engine's streaming path against a bare ``model.generate`` (the
 model card's quick-start path) on the same model and inputs, measured in the same run.
 
-Per-token time is taken as ``(T(N tokens) - T(1 token)) / (N - 1)`` for both paths, each T the
-minimum over repeats, with generation forced to exactly N tokens (``min_new_tokens``); so
-preprocessing, prefill and thread start-up cancel out and only the decode step is compared.
-``batched_speedup`` is 8 sequential single-frame localisation calls over one batched call of the
-same 8 frames. On CUDA it also reports peak memory, TTFT for one and for 8 slices, and decode
-speed as a share of the memory-bandwidth roofline (weight bytes read per token / bandwidth).
+Everything is measured in interleaved rounds by the ``interleave`` callable the caller passes
+(:func:`app.bench.rounds.interleave`: every side once per round, the order alternating), and
+returned per round in ``runs``; the caller takes medians, spreads and ratios. The sides:
+
+* ``generate_s_per_token`` / ``engine_s_per_token``: ``(T(N tokens) - T(1 token)) / (N - 1)``
+  within the round, generation forced to exactly N tokens (``min_new_tokens``); so
+  preprocessing, prefill and thread start-up cancel out and only the decode step is compared;
+* ``batched_s`` / ``sequential_s``: one batched localisation call of ``frames`` frames, and one
+  single-frame call per frame of the same frames.
+
+On CUDA it also reports peak memory, TTFT for one and for 8 slices, and decode speed as a share
+of the memory-bandwidth roofline (weight bytes read per token / bandwidth).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,13 +32,14 @@ BANDWIDTH = {"H200": 4.8e12, "H100 PCIe": 2.0e12, "H100": 3.35e12, "A100-SXM4-80
              "A100": 1.56e12, "L40S": 0.864e12, "RTX 4090": 1.008e12, "A10": 0.6e12}
 
 
-def _min_time(fn: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+# (sides, rounds) -> each side's value per round; app.bench.rounds.interleave is one
+Interleave = Callable[[Mapping[str, Callable[[], float]], int], dict[str, list[float]]]
+
+
+def _seconds(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
 
 
 def _frames(n: int, size: int, seed: int = 0) -> list[np.ndarray]:
@@ -110,9 +117,10 @@ def random_engine(arch: str | dict, *, device: str | None = None,
 
 
 def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8, *,
-                 arch: str | dict | None = None, repeats: int = 5, size: int = 512,
-                 cache_implementation: str | None = None) -> dict:
-    """Measure and return the benchmark numbers (see module docstring) as a dict."""
+                 interleave: Interleave, arch: str | dict | None = None, rounds: int = 5,
+                 size: int = 512, cache_implementation: str | None = None) -> dict:
+    """Measure the sides (see module docstring) in ``rounds`` rounds of ``interleave``; returns
+    ``runs`` (side -> one value per round) beside what was measured on what."""
     import torch
 
     from inference.engine import Engine
@@ -120,8 +128,8 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
     from inference.runtime import EngineConfig
     from inference.tiny import make_tiny
 
-    if new_tokens < 2 or frames < 1 or repeats < 1:
-        raise ValueError("need new_tokens >= 2, frames >= 1, repeats >= 1")
+    if new_tokens < 2 or frames < 1 or rounds < 1:
+        raise ValueError("need new_tokens >= 2, frames >= 1, rounds >= 1")
     notes = []
     if arch:
         engine = random_engine(arch, cache_implementation=cache_implementation)
@@ -163,24 +171,6 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
         if answer.timings.new_tokens != n:
             raise RuntimeError(f"engine generated {answer.timings.new_tokens} tokens, not {n}")
 
-    bare(new_tokens)
-    streamed(new_tokens)  # warm-up both paths
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    # Interleaved (generate N, engine N, generate 1, engine 1) per repeat, so both paths see
-    # the same machine load; the minimum of each is kept.
-    best = {key: float("inf") for key in ("generate_n", "engine_n", "generate_1", "engine_1")}
-    for _ in range(repeats):
-        for key, fn, n in (("generate_n", bare, new_tokens), ("engine_n", streamed, new_tokens),
-                           ("generate_1", bare, 1), ("engine_1", streamed, 1)):
-            start = time.perf_counter()
-            fn(n)
-            best[key] = min(best[key], time.perf_counter() - start)
-    timings = {name: (best[f"{name}_n"] - best[f"{name}_1"]) / (new_tokens - 1)
-               for name in ("generate", "engine")}
-    if min(timings.values()) <= 0:
-        notes.append("timing noise exceeded the decode time: raise --new-tokens or --repeats")
-
     # -- batched localisation vs sequential calls
     many = _frames(frames, size, seed=1)
     loc_tokens = min(new_tokens, 32)
@@ -194,17 +184,25 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
             engine.localize([frame], "", max_new_tokens=loc_tokens, min_new_tokens=loc_tokens)
         _sync()
 
-    batched()
-    t_batched = _min_time(batched, max(1, repeats // 2))
-    t_sequential = _min_time(sequential, max(1, repeats // 2))
+    def per_token(run: Callable[[int], None]) -> Callable[[], float]:
+        return lambda: (_seconds(lambda: run(new_tokens)) - _seconds(lambda: run(1))) / (
+            new_tokens - 1)
+
+    bare(new_tokens)
+    streamed(new_tokens)
+    batched()  # warm-up every path
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    runs = interleave({"generate_s_per_token": per_token(bare),
+                       "engine_s_per_token": per_token(streamed),
+                       "batched_s": lambda: _seconds(batched),
+                       "sequential_s": lambda: _seconds(sequential)}, rounds)
+    if min(runs["generate_s_per_token"] + runs["engine_s_per_token"]) <= 0:
+        notes.append("timing noise exceeded the decode time in a round: raise --new-tokens")
 
     result: dict[str, Any] = {
-        "engine_s_per_token": round(timings["engine"], 6),
-        "generate_s_per_token": round(timings["generate"], 6),
-        "ratio": (round(timings["engine"] / timings["generate"], 3)
-                  if timings["generate"] > 0 else None),
+        "runs": runs,
         "ttft_s": round(statistics.median(ttfts), 4),
-        "batched_speedup": round(t_sequential / t_batched, 2),
         "device": _device_name(device),
         "dtype": engine.info["dtype"],
         "attention": engine.info["attention"],
@@ -212,12 +210,13 @@ def bench_engine(model: str | None = None, new_tokens: int = 64, frames: int = 8
         "new_tokens": new_tokens,
         "frames": frames,
         "frame_size": size,
-        "repeats": repeats,
+        "rounds": rounds,
         "cache": cache_implementation or "dynamic",
         "notes": notes,
     }
     if device.startswith("cuda"):
-        result.update(_gpu_figures(engine, timings["engine"], many, size))
+        result.update(_gpu_figures(engine, statistics.median(runs["engine_s_per_token"]),
+                                   many, size))
     engine.close()
     return result
 

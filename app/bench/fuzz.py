@@ -2,7 +2,10 @@
 adversarial model answers through the box parser; prints counts per outcome, never asserts.
 
 The file campaign is :func:`viewer.fuzz.run_campaign`; its timing reference is the unmutated
-sources loaded by the same workers in the same run. The box part is
+sources loaded like for like: by the same (already warmed) workers, in ``--rounds`` rounds
+interleaved with the mutants. ``files.vs_reference`` holds each round's median seconds per
+mutant and per reference load, their medians and spreads, and ``ratio`` = median mutant / median
+reference (also ``files.ratio_to_reference``). The box part is
 :func:`inference.boxes_fuzz.bench_box_parsing`, whose reference is each layout at 64 KiB.
 """
 
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
+
+from app.bench.rounds import compare
 
 
 def register(targets) -> None:
@@ -36,6 +41,8 @@ def register(targets) -> None:
     fuzz.add_argument("--answers", type=int, default=2000,
                       help="adversarial model answers for the box parser (0: skip that part)")
     fuzz.add_argument("--nice", type=int, default=0, help="niceness of the workers")
+    fuzz.add_argument("--rounds", type=int, default=defaults.rounds,
+                      help="rounds of the timing reference, interleaved with the mutants")
     fuzz.set_defaults(func=_fuzz)
 
 
@@ -45,13 +52,14 @@ def _fuzz(args) -> int:
     config = FuzzConfig(mutants=args.n, seed=args.seed, workers=args.workers,
                         timeout_s=args.timeout, memory_mb=args.memory_mb,
                         series_mb=args.series_mb, sources=tuple(args.sources),
-                        keep_dir=args.keep, nice=args.nice)
+                        keep_dir=args.keep, nice=args.nice, rounds=args.rounds)
 
     def progress(done: int, total: int) -> None:
         if done % 500 == 0 or done == total:
             print(f"fuzz: {done}/{total} mutants", file=sys.stderr, flush=True)
 
-    result = {"files": run_campaign(config, progress=progress)}
+    files = run_campaign(config, progress=progress)
+    result = {"files": with_reference(files)}
     if args.answers:
         from inference.boxes_fuzz import bench_box_parsing
 
@@ -61,3 +69,14 @@ def _fuzz(args) -> int:
     else:
         print(json.dumps(result, indent=1))
     return 0
+
+
+def with_reference(files: dict) -> dict:
+    """``files`` with its per-round medians turned into ``vs_reference`` (see the module
+    docstring) and ``ratio_to_reference``; None when no round timed both sides."""
+    rounds = files.pop("rounds")
+    both = {"mutant_s": rounds["mutant_s"], "reference_s": rounds["reference_s"]}
+    vs = compare(both, "mutant_s", "reference_s") if both["mutant_s"] else None
+    if vs is not None:
+        vs["rounds_left_out"] = rounds["rounds_left_out"]
+    return {**files, "vs_reference": vs, "ratio_to_reference": vs["ratio"] if vs else None}

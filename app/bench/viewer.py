@@ -2,13 +2,17 @@
 
 Writes a synthetic CT series (the demo phantom, ``slices`` x ``size`` x ``size``, uint16 with 12
 bits stored and a rescale intercept) to a temporary folder, warms the page cache by reading it
-once with each reader, then measures (median of ``repeats`` runs each):
+once with each reader, then measures in ``rounds`` interleaved rounds (:mod:`app.bench.rounds`:
+ours, SimpleITK, SimpleITK, ours, ...), printing each round to stderr as it ends:
 
 * ``first_slice_s``: paths -> scan of all headers + the middle slice decoded (what the viewer
   shows first);
 * ``full_volume_s``: paths -> the whole volume in HU (float32), i.e. :func:`viewer.loading.load`;
 * ``simpleitk_s``: ``ImageSeriesReader`` on the same folder (GetGDCMSeriesFileNames + Execute,
   which also sorts and rescales to HU), ``simpleitk_execute_s`` the Execute alone;
+* ``vs_simpleitk``: each round's full volume and SimpleITK seconds, their medians and spreads,
+  and ``ratio`` = median ours / median SimpleITK (also ``full_over_simpleitk``); the flat
+  ``*_s`` keys are the medians;
 * ``render_ms_p50`` / ``render_ms_p95``: ``viewer.qt.bench.time_renders`` (real SliceView,
   offscreen), when that module is present;
 * the reading workspace (``viewer.qt.bench_workspace.time_workspace``, real widgets, rounds
@@ -22,25 +26,17 @@ once with each reader, then measures (median of ``repeats`` runs each):
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 
 from app.bench.report import emit
-
-
-def _median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from app.bench.rounds import compare, interleave, summary, timed
 
 
 def bench_viewer(slices: int = 300, size: int = 512, renders: int = 300, *,
-                 repeats: int = 3) -> dict:
-    """Run the viewer benchmark; returns a flat dict of numbers (seconds / milliseconds)."""
+                 rounds: int = 5) -> dict:
+    """Run the viewer benchmark; returns a dict of numbers (seconds / milliseconds)."""
     import numpy as np
     import SimpleITK as sitk
 
@@ -76,12 +72,18 @@ def bench_viewer(slices: int = 300, size: int = 512, renders: int = 300, *,
         result["max_abs_diff_hu_vs_simpleitk"] = float(np.max(np.abs(ours - reference)))
         del reference
 
-        result["first_slice_s"] = round(_median_time(first_slice, repeats), 4)
-        result["full_volume_s"] = round(_median_time(full_volume, repeats), 4)
         execute: list[float] = []
-        result["simpleitk_s"] = round(_median_time(lambda: simpleitk(execute), repeats), 4)
-        result["simpleitk_execute_s"] = round(statistics.median(execute), 4)
-        result["full_over_simpleitk"] = round(result["full_volume_s"] / result["simpleitk_s"], 3)
+        runs = interleave({"first_slice_s": timed(first_slice),
+                           "full_volume_s": timed(full_volume),
+                           "simpleitk_s": timed(lambda: simpleitk(execute))},
+                          rounds, stream=sys.stderr)
+        vs = compare(runs, "full_volume_s", "simpleitk_s")
+        result.update(rounds=rounds, first_slice_s=summary(runs["first_slice_s"])["median"],
+                      full_volume_s=vs["full_volume_s"]["median"],
+                      simpleitk_s=vs["simpleitk_s"]["median"],
+                      simpleitk_execute_s=round(statistics.median(execute), 4),
+                      full_over_simpleitk=vs["ratio"], vs_simpleitk=vs,
+                      first_slice=summary(runs["first_slice_s"]))
 
         try:
             from viewer.qt.bench import time_renders
@@ -129,8 +131,11 @@ def register(targets) -> None:
     viewer.add_argument("--slices", type=int, default=300)
     viewer.add_argument("--size", type=int, default=512)
     viewer.add_argument("--renders", type=int, default=300, help="slices rendered for the timing")
+    viewer.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds of ours and SimpleITK")
     viewer.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    return emit(bench_viewer(slices=args.slices, size=args.size, renders=args.renders), args.json)
+    return emit(bench_viewer(slices=args.slices, size=args.size, renders=args.renders,
+                            rounds=args.rounds), args.json)

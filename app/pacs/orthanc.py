@@ -155,6 +155,10 @@ class Orthanc:
             return response.json() if "json" in response.headers.get("content-type", "") \
                 else response.content
 
+    def version(self) -> str:
+        """The version the running server reports (REST ``/system``), e.g. ``1.10.1``."""
+        return str(self.get("/system")["Version"])
+
     def put_modality(self, name: str, aet: str, port: int) -> None:
         with self._client() as client:
             client.put(f"/modalities/{name}", json={"AET": aet, "Host": "127.0.0.1",

@@ -4,8 +4,12 @@ Mutant ``i`` of seed ``s`` is made from source file ``i mod len(sources)`` by 1 
 ``max_mutations`` mutators drawn from ``numpy.random.default_rng([s, i])``, so every finding is
 reproducible from ``(seed, id)`` alone (:func:`make_mutant`). Each mutant is loaded beside the
 unmodified CT_small.dcm by a :class:`~viewer.fuzz.pool.WorkerPool` under a time and an
-address-space limit; the unmutated sources are loaded the same way first, as the same-run
-reference for timing. :func:`run_campaign` returns one JSON-able dict.
+address-space limit. The same-run timing reference is the unmutated sources loaded the same way,
+like for like: by the same workers, each of which has loaded every source once before it says
+it is ready (so neither side pays the codecs' first imports), in ``rounds`` rounds interleaved
+with the mutants (round r: its share of the mutants with one load of each source spread among
+them). :func:`run_campaign` returns one JSON-able dict; its ``rounds`` hold each round's median
+seconds per mutant and per reference load.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class FuzzConfig:
     max_mutations: int = 3
     sources: tuple[str, ...] = DEFAULT_SOURCES
     mutators: tuple[str, ...] = tuple(MUTATORS)
-    reference_loads: int = 3  # loads of each unmutated source, the timing reference
+    rounds: int = 3  # the unmutated sources are loaded once per round, among the mutants
     keep_dir: str = ""  # where defect mutants are saved ("" : nowhere)
     nice: int = 0  # niceness of the workers
 
@@ -62,6 +66,8 @@ class FuzzConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.timeout_s <= 0 or self.memory_mb <= 0 or self.series_mb <= 0:
             raise ValueError("timeout_s, memory_mb and series_mb must be positive")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
         if self.max_mutations < 1:
             raise ValueError(f"max_mutations must be >= 1, got {self.max_mutations}")
         if not self.sources:
@@ -121,25 +127,37 @@ def run_campaign(config: FuzzConfig, *,
     os.makedirs(os.path.dirname(companion))
     shutil.copyfile(source_path(COMPANION), companion)
     made: dict[int, tuple[str, list[str], str]] = {}
+    round_of: dict[int, int] = {}
+
+    def reference(number: int, k: int) -> dict:
+        name = config.sources[k]
+        task_id = -1 - (number * len(config.sources) + k)
+        path = os.path.join(work, f"reference-{-task_id}-{name}")
+        shutil.copyfile(source_path(name), path)
+        made[task_id], round_of[task_id] = (name, ["unmutated"], path), number
+        return {"id": task_id, "path": path}
 
     def tasks() -> Iterator[dict]:
-        for k in range(config.reference_loads * len(config.sources)):
-            name = config.sources[k % len(config.sources)]
-            path = os.path.join(work, f"reference-{k}-{name}")
-            shutil.copyfile(source_path(name), path)
-            made[-1 - k] = (name, ["unmutated"], path)
-            yield {"id": -1 - k, "path": path}
-        for index in range(config.mutants):
-            name, data, done = make_mutant(config, index, sources)
-            path = os.path.join(work, f"mutant-{index}.dcm")
-            with open(path, "wb") as fh:
-                fh.write(data)
-            made[index] = (name, done, path)
-            yield {"id": index, "path": path}
+        for number, share in enumerate(_shares(config.mutants, config.rounds)):
+            every = max(1, len(share) // len(config.sources))  # reference loads spread out
+            due = 0
+            for position, index in enumerate(share):
+                if position % every == 0 and due < len(config.sources):
+                    yield reference(number, due)
+                    due += 1
+                name, data, done = make_mutant(config, index, sources)
+                path = os.path.join(work, f"mutant-{index}.dcm")
+                with open(path, "wb") as fh:
+                    fh.write(data)
+                made[index], round_of[index] = (name, done, path), number
+                yield {"id": index, "path": path}
+            for k in range(due, len(config.sources)):
+                yield reference(number, k)
 
     pool = WorkerPool(workers=config.workers, timeout_s=config.timeout_s, nice=config.nice,
                       worker_args=["--companion", companion, "--memory-mb",
-                                   str(config.memory_mb), "--series-mb", str(config.series_mb)])
+                                   str(config.memory_mb), "--series-mb", str(config.series_mb),
+                                   "--warm", *(source_path(n) for n in config.sources)])
     started = time.perf_counter()
     results: dict[int, dict] = {}
     try:
@@ -154,7 +172,38 @@ def run_campaign(config: FuzzConfig, *,
                 progress(sum(1 for k in results if k >= 0), config.mutants)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _summary(config, made, results, time.perf_counter() - started, pool.restarts)
+    summary = _summary(config, made, results, time.perf_counter() - started, pool.restarts)
+    summary["rounds"] = _round_medians(results, round_of, config.rounds)
+    return summary
+
+
+def _shares(mutants: int, rounds: int) -> list[range]:
+    """The mutant indices of each round: ``rounds`` contiguous shares, as equal as can be.
+
+    >>> [list(r) for r in _shares(5, 3)]
+    [[0], [1, 2], [3, 4]]
+    """
+    return [range(mutants * r // rounds, mutants * (r + 1) // rounds) for r in range(rounds)]
+
+
+def _round_medians(results: dict, round_of: dict[int, int], rounds: int) -> dict:
+    """Each round's median seconds per mutant (``mutant_s``) and per reference load
+    (``reference_s``), over the loads that finished; rounds with none of either are left out
+    (``rounds_left_out``)."""
+    mutant: list[float] = []
+    reference: list[float] = []
+    left_out = []
+    for number in range(rounds):
+        times = ([], [])  # type: tuple[list[float], list[float]]
+        for k, result in results.items():
+            if round_of.get(k) == number and result["seconds"] is not None:
+                times[k < 0].append(result["seconds"])
+        if times[0] and times[1]:
+            mutant.append(statistics.median(times[0]))
+            reference.append(statistics.median(times[1]))
+        else:
+            left_out.append(number + 1)
+    return {"mutant_s": mutant, "reference_s": reference, "rounds_left_out": left_out}
 
 
 def _summary(config: FuzzConfig, made: dict, results: dict, seconds: float,
@@ -196,8 +245,6 @@ def _summary(config: FuzzConfig, made: dict, results: dict, seconds: float,
         "slowest_mutant": None if slowest is None else {
             "id": slowest, "seconds": mutants[slowest]["seconds"], "source": made[slowest][0],
             "mutations": made[slowest][1], "outcome": mutants[slowest]["outcome"]},
-        "ratio_to_reference": (round(per_mutant / per_reference, 3)
-                               if per_mutant and per_reference else None),
         "by_source": {k: dict(v) for k, v in sorted(by_source.items())},
         "by_mutator": {k: dict(v) for k, v in sorted(by_mutator.items())},
         "skip_reasons": dict(skips.most_common(15)),

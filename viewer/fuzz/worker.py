@@ -1,7 +1,9 @@
 """A fuzz worker: a child process that loads mutants one after another and says what happened.
 
-Run as ``python -m viewer.fuzz.worker --companion GOOD.dcm [--memory-mb M] [--series-mb S]``.
-It speaks JSON lines: after start-up it writes ``{"ready": true}``; then for each line
+Run as ``python -m viewer.fuzz.worker --companion GOOD.dcm [--memory-mb M] [--series-mb S]
+[--warm FILE ...]``. It speaks JSON lines: after start-up (which loads each ``--warm`` file once
+beside the companion, so the codecs' first imports are behind it before anything is timed) it
+writes ``{"ready": true}``; then for each line
 ``{"id": N, "path": MUTANT}`` on stdin it loads ``[MUTANT, GOOD]`` through
 :func:`viewer.loading.load` and writes one line ``{"id": N, "outcome": ..., "detail": ...,
 "seconds": ...}``. Anything libraries print goes to stderr, never into the protocol.
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, default=1024,
                         help="address space allowed beyond start-up (RLIMIT_AS)")
     parser.add_argument("--series-mb", type=int, default=256, help="the loader's cap per series")
+    parser.add_argument("--warm", nargs="*", default=[], metavar="FILE",
+                        help="files loaded once before ready (first imports out of the timings)")
     parser.add_argument("--loader", default="", help="module:function replacing the loader "
                         "(tests of the harness itself)")
     args = parser.parse_args(argv)
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     limits = LoadLimits(max_series_bytes=args.series_mb << 20)
     reference = load([args.companion], limits=limits)
     expected = reference.all_series[0].volume.array[0].copy()
+    for path in args.warm:
+        _load_one(path, args.companion, expected, limits)
     run = _load_one
     if args.loader:
         import importlib
