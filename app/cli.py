@@ -40,6 +40,8 @@ COMMANDS = (
     Command("bench", "bench", "benchmarks (print numbers, never assert them)"),
     Command("export", "export",
             "export a study's boxes and report from a workspace (PDF, Markdown, SR)"),
+    Command("deidentify", "deidentify",
+            "de-identified copies of DICOM files (PS3.15 Basic profile) to share"),
     Command("dataset", "dataset", "build training datasets (corrections, phantoms)"),
     Command("train", "train", "fine-tune (LoRA SFT / GRPO) from a YAML config"),
     Command("eval", "eval", "measure a model/adapter on a dataset's frozen split"),

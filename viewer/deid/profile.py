@@ -49,6 +49,9 @@ _EMPTYING = {"Z_TAGS", "X_Z_TAGS", "Z_D_TAGS", "X_Z_D_TAGS"}
 _DUMMYING = {"D_TAGS", "X_D_TAGS", "Z_D_TAGS", "X_Z_D_TAGS"}
 # X/Z sequences that are Type 2 in the modules where they occur: zero items, not removed.
 TYPE2_SEQUENCES = ("AcquisitionContextSequence",)
+# Type 2 in the SR and Key Object Document Series modules, Type 3 (removed) in image series.
+DOCUMENT_TYPE2_SEQUENCES = ("ReferencedPerformedProcedureStepSequence",)
+DOCUMENT_MODALITIES = ("SR", "KO")
 TagAction = Callable[[Dataset, Any], None]
 
 
@@ -175,7 +178,11 @@ def apply_table(dataset: Dataset, options: DeidOptions, clean: Callable[[str], s
     from dicomanonymizer.simpledicomanonymizer import anonymize_dataset
 
     rules = table_rules(options, clean)
+    present = [k for k in DOCUMENT_TYPE2_SEQUENCES if k in dataset]
     anonymize_dataset(dataset, delete_private_tags=True, base_rules_gen=lambda: dict(rules))
+    if dataset.get("Modality") in DOCUMENT_MODALITIES:
+        for keyword in present:
+            setattr(dataset, keyword, Sequence())
 
 
 def dummy_dates(dataset: Dataset) -> None:
