@@ -106,8 +106,12 @@ def identifying_values(path: Path, *, dates: bool = True) -> dict[str, str]:
 
 
 def left_in_bytes(output: Path, values: dict[str, str]) -> dict[str, str]:
+    """The values found in the raw bytes of ``output`` as whole words (the name part MARY in
+    the image type PRIMARY is not a leak; MARY^ or MARY followed by a space is)."""
     raw = output.read_bytes()
-    return {v: where for v, where in values.items() if v.encode() in raw}
+    return {v: where for v, where in values.items()
+            if re.search(rb"(?<![A-Za-z0-9])" + re.escape(v.encode()) + rb"(?![A-Za-z0-9])",
+                         raw)}
 
 
 def dciodvfy_errors(path: Path) -> set[str]:
