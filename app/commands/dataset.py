@@ -23,6 +23,15 @@ def add_arguments(parser) -> None:
     build.add_argument("--validation-fraction", type=float, default=0.2,
                        help="share frozen for validation when OUT is created (default 0.2)")
     build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--deidentify", action="store_true",
+                       help="shareable: pseudonymous UIDs and ids, free text cleaned of the "
+                            "--studies' patient names and IDs (app.training.deid_examples)")
+    build.add_argument("--studies", nargs="+", default=[], metavar="PATH",
+                       help="with --deidentify: the studies' DICOM files or folders, whose "
+                            "patients' names and IDs are cleaned out of the texts")
+    build.add_argument("--map", metavar="FILE",
+                       help="with --deidentify: salt and pseudonyms, kept at the site (reused "
+                            "when it exists, so rebuilds keep the same ids)")
     phantom = actions.add_parser("phantom", help="synthetic phantom benchmark dataset")
     phantom.add_argument("out", metavar="OUT")
     phantom.add_argument("--train", type=int, default=2000)
@@ -68,7 +77,13 @@ def run(args) -> int:
             raise DatasetError("the workspace holds no corrections yet: review some boxes "
                                "(accept, move, resize, delete, add or relabel), edit an AI "
                                "report draft or answer a question first")
-        report = write_dataset(args.out, built.examples,
+        examples, description = list(built.examples), ""
+        if args.deidentify:
+            from app.training.deid_examples import shareable
+
+            examples, description = shareable(examples, args.workspace, studies=args.studies,
+                                              map_path=args.map, out=args.out)
+        report = write_dataset(args.out, examples, description=description,
                                validation_fraction=args.validation_fraction, seed=args.seed)
     except (ValueError, OSError, WorkspaceError) as exc:
         print(f"medmo dataset: {exc}", file=sys.stderr)
