@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-FORMATS = ("pdf", "md", "sr")
+FORMATS = ("pdf", "md", "sr", "pdf-deid")  # pdf-deid: de-identified, to share
 
 
 def add_arguments(parser) -> None:

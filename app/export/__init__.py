@@ -14,7 +14,8 @@ __all__ = ["ExportContent", "ExportError", "gather", "write_export"]
 
 def write_export(fmt: str, content: ExportContent, out: Path, *,
                  note: Callable[[str], None] | None = None) -> list[Path]:
-    """Write ``content`` as ``fmt`` ("md", "pdf" or "sr") to ``out``; returns the files.
+    """Write ``content`` as ``fmt`` ("md", "pdf", "pdf-deid" or "sr") to ``out``; returns the
+    files.
 
     For "sr", ``out`` is a folder (or a ``.dcm`` path for the measurement SR, the text SR
     beside it); a part with nothing to say is not written, and ``note`` hears why.
@@ -27,6 +28,11 @@ def write_export(fmt: str, content: ExportContent, out: Path, *,
         from app.export.pdf import export_pdf
 
         return [export_pdf(content, out)]
+    if fmt == "pdf-deid":  # de-identified, to share
+        from app.export.deidentified import deidentified_content
+        from app.export.pdf import export_pdf
+
+        return [export_pdf(deidentified_content(content), out)]
     from app.export.sr import export_measurement_sr
     from app.export.text_sr import export_text_sr
 

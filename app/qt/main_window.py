@@ -28,6 +28,7 @@ from app.qt.panels.report import ReportPanel
 from app.qt.panels.sweep import SweepBar
 from app.qt.panels.training import TrainingTab
 from app.qt.reading_workspace import ReadingWorkspace
+from app.qt.share_menu import ShareMenu
 from app.qt.workers import LoadJob, LoadWorker
 from app.session import ReadingSession
 from viewer.qt.box_overlay import BoxOverlay
@@ -117,6 +118,9 @@ class MainWindow(QtWidgets.QMainWindow):
              MeasureOverlay(view, session.measurements_for(state), state,
                             findings=session.findings_for(state)))
             for view, state in zip(grid_views[1:], session.layout.viewports[1:], strict=True)]
+        self.share = ShareMenu(self.menuBar().addMenu("&Share"), self.view, self.overlay,
+                               self.state, session.findings_for(self.state),
+                               session.workspace_dir / "audit")
         self.panels = _Panels(
             findings=FindingsPanel(session.findings, self.state),
             chat=ChatPanel(session.conversation, session.frames, session.findings),

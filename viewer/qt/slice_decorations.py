@@ -189,6 +189,10 @@ class RulerItems:
             self._items.append((line, text))
         return self._items[i]
 
+    def graphics(self) -> list[QtWidgets.QGraphicsItem]:
+        """The drawn lines and their texts (an image export can leave them out)."""
+        return [item for pair in self._items for item in pair]
+
     def update(self, state: ViewState) -> None:
         geometry, series = state.geometry, state.series
         self.texts = []
