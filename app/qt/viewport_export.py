@@ -68,7 +68,8 @@ def _label(image: QtGui.QImage, text: str) -> None:
         painter.setFont(font)
         metrics = QtGui.QFontMetrics(font)
         box = QtCore.QRect(0, 0, metrics.horizontalAdvance(text) + 16, metrics.height() + 8)
-        box.moveCenter(QtCore.QPoint(image.width() // 2, box.height() // 2 + 4))
+        # below the top edge letter (A, P, ...), which stays readable
+        box.moveCenter(QtCore.QPoint(image.width() // 2, box.height() // 2 + 30))
         painter.fillRect(box, QtGui.QColor(176, 0, 32))
         painter.setPen(QtGui.QColor("white"))
         painter.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, text)
