@@ -48,7 +48,7 @@ test: lint typecheck $(SYSTEM_STAMP)
 lock:
 	test -x $(BIN)/pip-compile || $(MAKE) $(STAMP)
 	$(BIN)/pip-compile -q --resolver=backtracking --generate-hashes --allow-unsafe --strip-extras \
-	    --extra dev --extra train --extra dicom-export --extra pacs --extra serve \
+	    --extra dev --extra train --extra dicom-export --extra pacs --extra serve --extra deid \
 	    -c lock-constraints.txt $(UPGRADE) -o requirements.lock pyproject.toml $(QUIET)
 
 bench: $(STAMP)
