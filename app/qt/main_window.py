@@ -185,6 +185,8 @@ class MainWindow(QtWidgets.QMainWindow):
         overlays = [(self.overlay, self.measuring.overlay), *self.viewport_overlays]
         self._show_box_tools_of(overlays[index][0])
         self.measuring.show_tools_of(overlays[index][1])
+        self.share.follow(self.workspace.grid.views[index], overlays[index][0], state,
+                          self.session.findings_for(state))
 
     def _show_box_tools_of(self, overlay: BoxOverlay) -> None:
         self.boxes_menu.clear()

@@ -58,6 +58,11 @@ class ShareMenu(QtCore.QObject):
                 lambda _c=False, s=scope: self._ask_deidentify(s))
         self.finished.connect(self._on_finished)
 
+    def follow(self, view: SliceView, overlay: BoxOverlay, state: ViewState,
+               findings: StudyFindings) -> None:
+        """Share what another viewport shows from now on (the active one)."""
+        self.view, self.overlay, self.state, self.findings = view, overlay, state, findings
+
     # ---- picture ------------------------------------------------------------------------
     def _ask_snapshot(self) -> None:
         options = _ask_options(self.view, "Save view as image", {

@@ -191,3 +191,4 @@ def test_chat_boxes_and_measurements_act_on_the_active_viewport(make_window, two
     ellipse = next(a for a in win.measuring.menu.actions() if a.data() == "ellipse")
     ellipse.trigger()
     assert right.mode == "ellipse" and left.mode == "window"
+    assert win.share.state is right and win.share.view is grid.views[1]  # Share: this view
