@@ -87,3 +87,32 @@ def wait_or_fail(qtbot, tab, condition, *, timeout: int) -> None:
             child.finished.disconnect(ended)
     if failures:
         pytest.fail(failures[0], pytrace=False)
+
+
+def kill_9_after(argv: list[str], reports: int, **popen) -> int:
+    """Run a child that prints one count per committed edit, SIGKILL it once it has reported
+    ``reports`` edits (it is then mid-edit), and return the last count it printed."""
+    import os
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             **popen)
+    assert child.stdout is not None and child.stderr is not None
+    try:
+        reported = -1
+        while reported < reports:
+            line = child.stdout.readline()
+            assert line, f"child died early: {child.stderr.read()}"
+            reported = int(line)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        for line in child.stdout.read().splitlines():  # what it printed before dying
+            reported = int(line)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+    return reported

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from app.store.workspace import Workspace
 from tests.app.export_fixtures import LESION_PX, LESION_SLICE, write_ct_series
+from tests.app.helpers import kill_9_after
 from tests.app.measurements_child import STUDY, expected, summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,26 +91,8 @@ def test_measure_rect_and_bad_arguments(ct_folder):
 
 def test_measurements_survive_kill_9_between_edits(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "tests.app.measurements_child",
-                              str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env, cwd=ROOT)
-    assert child.stdout is not None and child.stderr is not None
-    try:
-        reported = -1
-        while reported < 37:
-            line = child.stdout.readline()
-            assert line, f"child died early: {child.stderr.read()}"
-            reported = int(line)
-        os.kill(child.pid, signal.SIGKILL)  # mid-edit somewhere after `reported`
-        child.wait(timeout=10)
-        for line in child.stdout.read().splitlines():  # what it printed before dying
-            reported = int(line)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.stdout.close()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+    reported = kill_9_after([sys.executable, "-m", "tests.app.measurements_child", str(tmp_path)],
+                            37, env=env, cwd=ROOT)
     with Workspace(tmp_path) as ws:
         found = summary(ws.load_measurements(STUDY))
     # every reported edit is there; at most the one committed before its print is extra

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import numpy as np
 import pytest
 
 from app.store.workspace import ChatMessage, Workspace, WorkspaceError
+from tests.app.helpers import kill_9_after
 from tests.app.workspace_child import STUDY, expected_summary, summary
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.report import ReportDraft
@@ -79,25 +77,8 @@ def test_a_file_that_is_not_a_workspace_gives_a_clear_error(tmp_path):
 def test_kill_9_at_a_random_moment_loses_nothing_committed(tmp_path, seed):
     rng = random.Random(seed)
     wait_for = rng.randint(5, 150)  # edits the child must report before we kill it
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.app.workspace_child", str(tmp_path)], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        reported = -1
-        while reported < wait_for:
-            line = child.stdout.readline()
-            assert line, f"child died early: {child.stderr.read()}"
-            reported = int(line)
-        os.kill(child.pid, signal.SIGKILL)  # the child is mid-edit somewhere after `reported`
-        child.wait(timeout=10)
-        for line in child.stdout.read().splitlines():  # lines it printed before dying
-            reported = int(line)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.stdout.close()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+    reported = kill_9_after([sys.executable, "-m", "tests.app.workspace_child", str(tmp_path)],
+                            wait_for, cwd=ROOT)
     raw = sqlite3.connect(tmp_path / "workspace.sqlite3")
     assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     raw.close()
