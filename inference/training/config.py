@@ -62,6 +62,8 @@ class TrainConfig:
     (transformers' batch-rebalance sampler): with reports beside one-word answers, padding every
     row to the longest in a random batch roughly doubles a step's cost. (Sorting the whole
     dataset by length instead feeds the model one task after another, and it forgets.)
+    ``frozen`` (full fine-tune): parameter-name prefixes that are not trained (e.g. the vision
+    tower's ``model.visual.blocks.`` once it was pre-trained on its own).
     """
 
     model: str
@@ -102,6 +104,7 @@ class TrainConfig:
     max_minutes: float | None = None
     torch_threads: int | None = None
     balance_lengths: bool = False
+    frozen: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("model", "dataset", "output_dir"):
@@ -128,6 +131,12 @@ class TrainConfig:
         if isinstance(targets, str) or not all(isinstance(t, str) and t for t in targets):
             raise ValueError(f"lora.targets must be a list of module names, got {targets!r}")
         object.__setattr__(self, "lora_targets", tuple(targets))
+        if isinstance(self.frozen, str) or not all(isinstance(f, str) and f for f in self.frozen):
+            raise ValueError(f"frozen must be a list of parameter-name prefixes, got "
+                             f"{self.frozen!r}")
+        object.__setattr__(self, "frozen", tuple(self.frozen))
+        if self.frozen and self.lora_rank:
+            raise ValueError("frozen applies to a full fine-tune (lora.rank 0)")
         if self.lora_rank and not self.lora_targets:
             raise ValueError("lora.targets must name at least one module")
         for name in ("learning_rate", "grpo_learning_rate"):

@@ -208,10 +208,8 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
     """
     import time
 
-    from inference.evaluate import evaluate
     from inference.training.config import TrainConfig
     from inference.training.dataset import read_manifest
-    from inference.training.demo_card import floors_met, write_card
     from inference.training.run import run_training
 
     out = Path(out_dir)
@@ -234,10 +232,32 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
         raise RuntimeError(f"demo model training failed (exit {code}): "
                            f"{lines[-1] if lines else 'no progress written'}")
     trained = time.perf_counter()
+    timing = {"data_minutes": data_seconds / 60, "train_minutes": (trained - started) / 60,
+              "threads": torch_threads}
+    return finish_demo_model(out, out / "run" / "model", dataset, summary={
+        "recipe": asdict(recipe), "params": params, "dataset": manifest}, timing=timing,
+        eval_limit=eval_limit, device=device, image_size=image_size,
+        torch_threads=torch_threads, previous=previous)
+
+
+def finish_demo_model(out: Path, trained: Path, dataset: str | Path, *, summary: dict[str, Any],
+                      timing: dict[str, Any], eval_limit: int | None = None,
+                      device: str = "auto", image_size: int = 256,
+                      torch_threads: int | None = None, previous: str | None = None
+                      ) -> dict[str, Any]:
+    """Copy the trained folder to ``OUT/model``, make the engine send it what it was trained
+    on, score it (and ``previous``) on the frozen held-out split, and write DEMO_MODEL.json and
+    the card; returns the summary (``summary`` plus scores and ``timing`` completed)."""
+    import time
+
+    from inference.evaluate import evaluate
+    from inference.training.demo_card import floors_met, write_card
+
+    began = time.perf_counter()
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    shutil.copytree(out / "run" / "model", model_dir)
+    shutil.copytree(trained, model_dir)
     for extra in ("training_args.bin", "done.json"):
         (model_dir / extra).unlink(missing_ok=True)
     _cap_image_size(model_dir, image_size)
@@ -245,19 +265,16 @@ def train_demo_model(out_dir: str | Path, dataset: str | Path, *,
     common: dict[str, Any] = dict(limit=eval_limit, batch_size=16, max_new_tokens=EVAL_TOKENS,
                                   device=device, torch_threads=torch_threads)
     metrics = evaluate(str(model_dir), str(dataset), **common)
-    evaluated = time.perf_counter()
+    eval_minutes = (time.perf_counter() - began) / 60
     answers = metrics.pop("answers")
     (model_dir / "heldout_answers.json").write_text(json.dumps(answers, indent=0))
-    summary: dict[str, Any] = {
-        "recipe": asdict(recipe), "params": params, "dataset": manifest,
-        "image_size": image_size, "heldout": metrics,
-        "heldout_slices": len({a for a in _heldout_slices(dataset, eval_limit)}),
-        "floors_met": floors_met(metrics), "not_for_clinical_use": True,
-        "timing": {"data_minutes": data_seconds / 60,
-                   "train_minutes": (trained - started) / 60,
-                   "eval_minutes": (evaluated - trained) / 60,
-                   "total_minutes": (data_seconds + evaluated - started) / 60,
-                   "threads": torch_threads}}
+    timing = {**timing, "eval_minutes": eval_minutes,
+              "total_minutes": timing.get("data_minutes", 0.0) + timing["train_minutes"]
+              + eval_minutes}
+    summary = {**summary, "image_size": image_size, "heldout": metrics,
+               "heldout_slices": len({a for a in _heldout_slices(dataset, eval_limit)}),
+               "floors_met": floors_met(metrics), "not_for_clinical_use": True,
+               "timing": timing}
     if previous:
         old = evaluate(previous, str(dataset), **common)
         old.pop("answers")

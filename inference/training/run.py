@@ -73,6 +73,10 @@ def _load(config: TrainConfig, init_adapter: Path | None) -> tuple[Any, Any]:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+    if config.frozen:
+        for name, param in model.named_parameters():
+            if name.startswith(config.frozen):
+                param.requires_grad_(False)
     model.train()
     return model, processor
 
