@@ -7,7 +7,8 @@ task       metrics
 localize   ``f1_at_0_5`` over all findings (one-to-one IoU matching, IoU >= 0.5 is a hit),
            ``matched_iou`` (mean IoU of those hits), ``mean_iou`` (per image, extra and missing
            boxes count 0), ``kind_accuracy`` (hits whose kind is right), ``normal_correct``
-           (share of normal slices answered with no box), ``recall_by_kind`` (per true
+           (share of normal slices answered with no box), ``invented_per_normal`` (boxes
+           written on normal slices, per normal slice), ``recall_by_kind`` (per true
            kind: ``[found, total]``, found = matched at IoU >= 0.5 whatever kind was written)
 ground     ``mean_iou`` over rows whose query names findings on the slice (per row, extra and
            missing boxes count 0), ``absent_correct`` (rows naming none answered with no box)
@@ -87,7 +88,7 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
     >>> score_localize(["cyst <box>[[600, 600, 700, 700]]</box>"], [two])["recall_by_kind"]
     {'cyst': [1, 1], 'mass': [0, 1]}
     """
-    hits = n_pred = n_true = same_kind = valid = 0
+    hits = n_pred = n_true = same_kind = valid = invented = 0
     hit_ious, image_ious, normal = [], [], []
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for text, row in zip(texts, rows, strict=True):
@@ -101,6 +102,7 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
         n_pred, n_true = n_pred + len(pred), n_true + len(true)
         if not true:
             normal.append(not pred)
+            invented += len(pred)
         if not pred or not true:
             continue
         scores = [[iou(p, t) for t in true] for p in pred]
@@ -119,6 +121,7 @@ def score_localize(texts: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict
         "mean_iou": sum(image_ious) / len(image_ious) if image_ious else 0.0,
         "kind_accuracy": same_kind / hits if hits else None,
         "normal_correct": sum(normal) / len(normal) if normal else None,
+        "invented_per_normal": invented / len(normal) if normal else None,
         "predicted_boxes": n_pred, "true_boxes": n_true,
         "recall_by_kind": {kind: by_kind[kind] for kind in sorted(by_kind)},
         "format_valid_rate": valid / len(rows) if rows else 0.0,

@@ -39,6 +39,19 @@ def add_arguments(parser) -> None:
                         help="continue an interrupted run in OUT from its last checkpoint")
     parser.add_argument("--previous", metavar="DIR",
                         help="also score this model on the held-out set (the card compares)")
+    parser.add_argument("--recipe", choices=("staged", "sft"), default="staged",
+                        help="staged (default): dense-head vision pre-training, then the "
+                             "language side with the tower frozen, then a short joint pass "
+                             "(issue 24); sft: the earlier end-to-end SFT recipe")
+    parser.add_argument("--budget-minutes", type=float,
+                        help="staged: stop cleanly at a checkpoint after this many minutes "
+                             "(continue with --resume)")
+    parser.add_argument("--text-from", metavar="DIR",
+                        help="staged: start the language model from this demo model (same "
+                             "tokenizer and text size), e.g. resources/demo-model")
+    parser.add_argument("--vision-steps", type=int, help="staged: stage 1 steps")
+    parser.add_argument("--align-steps", type=int, help="staged: stage 2 steps")
+    parser.add_argument("--joint-steps", type=int, help="staged: stage 3 steps")
     parser.add_argument("--ship", nargs="?", const="", metavar="DEST",
                         help="train nothing: copy the finished OUT/model into the bundled "
                              "resources/demo-model (or DEST), checked (files, <= 30 MB, card) "
@@ -72,6 +85,10 @@ def run(args) -> int:
 
     if args.ship is not None:
         return ship(args)
+    if args.recipe == "staged":
+        from app.commands.demo_staged import run_staged
+
+        return run_staged(args)
     out = Path(args.out)
     data = out / "data"
     try:

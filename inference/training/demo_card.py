@@ -52,8 +52,7 @@ Format-valid rate over all answers: {fmt}.{by_kind}
 
 ## Recipe
 
-Steps {steps}, batch {batch}, peak lr {lr} (warm-up + cosine), seed {seed}, full fine-tune by
-SFT, rows batched by length. {timing}
+{recipe} {timing}
 """
 
 
@@ -128,6 +127,29 @@ def write_card(model_dir: Path, summary: dict[str, Any]) -> None:
         size=summary.get("image_size", 256), heldout_n=summary.get("heldout_slices", "?"),
         rows=score_rows(heldout, summary.get("previous")),
         fmt=_fmt(heldout.get("format_valid_rate")), by_kind=recall_by_kind(heldout),
-        steps=recipe["steps"],
-        batch=recipe["batch_size"], lr=recipe["learning_rate"], seed=recipe["seed"],
-        timing=text))
+        recipe=recipe_text(recipe), timing=text))
+
+
+def recipe_text(recipe: dict[str, Any]) -> str:
+    """The card's recipe paragraph: the staged recipe (issue 24) or the end-to-end SFT one.
+
+    >>> recipe_text({"steps": 9, "batch_size": 4, "learning_rate": 0.001, "seed": 0})
+    'Steps 9, batch 4, peak lr 0.001 (warm-up + cosine), seed 0, full fine-tune by SFT, rows batched by length.'
+    """
+    if recipe.get("name") != "staged":
+        return (f"Steps {recipe['steps']}, batch {recipe['batch_size']}, peak lr "
+                f"{recipe['learning_rate']} (warm-up + cosine), seed {recipe['seed']}, full "
+                "fine-tune by SFT, rows batched by length.")
+    arch, vision = recipe["arch"], recipe["vision"]
+    start = ("its language model starts from the earlier demo model (same tokenizer and size)"
+             if recipe.get("text_from") else "every part starts from random weights")
+    return (f"Three stages, seed {arch['seed']}; {start}. (1) The Qwen3-VL vision tower (hidden "
+            f"{arch['vision_hidden']} x depth {arch['vision_depth']}) is pre-trained for "
+            f"{vision['steps']} steps (batch {vision['batch_size']}, lr "
+            f"{vision['learning_rate']}) with a training-only CenterNet head on its merged "
+            "tokens (heatmap per kind, centre offset, box size), dropped afterwards. (2) With "
+            f"the tower frozen, the mergers and the language model learn every task by SFT for "
+            f"{recipe['align_steps']} steps (batch {arch['batch_size']}, lr "
+            f"{recipe['align_lr']}). (3) Everything trains at lr {recipe['joint_lr']} for "
+            f"{recipe['joint_steps']} steps, the first third on slices whose findings are all "
+            f"at least {recipe['curriculum_mm']} mm.")

@@ -38,9 +38,9 @@ class StagedRecipe:
     arch: DemoRecipe = field(default_factory=lambda: DemoRecipe(vision_depth=4,
                                                                 vision_intermediate=256))
     vision: VisionStage = field(default_factory=VisionStage)
-    align_steps: int = 600
+    align_steps: int = 400
     align_lr: float = 5e-4
-    joint_steps: int = 300
+    joint_steps: int = 180
     joint_lr: float = 1e-4
     curriculum_mm: int = 20  # the joint stage's first third: slices whose findings are all this big
 

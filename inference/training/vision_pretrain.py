@@ -80,10 +80,11 @@ class _Head:
         import torch
         from torch import nn
 
-        head = nn.Sequential(nn.Linear(dim, 128), nn.GELU(), nn.Linear(128, len(KINDS) + 4))
+        first = nn.Linear(dim, 128)  # made before the last: the seeded init stays as it was
+        last = nn.Linear(128, len(KINDS) + 4)
         with torch.no_grad():
-            head[2].bias[:len(KINDS)].fill_(-2.19)  # CenterNet's prior: p = 0.1
-        return head
+            last.bias[:len(KINDS)].fill_(-2.19)  # CenterNet's prior: p = 0.1
+        return nn.Sequential(first, nn.GELU(), last)
 
 
 def _pixels(processor: Any, paths: list[str]) -> tuple[Any, Any]:
@@ -181,7 +182,7 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
     model = Qwen3VLForConditionalGeneration.from_pretrained(str(base))
     processor = AutoProcessor.from_pretrained(str(base))
     visual = model.model.visual
-    head = _Head.build(model.config.vision_config.out_hidden_size)
+    head = _Head.build(int(visual.config.out_hidden_size))
     params = list(visual.parameters()) + list(head.parameters())
     optim = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=0.01)
     step, seconds = 0, 0.0

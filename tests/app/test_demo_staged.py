@@ -1,0 +1,51 @@
+"""`medmo train-demo-model OUT` runs the staged recipe (issue 24): a run cut by its time budget
+stops at a checkpoint and says how to continue, `--resume` finishes every stage, and the model
+it writes answers through the engine with a card that states the recipe. Tiny steps: this
+checks the machinery, not the model's quality (the card holds that)."""
+
+from __future__ import annotations
+
+import json
+
+from app.cli import main
+
+TINY = ["--train-images", "16", "--heldout", "2", "--vision-steps", "4", "--align-steps", "2",
+        "--joint-steps", "3", "--batch-size", "8", "--threads", "1", "--eval-limit", "12"]
+
+
+def _events(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_a_budgeted_run_stops_at_a_checkpoint_and_resume_finishes_it(tmp_path, capsys):
+    out = tmp_path / "demo-run"
+    assert main(["train-demo-model", str(out), *TINY, "--budget-minutes", "0.001"]) == 0
+    stopped = _events(capsys.readouterr().out)[-1]
+    assert stopped["event"] == "stopped" and stopped["stage"] == "vision"
+    assert "--resume" in stopped["resume"]
+    assert (out / "vision" / "checkpoint.pt").exists() and not (out / "model").exists()
+
+    # the same OUT without --resume is refused rather than overwritten
+    assert main(["train-demo-model", str(out), *TINY]) == 2
+    assert "--resume" in capsys.readouterr().err
+    # another recipe in the same OUT is refused too
+    assert main(["train-demo-model", str(out), *TINY[:-2], "--eval-limit", "12",
+                 "--align-steps", "3", "--resume"]) == 2
+    assert "another recipe" in capsys.readouterr().err
+
+    assert main(["train-demo-model", str(out), *TINY, "--resume"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert events[-1]["event"] == "demo_model"
+    stages = {e.get("stage") for e in events}
+    assert {"vision", "sft"} <= stages
+    summary = json.loads((out / "model" / "DEMO_MODEL.json").read_text())
+    assert summary["recipe"]["name"] == "staged"
+    assert set(summary["vision_detector"]["recall_by_kind"]) == {
+        "solid nodule", "mass", "calcified nodule", "cyst", "pleural effusion"}
+    card = (out / "model" / "MODEL_CARD.md").read_text()
+    assert "Three stages" in card and "NOT FOR CLINICAL USE" in card
+    assert "invented_per_normal" in summary["heldout"]["tasks"]["localize"]
+    # what each stage trained: the tower's blocks are frozen while the language side aligns
+    config = json.loads((out / "align" / "config.json").read_text())
+    assert config["frozen"] == ["model.visual.patch_embed.", "model.visual.pos_embed.",
+                                "model.visual.blocks."]
