@@ -38,7 +38,7 @@ def run_staged(args: Any) -> int:
     from app.training.demo_data import build_demo_benchmark
     from inference.training.dataset import read_manifest
     from inference.training.demo_model import finish_demo_model
-    from inference.training.staged_demo import session_minutes, train_staged
+    from inference.training.staged_demo import stage_minutes, train_staged
 
     out = Path(args.out)
     data = out / "data"
@@ -73,8 +73,9 @@ def run_staged(args: Any) -> int:
                                 else None},
                      "params": params, "dataset": manifest,
                      "vision_detector": vision.get("detector")},
-            timing={"data_minutes": data_seconds / 60, "train_minutes": session_minutes(out),
-                    "threads": threads},
+            timing={"data_minutes": data_seconds / 60,
+                    "train_minutes": sum(stage_minutes(out).values()),
+                    "stage_minutes": stage_minutes(out), "threads": threads},
             eval_limit=args.eval_limit, device=args.device, image_size=args.size,
             torch_threads=threads, previous=args.previous)
     except (ValueError, OSError, RuntimeError) as exc:

@@ -114,6 +114,9 @@ def write_card(model_dir: Path, summary: dict[str, Any]) -> None:
             f"the data, {timing['train_minutes']:.1f} training, {timing['eval_minutes']:.1f} "
             f"evaluating) on {timing.get('threads') or 'all'} CPU thread(s)."
             if "total_minutes" in timing else "")
+    if timing.get("stage_minutes"):
+        text += " Training minutes by stage (over every session that worked on it): " + ", ".join(
+            f"{stage} {minutes:.1f}" for stage, minutes in timing["stage_minutes"].items()) + "."
     sessions = timing.get("sessions") or []
     if len(sessions) > 1:  # counted by inference.training.demo_ship over a resumed run
         text += (f" Training ran in {len(sessions)} sessions, resumed from a checkpoint after "

@@ -217,9 +217,19 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
     return result(True, "joint")
 
 
-def session_minutes(out_dir: str | Path) -> float:
-    """Training minutes over every call of :func:`train_staged` in ``OUT``."""
-    path = Path(out_dir) / "sessions.jsonl"
-    if not path.exists():
-        return 0.0
-    return sum(json.loads(line)["minutes"] for line in path.read_text().splitlines() if line)
+def stage_minutes(out_dir: str | Path) -> dict[str, float]:
+    """Training minutes of each stage over every session that worked on it (resumed calls
+    included): stage 1's step time as its checkpoint counts it, stages 2-3 from their progress
+    logs (start to last event of each session)."""
+    from inference.training.demo_ship import training_sessions
+
+    out = Path(out_dir)
+    minutes: dict[str, float] = {}
+    if (out / "vision" / "done.json").exists():
+        minutes["vision"] = json.loads((out / "vision" / "done.json").read_text())["seconds"] / 60
+    for stage in ("align", "joint-large", "joint"):
+        log = out / stage / "progress.jsonl"
+        if log.exists():
+            events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            minutes[stage] = sum(s["minutes"] for s in training_sessions(events))
+    return minutes

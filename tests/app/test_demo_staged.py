@@ -44,6 +44,8 @@ def test_a_budgeted_run_stops_at_a_checkpoint_and_resume_finishes_it(tmp_path, c
         "solid nodule", "mass", "calcified nodule", "cyst", "pleural effusion"}
     card = (out / "model" / "MODEL_CARD.md").read_text()
     assert "Three stages" in card and "NOT FOR CLINICAL USE" in card
+    assert "Training minutes by stage" in card and set(summary["timing"]["stage_minutes"]) == {
+        "vision", "align", "joint-large", "joint"}
     assert "invented_per_normal" in summary["heldout"]["tasks"]["localize"]
     # what each stage trained: the tower's blocks are frozen while the language side aligns
     config = json.loads((out / "align" / "config.json").read_text())
