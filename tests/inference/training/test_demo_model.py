@@ -51,7 +51,7 @@ def test_a_short_demo_training_writes_a_labelled_loadable_model(tmp_path):
     model = tmp_path / "demo" / "model"
     card = (model / "MODEL_CARD.md").read_text()
     assert "NOT FOR CLINICAL USE" in card and "synthetic" in card
-    assert "| localisation F1 @ IoU 0.5 (all findings) |" in card and ">= 0.8" in card
+    assert "| localisation F1 @ IoU 0.5 (all findings) | " in card and ">= 0.6" in card  # issue 24
     saved = json.loads((model / "DEMO_MODEL.json").read_text())
     assert saved["not_for_clinical_use"] and saved["heldout"]["n"] == len(HELDOUT_TASKS)
     assert set(saved["heldout"]["tasks"]) >= {"localize", "ground", "report", "vqa", "classify"}
