@@ -89,6 +89,9 @@ def run(args) -> int:
 
     from PySide6 import QtCore, QtWidgets
 
+    from viewer.qt import import_pyqtgraph
+
+    import_pyqtgraph()
     from app.qt.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])

@@ -59,3 +59,14 @@ def test_window_paints_the_study_before_the_model_loads_then_the_model_gets_read
     first, ready = events
     assert first["heavy_modules"] == []  # nothing of the ML stack before the slice is painted
     assert ready["s"] > first["s"]
+
+
+def test_the_window_imports_pyqtgraph_without_cuda_bindings_which_still_import_later():
+    code = ("import sys\nfrom viewer.qt import import_pyqtgraph\nimport_pyqtgraph()\n"
+            "import pyqtgraph.widgets.RawImageWidget as raw\n"
+            "print(raw.cudart is None, 'cuda.bindings.runtime' in sys.modules)\n"
+            "import cuda.bindings.runtime\nprint('later', cuda.bindings.runtime.__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert done.stdout.split("\n")[:2] == ["True False", "later cuda.bindings.runtime"]

@@ -41,6 +41,14 @@ class TrainingPlots(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
+        self._lines: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._bands: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
+        self._built = False  # the plots are made when first shown or drawn (window start-up)
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
         self.loss_plot = self.canvas.addPlot(row=0, col=0)
         self.reward_plot = self.canvas.addPlot(row=0, col=1)
         self.iou_plot = self.canvas.addPlot(row=0, col=2)
@@ -49,12 +57,14 @@ class TrainingPlots(QtWidgets.QWidget):
         _style(self.iou_plot, "IoU (GRPO samples)", "IoU")
         self.iou_plot.setYRange(0, 1, padding=0.02)
         self.loss_plot.addLegend(offset=(-5, 5), labelTextColor="#222")
-        self._lines: dict[tuple[str, str], pg.PlotDataItem] = {}
-        self._bands: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
         self.stage_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#999", style=pg.QtCore.Qt
                                                                  .PenStyle.DashLine))
         self.stage_line.hide()
         self.loss_plot.addItem(self.stage_line)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._build()
+        super().showEvent(event)
 
     def _line(self, plot: pg.PlotItem, which: str, stage: str) -> pg.PlotDataItem:
         key = (which, stage)
@@ -79,6 +89,7 @@ class TrainingPlots(QtWidgets.QWidget):
 
     def draw(self, curves: Curves, *, stage_boundary: float | None = None) -> None:
         """Show ``curves``; ``stage_boundary`` (the step where GRPO follows SFT) as a line."""
+        self._build()
         for stage, points in curves.loss.items():
             x, y = np.array(points, dtype=float).T if points else ([], [])
             self._line(self.loss_plot, "loss", stage).setData(x, y)
@@ -100,6 +111,8 @@ class TrainingPlots(QtWidgets.QWidget):
             self.stage_line.hide()
 
     def clear(self) -> None:
+        if not self._built:
+            return
         for line in self._lines.values():
             line.setData([], [])
         for upper, lower, _ in self._bands.values():
