@@ -29,6 +29,21 @@ HANDLES: dict[str, tuple[int, int]] = {
 _IGNORE = QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
 
 
+def caption_items(parent: QtWidgets.QGraphicsItem, *, alpha: int
+                  ) -> tuple[QtWidgets.QGraphicsRectItem, QtWidgets.QGraphicsSimpleTextItem]:
+    """A caption that keeps its screen size under zoom: a dark back (``alpha`` of 255) holding
+    9-point text, both children of ``parent``."""
+    back = QtWidgets.QGraphicsRectItem(parent)
+    back.setFlag(_IGNORE)
+    back.setPen(QtGui.QPen(Qt.PenStyle.NoPen))
+    back.setBrush(QtGui.QColor(0, 0, 0, alpha))
+    text = QtWidgets.QGraphicsSimpleTextItem(back)
+    font = text.font()
+    font.setPointSizeF(9.0)
+    text.setFont(font)
+    return back, text
+
+
 def handle_point(rect: DisplayRect, name: str) -> tuple[float, float]:
     """Display-mm position of a named handle of ``rect``."""
     sx, sy = HANDLES[name]
@@ -67,14 +82,7 @@ class BoxItem:
         self.outline = QtWidgets.QGraphicsRectItem()
         self.outline.setZValue(Z_BOX)
         view_box.addItem(self.outline, ignoreBounds=True)
-        self._caption_back = QtWidgets.QGraphicsRectItem(self.outline)
-        self._caption_back.setFlag(_IGNORE)
-        self._caption_back.setPen(QtGui.QPen(Qt.PenStyle.NoPen))
-        self._caption_back.setBrush(QtGui.QColor(0, 0, 0, 150))
-        self._caption = QtWidgets.QGraphicsSimpleTextItem(self._caption_back)
-        font = self._caption.font()
-        font.setPointSizeF(9.0)
-        self._caption.setFont(font)
+        self._caption_back, self._caption = caption_items(self.outline, alpha=150)
         self.handles: dict[str, QtWidgets.QGraphicsRectItem] = {}
         for name in HANDLES:
             handle = QtWidgets.QGraphicsRectItem(-HANDLE_PX / 2, -HANDLE_PX / 2,

@@ -13,6 +13,8 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from viewer.qt.box_items import caption_items
+
 Qt = QtCore.Qt
 COLOUR = "#7dff6a"  # measurements: green, apart from the boxes' amber and cyan
 SELECTED = "#ffffff"
@@ -32,14 +34,7 @@ class MeasureItem:
         view_box.addItem(self.outline, ignoreBounds=True)
         self._anchor = QtWidgets.QGraphicsRectItem(0, 0, 0, 0, self.outline)
         self._anchor.setPen(QtGui.QPen(Qt.PenStyle.NoPen))
-        self._back = QtWidgets.QGraphicsRectItem(self._anchor)
-        self._back.setFlag(_IGNORE)
-        self._back.setPen(QtGui.QPen(Qt.PenStyle.NoPen))
-        self._back.setBrush(QtGui.QColor(0, 0, 0, 160))
-        self._text = QtWidgets.QGraphicsSimpleTextItem(self._back)
-        font = self._text.font()
-        font.setPointSizeF(9.0)
-        self._text.setFont(font)
+        self._back, self._text = caption_items(self._anchor, alpha=160)
         self._handles: list[QtWidgets.QGraphicsRectItem] = []
         self.text = ""
         self.handles_mm: list[PointMM] = []
