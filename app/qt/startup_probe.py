@@ -43,6 +43,8 @@ class StartupProbe(QtCore.QObject):
         self.window = window
         self.wait_for_model = wait_for_model
         self.max_gap_ms = 0.0
+        self.max_gap_at_s = 0.0  # when the longest stall began, seconds after the first slice
+        self._first = 0.0
         self._last_tick = 0.0
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -61,17 +63,20 @@ class StartupProbe(QtCore.QObject):
         if not self.wait_for_model:
             self.window.close()
             return
-        self._last_tick = time.perf_counter()
+        self._first = self._last_tick = time.perf_counter()
         self._timer.start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.max_gap_ms = max(self.max_gap_ms, (now - self._last_tick) * 1000.0)
+        gap_ms = (now - self._last_tick) * 1000.0
+        if gap_ms > self.max_gap_ms:
+            self.max_gap_ms, self.max_gap_at_s = gap_ms, self._last_tick - self._first
         self._last_tick = now
 
     def _on_model(self, event: str) -> None:
         self._timer.stop()
         self._tick()
         self._emit(event=event, s=round(since_start(), 3),
-                   max_gui_stall_ms=round(self.max_gap_ms, 1))
+                   max_gui_stall_ms=round(self.max_gap_ms, 1),
+                   max_gui_stall_at_s=round(self.max_gap_at_s, 2))
         self.window.close()
