@@ -128,7 +128,18 @@ def run(args) -> int:
             win.state.set_plane(args.plane)
         if window is not None and win.state.series is not None:
             win.state.set_window(window.width, window.level, name=window.name)
-        if args.screenshot:
+        if not args.screenshot:
+            return
+        engine = win.session.engine
+        if args.model and engine.model is None:  # the model loads after the study: shoot it ready
+            def shoot(*_args: object) -> None:
+                engine.loaded.disconnect(shoot)
+                engine.load_failed.disconnect(shoot)
+                QtCore.QTimer.singleShot(300, save_screenshot)
+
+            engine.loaded.connect(shoot)
+            engine.load_failed.connect(shoot)
+        else:
             QtCore.QTimer.singleShot(300, save_screenshot)
 
     def save_screenshot() -> None:

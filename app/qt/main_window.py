@@ -54,7 +54,8 @@ class MainWindow(QtWidgets.QMainWindow):
                  workspace_dir: str | Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("MedMO Viewer")
-        self.resize(1280, 820)
+        room = QtGui.QGuiApplication.primaryScreen().availableGeometry()  # 90 %: images need room
+        self.resize(max(1280, room.width() * 9 // 10), max(820, room.height() * 9 // 10))
         self.setAcceptDrops(True)
         self.session = ReadingSession(workspace_dir=workspace_dir)
         self.engine = EngineClient(self.session.engine, self)
@@ -215,6 +216,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.docks["3D findings"], self.measuring.follow_up_dock)
         self.tabifyDockWidget(self.measuring.follow_up_dock, self.measuring.tags_dock)
         self.docks["Findings"].raise_()
+        # the images get the room: the right-hand panels take a third of the window at most
+        self.resizeDocks([self.docks["Findings"]], [self.width() // 3],
+                         QtCore.Qt.Orientation.Horizontal)
 
     def _tabify_pacs(self) -> None:
         studies = self.findChild(QtWidgets.QDockWidget, "studies")
