@@ -81,10 +81,7 @@ def run_staged(args: Any) -> int:
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"medmo train-demo-model: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"event": "demo_model", "path": str(out / "model"),
-                      "params": summary["params"], "timing": summary["timing"],
-                      "floors_met": summary["floors_met"], "heldout": summary["heldout"]}))
-    return 0
+    return print_summary(out, summary)
 
 
 def _count(model_dir: Any) -> int:
@@ -95,3 +92,11 @@ def _count(model_dir: Any) -> int:
 
     with safe_open(str(model_dir / "model.safetensors"), "pt") as fh:
         return sum(prod(fh.get_slice(key).get_shape()) for key in fh.keys())  # noqa: SIM118 (not a dict)
+
+
+def print_summary(out: Any, summary: dict) -> int:
+    """The one JSON line both recipes end with: where the model is, its size, time and scores."""
+    print(json.dumps({"event": "demo_model", "path": str(out / "model"),
+                      "params": summary["params"], "timing": summary["timing"],
+                      "floors_met": summary["floors_met"], "heldout": summary["heldout"]}))
+    return 0

@@ -112,7 +112,6 @@ def run(args) -> int:
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"medmo train-demo-model: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"event": "demo_model", "path": str(out / "model"),
-                      "params": summary["params"], "timing": summary["timing"],
-                      "floors_met": summary["floors_met"], "heldout": summary["heldout"]}))
-    return 0
+    from app.commands.demo_staged import print_summary
+
+    return print_summary(out, summary)
