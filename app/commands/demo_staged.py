@@ -23,7 +23,8 @@ def staged_recipe(args: Any) -> Any:
 
     recipe = StagedRecipe()
     vision = replace(recipe.vision, seed=args.seed,
-                     steps=args.vision_steps or recipe.vision.steps)
+                     steps=args.vision_steps or recipe.vision.steps,
+                     batch_size=args.vision_batch or recipe.vision.batch_size)
     return replace(recipe, arch=replace(recipe.arch, seed=args.seed, batch_size=args.batch_size,
                                         train_images=args.train_images),
                    vision=vision, align_steps=args.align_steps or recipe.align_steps,
@@ -53,12 +54,12 @@ def run_staged(args: Any) -> int:
             manifest = read_manifest(data)
         else:
             build_demo_benchmark(data, train=args.train_images, heldout=args.heldout,
-                                 size=args.size, seed=args.seed)
+                                 size=args.size, seed=args.seed, workers=args.workers)
             manifest = read_manifest(data)
         data_seconds = time.perf_counter() - start
         result = train_staged(out, data, recipe=recipe, text_from=args.text_from,
                               budget_minutes=args.budget_minutes, stream=sys.stdout,
-                              threads=threads, device=args.device)
+                              threads=threads, device=args.device, workers=args.workers)
         if not result["done"]:
             print(json.dumps({"event": "stopped", "stage": result["stage"],
                               "minutes": round(result["minutes"], 1),

@@ -34,6 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=recipe.seed)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (1 helps on a busy CPU)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that draw the data and load training batches (the same "
+                             "data and model for any count; use the cores a GPU machine has)")
     parser.add_argument("--eval-limit", type=int, help="evaluate on the first N held-out rows")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in OUT from its last checkpoint")
@@ -50,6 +53,7 @@ def add_arguments(parser) -> None:
                         help="staged: start the language model from this demo model (same "
                              "tokenizer and text size), e.g. resources/demo-model")
     parser.add_argument("--vision-steps", type=int, help="staged: stage 1 steps")
+    parser.add_argument("--vision-batch", type=int, help="staged: stage 1 batch size")
     parser.add_argument("--align-steps", type=int, help="staged: stage 2 steps")
     parser.add_argument("--joint-steps", type=int, help="staged: stage 3 steps")
     parser.add_argument("--ship", nargs="?", const="", metavar="DEST",
@@ -103,7 +107,7 @@ def run(args) -> int:
             read_manifest(data)  # reuse the same phantoms (reproducible, and saves time)
         else:
             build_demo_benchmark(data, train=args.train_images, heldout=args.heldout,
-                                 size=args.size, seed=args.seed)
+                                 size=args.size, seed=args.seed, workers=args.workers)
         summary = train_demo_model(out, data, recipe=recipe, eval_limit=args.eval_limit,
                                    stream=sys.stdout, device=args.device, image_size=args.size,
                                    torch_threads=args.threads, previous=args.previous,

@@ -151,20 +151,40 @@ def demo_examples(seed: int, *, size: int = 256, heldout: bool = False) -> Itera
                     "window": window}, truth=truth)
 
 
+def _examples(seeds: range, size: int, heldout: bool) -> list[Example]:
+    return [ex for k in seeds for ex in demo_examples(k, size=size, heldout=heldout)]
+
+
+def _many(seeds: range, size: int, heldout: bool, workers: int) -> list[Example]:
+    """:func:`demo_examples` of every seed, in seed order, drawn by ``workers`` processes (each
+    slice depends only on its seed, so the result is the same for any count)."""
+    if workers <= 1 or len(seeds) < 2 * workers:
+        return _examples(seeds, size, heldout)
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    step = -(-len(seeds) // (4 * workers))
+    chunks = [seeds[i:i + step] for i in range(0, len(seeds), step)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = pool.map(partial(_examples, size=size, heldout=heldout), chunks)
+        return [ex for part in parts for ex in part]
+
+
 def build_demo_benchmark(out_dir: str | Path, *, train: int = 12000, heldout: int = 150,
-                         size: int = 256, seed: int = 0):
+                         size: int = 256, seed: int = 0, workers: int = 1):
     """Write the demo model's dataset: ``train`` slices (one task each) and a frozen held-out
-    set of ``heldout`` other slices asked every task with the held-out phrasings."""
+    set of ``heldout`` other slices asked every task with the held-out phrasings. ``workers``
+    processes draw the slices (and as many threads write them): the same files for any count."""
     from inference.training.dataset import write_dataset
 
     if train < 1 or heldout < 1:
         raise ValueError(f"need train >= 1 and heldout >= 1, got {train}, {heldout}")
     base = seed * 1_000_000
-    training = (ex for k in range(train) for ex in demo_examples(base + k, size=size))
-    held = [ex for k in range(heldout)
-            for ex in demo_examples(base + HELDOUT_OFFSET + k, size=size, heldout=True)]
+    training = _many(range(base, base + train), size, False, workers)
+    held = _many(range(base + HELDOUT_OFFSET, base + HELDOUT_OFFSET + heldout), size, True,
+                 workers)
     return write_dataset(out_dir, training, validation=held,
-                         description=DESCRIPTION.format(size=size, seed=seed))
+                         description=DESCRIPTION.format(size=size, seed=seed), workers=workers)
 
 
 def slice_texts(findings, zone: str, size: int) -> dict:

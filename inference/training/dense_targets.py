@@ -2,7 +2,10 @@
 
 Stage 1 of the demo model (:mod:`inference.training.vision_pretrain`) supervises every merged
 visual token with: a heatmap per finding kind (a Gaussian at each finding's centre cell), the
-centre's offset inside its cell and the box's size. Pure numpy: boxes come in normalised 0..1000
+centre's offset inside its cell and the box's size, and at a centre cell the box's four
+coordinates as the digits the language model will write (``digits``): the language model reads
+positions off its image tokens' values, not off their rotary positions, so the tokens it copies
+from must carry the very numbers it is asked for. Pure numpy: boxes come in normalised 0..1000
 coordinates of the image (as the dataset stores them), cells are ``grid`` x ``grid``.
 """
 
@@ -22,14 +25,43 @@ class DenseTargets:
 
     ``heat``: (kinds, grid, grid) in 0..1, 1 at a finding's centre cell; ``offset``: (2, grid,
     grid) centre x, y inside its cell in 0..1; ``size``: (2, grid, grid) log of the box's width
-    and height in cells; ``mask``: (grid, grid) 1 where a centre lies (offset and size count
-    only there).
+    and height in cells; ``mask``: (grid, grid) 1 where a centre lies (offset, size and digits
+    count only there); ``digits``: (12, grid, grid) int64, the hundreds, tens and units of x0,
+    y0, x1, y1 (0..999) in that order, -100 (ignored) off the centres.
     """
 
     heat: np.ndarray
     offset: np.ndarray
     size: np.ndarray
     mask: np.ndarray
+    digits: np.ndarray
+
+
+DIGIT_SLOTS = 12  # 4 coordinates x (hundreds, tens, units)
+
+
+def coordinate_digits(box_norm: Sequence[float]) -> list[int]:
+    """The 12 digit classes of a 0..1000 box (each coordinate clipped to 0..999).
+
+    >>> coordinate_digits((254, 41, 309, 1000))
+    [2, 5, 4, 0, 4, 1, 3, 0, 9, 9, 9, 9]
+    """
+    digits = []
+    for v in box_norm:
+        n = min(max(int(round(float(v))), 0), 999)
+        digits += [n // 100, n // 10 % 10, n % 10]
+    return digits
+
+
+def digits_to_box(digits: Sequence[int] | np.ndarray) -> tuple[int, int, int, int]:
+    """Inverse of :func:`coordinate_digits`.
+
+    >>> digits_to_box(coordinate_digits((254, 41, 309, 999)))
+    (254, 41, 309, 999)
+    """
+    d = [int(v) for v in digits]
+    x0, y0, x1, y1 = (d[i] * 100 + d[i + 1] * 10 + d[i + 2] for i in range(0, DIGIT_SLOTS, 3))
+    return x0, y0, x1, y1
 
 
 def dense_targets(boxes_norm: Sequence[Sequence[float]], labels: Sequence[str], grid: int,
@@ -47,6 +79,8 @@ def dense_targets(boxes_norm: Sequence[Sequence[float]], labels: Sequence[str], 
     (0.0, 0.0)
     >>> dense_targets([], [], 2).mask.sum()
     np.float32(0.0)
+    >>> digits_to_box(t.digits[:, 0, 0])
+    (0, 0, 250, 250)
     """
     if len(boxes_norm) != len(labels):
         raise ValueError(f"{len(boxes_norm)} boxes but {len(labels)} labels")
@@ -54,6 +88,7 @@ def dense_targets(boxes_norm: Sequence[Sequence[float]], labels: Sequence[str], 
     offset = np.zeros((2, grid, grid), np.float32)
     size = np.zeros((2, grid, grid), np.float32)
     mask = np.zeros((grid, grid), np.float32)
+    digits = np.full((DIGIT_SLOTS, grid, grid), -100, np.int64)
     area = np.zeros((grid, grid), np.float32)
     cells = (np.arange(grid, dtype=np.float32) + 0.5)
     for box, label in zip(boxes_norm, labels, strict=True):
@@ -74,7 +109,8 @@ def dense_targets(boxes_norm: Sequence[Sequence[float]], labels: Sequence[str], 
             offset[:, row, col] = (cx - col, cy - row)
             size[:, row, col] = (np.log(w), np.log(h))
             mask[row, col] = 1.0
-    return DenseTargets(heat, offset, size, mask)
+            digits[:, row, col] = coordinate_digits(box)
+    return DenseTargets(heat, offset, size, mask, digits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,8 @@ TOWER = ("model.visual.patch_embed.", "model.visual.pos_embed.", "model.visual.b
 class StagedRecipe:
     """Sizes and schedules of the three stages (``arch.steps``/``learning_rate`` are unused)."""
 
-    arch: DemoRecipe = field(default_factory=lambda: DemoRecipe(vision_depth=4,
-                                                                vision_intermediate=256))
+    arch: DemoRecipe = field(default_factory=lambda: DemoRecipe(
+        vision_hidden=128, vision_heads=4, vision_depth=6, vision_intermediate=512))
     vision: VisionStage = field(default_factory=VisionStage)
     align_steps: int = 400
     align_lr: float = 5e-4
@@ -115,7 +115,7 @@ def curriculum_dataset(dataset: Path, out: Path, min_mm: int) -> Path:
 
 def _sft(out: Path, model: Path, dataset: Path, *, steps: int, lr: float, recipe: StagedRecipe,
          frozen: tuple[str, ...], deadline: float | None, stream: TextIO | None,
-         threads: int | None, device: str) -> bool:
+         threads: int | None, device: str, workers: int) -> bool:
     """One SFT stage through the app's trainer; True once its model folder is written."""
     import io
 
@@ -132,7 +132,8 @@ def _sft(out: Path, model: Path, dataset: Path, *, steps: int, lr: float, recipe
                          warmup_ratio=arch.warmup_ratio, lr_scheduler_type="cosine",
                          lora_rank=0, seed=arch.seed, save_steps=50, device=device,
                          torch_threads=threads, balance_lengths=True, logging_steps=10,
-                         gradient_accumulation_steps=arch.accumulation, frozen=frozen)
+                         gradient_accumulation_steps=arch.accumulation, frozen=frozen,
+                         dataloader_workers=workers if workers > 1 else 0)
     out.mkdir(parents=True, exist_ok=True)
     timer = None
     if deadline is not None:
@@ -159,7 +160,8 @@ def _sft(out: Path, model: Path, dataset: Path, *, steps: int, lr: float, recipe
 def train_staged(out_dir: str | Path, dataset: str | Path, *,
                  recipe: StagedRecipe = StagedRecipe(), text_from: str | Path | None = None,
                  budget_minutes: float | None = None, stream: TextIO | None = None,
-                 threads: int | None = 1, device: str = "auto") -> dict[str, Any]:
+                 threads: int | None = 1, device: str = "auto", workers: int = 1
+                 ) -> dict[str, Any]:
     """Run (or continue) the three stages in ``OUT``; returns ``{"done": bool, "stage": name,
     "minutes": this call's minutes}``. ``OUT/joint/model`` is the trained model once done."""
     import torch
@@ -190,7 +192,8 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
         build_base(out / "base", recipe.arch)
     left = None if deadline is None else deadline - time.monotonic()
     vision = pretrain_vision(out / "base", data, out / "vision", stage=recipe.vision,
-                             budget_seconds=left, stream=stream)
+                             budget_seconds=left, stream=stream, device=device,
+                             workers=workers if workers > 1 else 0)
     if not vision["done"]:
         return result(False, "vision")
     align_base = out / "align-base"
@@ -202,7 +205,7 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
 
             shutil.copytree(out / "vision" / "model", align_base, dirs_exist_ok=True)
     common: dict[str, Any] = dict(recipe=recipe, deadline=deadline, stream=stream,
-                                  threads=threads, device=device)
+                                  threads=threads, device=device, workers=workers)
     if not _sft(out / "align", align_base, data, steps=recipe.align_steps, lr=recipe.align_lr,
                 frozen=TOWER, **common):
         return result(False, "align")

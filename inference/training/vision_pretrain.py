@@ -18,14 +18,20 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from inference.training.dense_targets import KINDS, decode, dense_targets, match_counts
+from inference.training.dense_targets import (
+    DIGIT_SLOTS,
+    KINDS,
+    decode,
+    dense_targets,
+    digits_to_box,
+    match_counts,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class VisionStage:
     warmup_steps: int = 50
     save_every: int = 100
     seed: int = 0
+    digit_weight: float = 1.0  # the box-digit cross entropy beside CenterNet's losses
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "save_every"):
@@ -72,19 +79,27 @@ def slice_rows(dataset: str | Path, split: str, limit: int | None = None
     return rows
 
 
-class _Head:
-    """Factory for the training-only head (a small MLP per token: kinds + 4 box numbers)."""
+def _head(dim: int) -> Any:
+    """The training-only head on the merged tokens: a small MLP for the CenterNet maps (kinds +
+    offset + size) and a linear map to the box digits (linear, so the tokens the language model
+    copies from hold the digits in a form its attention can pass on)."""
+    import torch
+    from torch import nn
 
-    @staticmethod
-    def build(dim: int) -> Any:
-        import torch
-        from torch import nn
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            first = nn.Linear(dim, 128)  # made before the last: the seeded init stays as it was
+            last = nn.Linear(128, len(KINDS) + 4)
+            with torch.no_grad():
+                last.bias[:len(KINDS)].fill_(-2.19)  # CenterNet's prior: p = 0.1
+            self.maps = nn.Sequential(first, nn.GELU(), last)
+            self.digits = nn.Linear(dim, DIGIT_SLOTS * 10)
 
-        first = nn.Linear(dim, 128)  # made before the last: the seeded init stays as it was
-        last = nn.Linear(128, len(KINDS) + 4)
-        with torch.no_grad():
-            last.bias[:len(KINDS)].fill_(-2.19)  # CenterNet's prior: p = 0.1
-        return nn.Sequential(first, nn.GELU(), last)
+        def forward(self, tokens: Any) -> Any:
+            return torch.cat([self.maps(tokens), self.digits(tokens)], dim=-1)
+
+    return Head()
 
 
 def _pixels(processor: Any, paths: list[str]) -> tuple[Any, Any]:
@@ -101,7 +116,8 @@ def _pixels(processor: Any, paths: list[str]) -> tuple[Any, Any]:
 
 
 def _maps(visual: Any, head: Any, pixels: Any, grid_thw: Any) -> tuple[Any, int]:
-    """Head outputs (images, kinds + 4, grid, grid) over the merged tokens, and the grid side."""
+    """Head outputs (images, kinds + 4 + 120 digit logits, grid, grid) over the merged tokens,
+    and the grid side."""
     tokens = visual(pixels, grid_thw=grid_thw).pooler_output
     t, h, w = (int(v) for v in grid_thw[0])
     merge = visual.spatial_merge_size
@@ -112,14 +128,23 @@ def _maps(visual: Any, head: Any, pixels: Any, grid_thw: Any) -> tuple[Any, int]
     return out, grid
 
 
-def _loss(out: Any, targets: list[Any]) -> tuple[Any, dict[str, float]]:
-    """CenterNet's focal loss on the heatmaps, L1 on offset and log size at centres."""
+def _targets(batch: list, grid: int) -> dict[str, Any]:
+    """The batch's dense targets as tensors (built in the loader's workers)."""
     import torch
 
-    heat = torch.from_numpy(np.stack([t.heat for t in targets]))
-    offset = torch.from_numpy(np.stack([t.offset for t in targets]))
-    size = torch.from_numpy(np.stack([t.size for t in targets]))
-    mask = torch.from_numpy(np.stack([t.mask for t in targets]))[:, None]
+    made = [dense_targets(r[1], r[2], grid) for r in batch]
+    return {name: torch.from_numpy(np.stack([getattr(t, name) for t in made]))
+            for name in ("heat", "offset", "size", "mask", "digits")}
+
+
+def _loss(out: Any, targets: dict[str, Any], digit_weight: float = 1.0
+          ) -> tuple[Any, dict[str, float]]:
+    """CenterNet's focal loss on the heatmaps, L1 on offset and log size at centres, and cross
+    entropy on the box digits at centres."""
+    import torch
+
+    heat, offset, size = targets["heat"], targets["offset"], targets["size"]
+    mask = targets["mask"][:, None]
     k = len(KINDS)
     pred = torch.sigmoid(out[:, :k]).clamp(1e-4, 1 - 1e-4)
     pos = heat.eq(1.0).float()
@@ -130,9 +155,13 @@ def _loss(out: Any, targets: list[Any]) -> tuple[Any, dict[str, float]]:
     denom = mask.sum().clamp(min=1.0)
     off = (torch.abs(torch.sigmoid(out[:, k:k + 2]) - offset) * mask).sum() / denom
     box = (torch.abs(out[:, k + 2:k + 4] - size) * mask).sum() / denom
-    total = focal + off + 0.5 * box
+    b, _, g, _ = out.shape
+    logits = out[:, k + 4:].reshape(b, DIGIT_SLOTS, 10, g, g).transpose(1, 2)  # classes 2nd
+    digits = torch.nn.functional.cross_entropy(logits, targets["digits"], ignore_index=-100) \
+        if bool((targets["digits"] >= 0).any()) else out.sum() * 0.0
+    total = focal + off + 0.5 * box + digit_weight * digits
     return total, {"focal": float(focal.detach()), "offset": float(off.detach()),
-                   "size": float(box.detach())}
+                   "size": float(box.detach()), "digits": float(digits.detach())}
 
 
 def maps_to_numpy(out: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -140,21 +169,43 @@ def maps_to_numpy(out: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     import torch
 
     k = len(KINDS)
-    heat = torch.sigmoid(out[:, :k]).detach().numpy()
-    off = torch.sigmoid(out[:, k:k + 2]).detach().numpy()
-    size = out[:, k + 2:k + 4].detach().numpy()
+    heat = torch.sigmoid(out[:, :k]).detach().float().cpu().numpy()
+    off = torch.sigmoid(out[:, k:k + 2]).detach().float().cpu().numpy()
+    size = out[:, k + 2:k + 4].detach().float().cpu().numpy()
     return [(heat[i], off[i], size[i]) for i in range(len(heat))]
 
 
-def _batches(rows: list, batch: int, seed: int, start_step: int) -> Iterator[list]:
-    """Endless shuffled batches, reproducible from any step (each epoch has its own order)."""
+def digits_to_numpy(out: Any) -> np.ndarray:
+    """(images, 12, grid, grid) predicted digit classes from the head's raw output."""
+    b, _, g, _ = out.shape
+    logits = out[:, len(KINDS) + 4:].reshape(b, DIGIT_SLOTS, 10, g, g)
+    return logits.argmax(dim=2).detach().cpu().numpy()
+
+
+def _batch_rows(rows: list, batch: int, seed: int, step: int) -> list:
+    """The rows of step ``step``: shuffled epochs, reproducible from any step (each epoch has
+    its own order)."""
     per_epoch = max(1, len(rows) // batch)
-    step = start_step
-    while True:
-        epoch, index = divmod(step, per_epoch)
-        order = np.random.default_rng([seed, epoch]).permutation(len(rows))
-        yield [rows[i] for i in order[index * batch:(index + 1) * batch]]
-        step += 1
+    epoch, index = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(len(rows))
+    return [rows[i] for i in order[index * batch:(index + 1) * batch]]
+
+
+class _Steps:
+    """Steps ``start``..``end`` as a map-style dataset of whole batches: pixels, grid and dense
+    targets made in the DataLoader's worker processes (``workers``), in step order."""
+
+    def __init__(self, rows: list, stage: VisionStage, start: int, processor: Any) -> None:
+        self.rows, self.stage, self.start, self.processor = rows, stage, start, processor
+
+    def __len__(self) -> int:
+        return max(0, self.stage.steps - self.start)
+
+    def __getitem__(self, i: int) -> tuple[Any, Any, dict[str, Any]]:
+        batch = _batch_rows(self.rows, self.stage.batch_size, self.stage.seed, self.start + i)
+        pixels, grid_thw = _pixels(self.processor, [r[0] for r in batch])
+        grid = int(grid_thw[0][1]) // int(self.processor.image_processor.merge_size)
+        return pixels, grid_thw, _targets(batch, grid)
 
 
 def _lr(stage: VisionStage, step: int) -> float:
@@ -166,9 +217,11 @@ def _lr(stage: VisionStage, step: int) -> float:
 
 def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, *,
                     stage: VisionStage = VisionStage(), budget_seconds: float | None = None,
-                    stream: TextIO | None = None, eval_slices: int = 150) -> dict[str, Any]:
-    """Train the tower of the checkpoint in ``base`` on the dataset's training slices; resume
-    from ``OUT/checkpoint.pt`` when it is there. Returns ``{"done": bool, "step": int, ...}``;
+                    stream: TextIO | None = None, eval_slices: int = 150,
+                    device: str = "auto", workers: int = 0) -> dict[str, Any]:
+    """Train the tower of the checkpoint in ``base`` on the dataset's training slices (on
+    ``device``: ``auto`` takes a GPU when there is one; ``workers`` loader processes make the
+    batches); resume from ``OUT/checkpoint.pt`` when it is there. Returns ``{"done": bool, "step": int, ...}``;
     once done, ``OUT/model`` is the checkpoint with the trained tower and ``OUT/detector.json``
     the head's held-out recall per kind (:func:`detector_scores`)."""
     import torch
@@ -179,16 +232,18 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
     if (out / "done.json").exists():
         return json.loads((out / "done.json").read_text())
     torch.manual_seed(stage.seed)
+    where = "cuda" if device == "auto" and torch.cuda.is_available() else \
+        ("cpu" if device == "auto" else device)
     model = Qwen3VLForConditionalGeneration.from_pretrained(str(base))
     processor = AutoProcessor.from_pretrained(str(base))
-    visual = model.model.visual
-    head = _Head.build(int(visual.config.out_hidden_size))
+    visual = model.model.visual.to(where)
+    head = _head(int(visual.config.out_hidden_size)).to(where)
     params = list(visual.parameters()) + list(head.parameters())
     optim = torch.optim.AdamW(params, lr=stage.learning_rate, weight_decay=0.01)
     step, seconds = 0, 0.0
     ckpt = out / "checkpoint.pt"
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=where)
         visual.load_state_dict(state["visual"])
         head.load_state_dict(state["head"])
         optim.load_state_dict(state["optim"])
@@ -214,18 +269,19 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
          params=sum(p.numel() for p in visual.parameters()))
     visual.train()
     began = time.perf_counter()
-    batches = _batches(rows, stage.batch_size, stage.seed, step)
-    while step < stage.steps:
+    steps: Any = _Steps(rows, stage, step, processor)  # a map-style dataset (no torch base)
+    loader: Any = torch.utils.data.DataLoader(steps, batch_size=None, shuffle=False,
+                                              num_workers=workers)
+    tick = time.perf_counter()  # a step's time includes waiting for its batch
+    for pixels, grid_thw, targets in loader:
         if budget_seconds is not None and time.perf_counter() - began > budget_seconds:
             save()
             emit(event="stopped", step=step, reason="budget", checkpoint=str(ckpt))
             log.close()
             return {"done": False, "step": step, "seconds": seconds}
-        tick = time.perf_counter()
-        batch = next(batches)
-        pixels, grid_thw = _pixels(processor, [r[0] for r in batch])
-        maps, grid = _maps(visual, head, pixels, grid_thw)
-        loss, parts = _loss(maps, [dense_targets(r[1], r[2], grid) for r in batch])
+        maps, _ = _maps(visual, head, pixels.to(where), grid_thw.to(where))
+        loss, parts = _loss(maps, {k: v.to(where) for k, v in targets.items()},
+                            stage.digit_weight)
         for group in optim.param_groups:
             group["lr"] = _lr(stage, step)
         optim.zero_grad()
@@ -234,6 +290,7 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
         optim.step()
         step += 1
         seconds += time.perf_counter() - tick
+        tick = time.perf_counter()
         if step % 10 == 0 or step == stage.steps:
             rate = seconds / max(step, 1)
             emit(event="step", step=step, loss=round(float(loss.detach()), 4),
@@ -246,6 +303,7 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
     scores = detector_scores(visual, head, processor, slice_rows(dataset, "validation",
                                                                  eval_slices))
     (out / "detector.json").write_text(json.dumps(scores, indent=1))
+    visual.to("cpu")
     model.save_pretrained(str(out / "model"))  # the head is not part of the model
     processor.save_pretrained(str(out / "model"))
     done = {"done": True, "step": step, "seconds": seconds, "detector": scores}
@@ -259,24 +317,37 @@ def detector_scores(visual: Any, head: Any, processor: Any, rows: list, *,
                     threshold: float = 0.3, batch: int = 32) -> dict[str, Any]:
     """The dense head's own localisation on held-out slices (IoU >= 0.5, same kind): F1 and
     recall per kind as ``[found, true]``; what stage 1 must reach before stages 2-3 are worth
-    running."""
+    running. ``digit_boxes``: the share of true centre cells whose 12 predicted digits spell
+    the box exactly, and ``digit_error``: their mean absolute coordinate error (0..1000)."""
     import torch
 
+    where = next(visual.parameters()).device
     totals: dict[str, list[int]] = {k: [0, 0, 0] for k in KINDS}
+    exact, errors = 0, []
     with torch.no_grad():
         for i in range(0, len(rows), batch):
             part = rows[i:i + batch]
             pixels, grid_thw = _pixels(processor, [r[0] for r in part])
-            maps, _ = _maps(visual, head, pixels, grid_thw)
-            for (heat, off, size), row in zip(maps_to_numpy(maps), part, strict=True):
+            maps, grid = _maps(visual, head, pixels.to(where), grid_thw.to(where))
+            digits = digits_to_numpy(maps)
+            for j, ((heat, off, size), row) in enumerate(zip(maps_to_numpy(maps), part,
+                                                             strict=True)):
                 found = decode(heat, off, size, threshold=threshold)
                 for kind, counts in match_counts(found, row[1], row[2]).items():
                     totals[kind] = [a + b for a, b in zip(totals[kind], counts, strict=True)]
+                truth = dense_targets(row[1], row[2], grid)
+                for r, c in zip(*np.nonzero(truth.mask), strict=True):
+                    said = digits_to_box(digits[j, :, r, c])
+                    true = digits_to_box(truth.digits[:, r, c])
+                    exact += said == true
+                    errors.append(float(np.mean(np.abs(np.subtract(said, true)))))
     matched = sum(v[0] for v in totals.values())
-    true = sum(v[1] for v in totals.values())
+    true_n = sum(v[1] for v in totals.values())
     predicted = sum(v[2] for v in totals.values())
     precision = matched / predicted if predicted else 0.0
-    recall = matched / true if true else 0.0
+    recall = matched / true_n if true_n else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"slices": len(rows), "f1": f1, "precision": precision, "recall": recall,
-            "recall_by_kind": {k: v[:2] for k, v in totals.items()}, "threshold": threshold}
+            "recall_by_kind": {k: v[:2] for k, v in totals.items()}, "threshold": threshold,
+            "digit_boxes": exact / len(errors) if errors else 0.0,
+            "digit_error": float(np.mean(errors)) if errors else 0.0}

@@ -120,3 +120,19 @@ def test_a_resumed_runs_card_counts_every_session(tmp_path):
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "Built in 82.0 minutes" in card and "2 sessions" in card
     assert "steps 0-470: 10.0 min; steps 400-2000: 50.0 min" in card
+
+
+def test_the_demo_data_is_the_same_whatever_the_worker_count(tmp_path):
+    """The GPU machine draws the demo world with 14 processes, the CPU with one: the held-out
+    split, every image and every answer must not depend on it."""
+    from app.training.demo_data import build_demo_benchmark
+
+    for workers in (1, 3):
+        build_demo_benchmark(tmp_path / f"w{workers}", train=14, heldout=7, size=64,
+                             workers=workers)
+    for split in ("train", "validation"):
+        one, three = tmp_path / "w1" / split, tmp_path / "w3" / split
+        assert (one / "metadata.jsonl").read_text() == (three / "metadata.jsonl").read_text()
+        names = sorted(p.name for p in one.glob("*.png"))
+        assert names == sorted(p.name for p in three.glob("*.png")) and len(names) >= 7
+        assert all((one / n).read_bytes() == (three / n).read_bytes() for n in names)

@@ -50,3 +50,14 @@ def test_mismatched_boxes_and_labels_are_refused():
     with pytest.raises(ValueError, match="labels"):
         dense_targets([(0, 0, 1, 1)], [], 4)
     assert np.isfinite(dense_targets([(0, 0, 1, 1)], ["cyst"], 4).size).all()
+
+
+def test_each_centre_cell_holds_the_digits_the_answer_writes_and_no_other_cell_does():
+    from inference.training.dense_targets import digits_to_box
+
+    boxes = [(254, 441, 309, 508), (668, 371, 773, 488)]
+    t = dense_targets(boxes, ["solid nodule", "cyst"], 16)
+    centres = list(zip(*np.nonzero(t.mask), strict=True))
+    said = sorted(digits_to_box(t.digits[:, r, c]) for r, c in centres)
+    assert said == sorted(boxes)
+    assert (t.digits[:, t.mask == 0] == -100).all()  # ignored off the centres

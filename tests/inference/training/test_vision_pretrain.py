@@ -74,3 +74,25 @@ def test_a_budget_stop_resumes_and_the_written_model_has_the_trained_tower_and_n
     assert moved and all(k.startswith("model.visual.") for k in moved)
     # a second call finds the stage done and trains nothing
     assert pretrain_vision(tiny_model, disks, out, stage=stage)["step"] == 6
+
+
+def test_loader_workers_make_the_same_batches_as_the_main_process(tiny_model, disks):
+    """Stage 1 on a GPU machine makes its batches in worker processes: the steps, pixels and
+    targets must be the very ones one process makes (a resumed run sees the same data)."""
+    import torch
+    from transformers import AutoProcessor
+
+    from inference.training.vision_pretrain import _Steps
+
+    processor = AutoProcessor.from_pretrained(tiny_model)
+    stage = VisionStage(steps=5, batch_size=4)
+    rows = slice_rows(disks, "train")
+    steps = _Steps(rows, stage, 2, processor)
+    alone = [steps[i] for i in range(len(steps))]
+    loader = torch.utils.data.DataLoader(steps, batch_size=None, num_workers=2)
+    pooled = list(loader)
+    assert len(alone) == len(pooled) == 3
+    for (p1, g1, t1), (p2, g2, t2) in zip(alone, pooled, strict=True):
+        assert torch.equal(p1, p2) and torch.equal(g1, g2)
+        assert all(torch.equal(t1[k], t2[k]) for k in t1)
+    assert any(bool((t["digits"] >= 0).any()) for _, _, t in alone)  # the boxes' digits
