@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
+    args.argv = argv  # the words as given (e.g. for a model card's "how it was made")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

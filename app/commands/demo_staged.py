@@ -28,7 +28,8 @@ def staged_recipe(args: Any) -> Any:
     return replace(recipe, arch=replace(recipe.arch, seed=args.seed, batch_size=args.batch_size,
                                         train_images=args.train_images),
                    vision=vision, align_steps=args.align_steps or recipe.align_steps,
-                   joint_steps=args.joint_steps or recipe.joint_steps)
+                   joint_steps=recipe.joint_steps if args.joint_steps is None
+                   else args.joint_steps)
 
 
 def run_staged(args: Any) -> int:
@@ -39,7 +40,12 @@ def run_staged(args: Any) -> int:
     from app.training.demo_data import build_demo_benchmark
     from inference.training.dataset import read_manifest
     from inference.training.demo_model import finish_demo_model
-    from inference.training.staged_demo import stage_minutes, train_staged
+    from inference.training.staged_demo import (
+        final_model,
+        stage_devices,
+        stage_minutes,
+        train_staged,
+    )
 
     out = Path(args.out)
     data = out / "data"
@@ -66,17 +72,20 @@ def run_staged(args: Any) -> int:
                               "resume": "medmo train-demo-model OUT --resume (same options)"}))
             return 0
         vision = json.loads((out / "vision" / "done.json").read_text())
-        params = _count(out / "joint" / "model")
+        params = _count(final_model(out))
         summary = finish_demo_model(
-            out, out / "joint" / "model", data,
+            out, final_model(out), data,
             summary={"recipe": {"name": "staged", **asdict(recipe),
                                 "text_from": "an earlier demo model" if args.text_from
                                 else None},
                      "params": params, "dataset": manifest,
+                     "command": "medmo " + " ".join(
+                         "OUT" if a == args.out else a for a in args.argv),
                      "vision_detector": vision.get("detector")},
             timing={"data_minutes": data_seconds / 60,
                     "train_minutes": sum(stage_minutes(out).values()),
-                    "stage_minutes": stage_minutes(out), "threads": threads},
+                    "stage_minutes": stage_minutes(out), "stage_devices": stage_devices(out),
+                    "threads": threads},
             eval_limit=args.eval_limit, device=args.device, image_size=args.size,
             torch_threads=threads, previous=args.previous)
     except (ValueError, OSError, RuntimeError) as exc:

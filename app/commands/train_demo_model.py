@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
                         help=f"optimiser steps (default {recipe.steps})")
     parser.add_argument("--train-images", type=int, default=recipe.train_images)
     parser.add_argument("--heldout", type=int, default=150, help="held-out phantom slices")
-    parser.add_argument("--size", type=int, default=256, help="phantom image side in pixels")
+    parser.add_argument("--size", type=int, default=512,
+                        help="phantom image side in pixels (512: 16 x 16 merged tokens)")
     parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
     parser.add_argument("--lr", type=float, default=recipe.learning_rate)
     parser.add_argument("--seed", type=int, default=recipe.seed)
@@ -55,7 +56,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--vision-steps", type=int, help="staged: stage 1 steps")
     parser.add_argument("--vision-batch", type=int, help="staged: stage 1 batch size")
     parser.add_argument("--align-steps", type=int, help="staged: stage 2 steps")
-    parser.add_argument("--joint-steps", type=int, help="staged: stage 3 steps")
+    parser.add_argument("--joint-steps", type=int,
+                        help="staged: stage 3 steps (0: no joint stage, the aligned model is "
+                             "the result)")
     parser.add_argument("--ship", nargs="?", const="", metavar="DEST",
                         help="train nothing: copy the finished OUT/model into the bundled "
                              "resources/demo-model (or DEST), checked (files, <= 30 MB, card) "

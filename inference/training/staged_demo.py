@@ -4,13 +4,18 @@ End-to-end SFT through the language model never learnt to see the phantom's 7-19
 these CPUs (0 of 155; stops 20 and 21). This recipe gives the vision side a dense signal first:
 
 1. ``vision``: the checkpoint's own Qwen3-VL vision tower is pre-trained with a training-only
-   CenterNet head on its merged tokens (:mod:`inference.training.vision_pretrain`); the head is
-   dropped.
+   CenterNet head on its merged tokens, plus a linear head that reads each centre token's box
+   as the digits the answer will write (:mod:`inference.training.vision_pretrain`); the heads
+   are dropped. At 512 px (16 x 16 merged tokens of 32 px) this is a GPU job: 1150 steps of 64
+   slices took 5.6 minutes on one H200 (2026-12-04) and its head found 82 % of the held-out
+   findings at 96 % precision, every kind at >= 69 %; on 2 CPU cores a step takes ~30 s.
 2. ``align``: the tower's blocks are frozen; the merger, the DeepStack mergers and the language
    model learn every text task by SFT. The language model may start from an earlier demo model
    (``text_from``: same tokenizer and text size), which already writes every answer format.
 3. ``joint``: everything trains at a low learning rate, first on slices whose findings are all
-   large (``curriculum_mm``), then on all slices.
+   large (``curriculum_mm``), then on all slices. ``joint_steps=0`` leaves it out: the aligned
+   model is the result (on 2 CPU cores a backward pass through the 512 px tower is what this
+   stage costs).
 
 Every stage checkpoints; :func:`train_staged` called again continues where the last call
 stopped, and a wall-time budget (``budget_minutes``) stops a call cleanly at a checkpoint.
@@ -45,8 +50,8 @@ class StagedRecipe:
     curriculum_mm: int = 20  # the joint stage's first third: slices whose findings are all this big
 
     def __post_init__(self) -> None:
-        if min(self.align_steps, self.joint_steps, self.curriculum_mm) < 1:
-            raise ValueError("align_steps, joint_steps and curriculum_mm must be >= 1")
+        if min(self.align_steps, self.curriculum_mm) < 1 or self.joint_steps < 0:
+            raise ValueError("align_steps and curriculum_mm must be >= 1, joint_steps >= 0")
         if not (self.align_lr > 0 and self.joint_lr > 0):
             raise ValueError("learning rates must be > 0")
 
@@ -163,7 +168,8 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
                  threads: int | None = 1, device: str = "auto", workers: int = 1
                  ) -> dict[str, Any]:
     """Run (or continue) the three stages in ``OUT``; returns ``{"done": bool, "stage": name,
-    "minutes": this call's minutes}``. ``OUT/joint/model`` is the trained model once done."""
+    "minutes": this call's minutes}``. Once done, the trained model is in
+    :func:`final_model`."""
     import torch
 
     from inference.training.demo_model import build_base
@@ -209,6 +215,8 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
     if not _sft(out / "align", align_base, data, steps=recipe.align_steps, lr=recipe.align_lr,
                 frozen=TOWER, **common):
         return result(False, "align")
+    if recipe.joint_steps == 0:
+        return result(True, "align")
     large = curriculum_dataset(data, out / "data-large", recipe.curriculum_mm)
     if not _sft(out / "joint-large", out / "align" / "model", large,
                 steps=max(1, recipe.joint_steps // 3), lr=recipe.joint_lr, frozen=(), **common):
@@ -218,6 +226,14 @@ def train_staged(out_dir: str | Path, dataset: str | Path, *,
                 frozen=(), **common):
         return result(False, "joint")
     return result(True, "joint")
+
+
+def final_model(out_dir: str | Path) -> Path:
+    """The folder of a finished run's model: the joint stage's, or the aligned one when the
+    recipe has no joint stage."""
+    out = Path(out_dir)
+    recipe = json.loads((out / "recipe.json").read_text())["recipe"]
+    return out / ("joint" if recipe["joint_steps"] else "align") / "model"
 
 
 def stage_minutes(out_dir: str | Path) -> dict[str, float]:
@@ -236,3 +252,27 @@ def stage_minutes(out_dir: str | Path) -> dict[str, float]:
             events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
             minutes[stage] = sum(s["minutes"] for s in training_sessions(events))
     return minutes
+
+
+def stage_devices(out_dir: str | Path) -> dict[str, str]:
+    """Where each stage trained: stage 1's ``done.json`` names its GPU (or CPU threads), stages
+    2-3 their progress log's device and threads (a GPU machine can run stage 1 and this one the
+    rest, resumed)."""
+    out = Path(out_dir)
+    where: dict[str, str] = {}
+    done = out / "vision" / "done.json"
+    if done.exists():
+        where["vision"] = json.loads(done.read_text()).get("device", "not recorded")
+    for stage in ("align", "joint-large", "joint"):
+        log = out / stage / "progress.jsonl"
+        if not log.exists():
+            continue
+        starts = [e for e in map(json.loads, filter(str.strip, log.read_text().splitlines()))
+                  if e.get("event") == "start"]
+        config = out / stage / "config.json"
+        threads = json.loads(config.read_text()).get("torch_threads") if config.exists() else None
+        if starts:
+            device = str(starts[-1].get("device", "?"))
+            where[stage] = (f"CPU, {threads} thread(s)" if device == "cpu" and threads
+                            else device)
+    return where

@@ -306,7 +306,10 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
     visual.to("cpu")
     model.save_pretrained(str(out / "model"))  # the head is not part of the model
     processor.save_pretrained(str(out / "model"))
-    done = {"done": True, "step": step, "seconds": seconds, "detector": scores}
+    machine = torch.cuda.get_device_name() if where.startswith("cuda") else \
+        f"CPU, {torch.get_num_threads()} thread(s)"
+    done = {"done": True, "step": step, "seconds": seconds, "detector": scores,
+            "device": machine}
     (out / "done.json").write_text(json.dumps(done, indent=1))
     emit(event="done", step=step, **scores)
     log.close()

@@ -10,7 +10,8 @@ import json
 from app.cli import main
 
 TINY = ["--train-images", "16", "--heldout", "2", "--vision-steps", "4", "--align-steps", "2",
-        "--joint-steps", "3", "--batch-size", "8", "--threads", "1", "--eval-limit", "12"]
+        "--joint-steps", "3", "--batch-size", "8", "--threads", "1", "--eval-limit", "12",
+        "--size", "64", "--vision-batch", "4"]
 
 
 def _events(text: str) -> list[dict]:
@@ -29,8 +30,7 @@ def test_a_budgeted_run_stops_at_a_checkpoint_and_resume_finishes_it(tmp_path, c
     assert main(["train-demo-model", str(out), *TINY]) == 2
     assert "--resume" in capsys.readouterr().err
     # another recipe in the same OUT is refused too
-    assert main(["train-demo-model", str(out), *TINY[:-2], "--eval-limit", "12",
-                 "--align-steps", "3", "--resume"]) == 2
+    assert main(["train-demo-model", str(out), *TINY, "--align-steps", "3", "--resume"]) == 2
     assert "another recipe" in capsys.readouterr().err
 
     assert main(["train-demo-model", str(out), *TINY, "--resume"]) == 0
@@ -51,3 +51,21 @@ def test_a_budgeted_run_stops_at_a_checkpoint_and_resume_finishes_it(tmp_path, c
     config = json.loads((out / "align" / "config.json").read_text())
     assert config["frozen"] == ["model.visual.patch_embed.", "model.visual.pos_embed.",
                                 "model.visual.blocks."]
+
+
+def test_without_a_joint_stage_the_aligned_model_is_shipped_and_the_card_says_how(tmp_path,
+                                                                                   capsys):
+    out = tmp_path / "no-joint"
+    args = [a if a != "3" else "0" for a in TINY]  # --joint-steps 0
+    assert main(["train-demo-model", str(out), *args, "--workers", "2"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert events[-1]["event"] == "demo_model"
+    summary = json.loads((out / "model" / "DEMO_MODEL.json").read_text())
+    assert set(summary["timing"]["stage_minutes"]) == {"vision", "align"}
+    assert summary["timing"]["stage_devices"]["vision"].startswith("CPU")
+    assert summary["command"].startswith("medmo train-demo-model OUT ")
+    assert "--joint-steps 0" in summary["command"] and str(out) not in summary["command"]
+    card = (out / "model" / "MODEL_CARD.md").read_text()
+    assert "No joint stage" in card and "## Reproduce" in card and summary["command"] in card
+    assert "medmo eval --model resources/demo-model" in card
+    assert not (out / "joint").exists()
