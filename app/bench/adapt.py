@@ -25,7 +25,8 @@ def register(targets) -> None:
                        "phantom data in OUT/data is reused")
     adapt.add_argument("--model", default=None,
                        help="start from this model folder instead of a random base (e.g. the "
-                            "demo model, for the site scenario)")
+                            "demo model, for the site scenario); clicks: default the bundled "
+                            "demo model")
     adapt.add_argument("--where", choices=["lungs", "body"], default="lungs",
                        help="phantom lesions: lung nodules (the demo model's) or enhancing "
                             "soft-tissue lesions (a shifted site)")

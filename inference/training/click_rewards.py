@@ -8,9 +8,9 @@ nothing added). :func:`click_score` scores one answer against it, in -1..1:
 * each kept box earns the IoU of the answer's box matched to it (one-to-one, by IoU), times
   ``wrong_label`` when the label differs: an accepted or moved box is an IoU target;
 * each missed box earns the same (the recall term): finding what the model missed pays;
-* each answer box on a deleted box (IoU >= 0.5 with it, matched to no target) costs
-  ``false_positive``; any other unmatched box costs ``extra`` (the clicks say the frame's
-  findings are the ones that stand, so an unmatched box is probably false too);
+* each answer box on a deleted box (IoU >= 0.5 with it, matched to no target), and every box
+  on a normal frame, costs ``false_positive``: the clicks say it is false; any other unmatched
+  box costs ``extra``, less: the clicks say nothing about that spot.
 * the sum is divided by the number of targets (at least 1); on a normal frame an answer with no
   box earns 1.
 
@@ -43,7 +43,11 @@ class ClickRewardWeights:
     """Costs of the click reward's terms (a target is worth 1)."""
 
     false_positive: float = 1.0
-    extra: float = 0.5
+    # Measured (README, "Learning from review clicks"): at 0.5, a start model whose boxes are
+    # right about 3 times in 10 expects to lose on every box it writes, and GRPO answered with
+    # fewer boxes (precision 0.29 -> 0.38, recall 0.172 -> 0.165). At 0.25 a box it is 30 % sure
+    # of is about neutral, so recall is not traded away; known false boxes still cost 1.
+    extra: float = 0.25
     wrong_label: float = 0.5
 
     def __post_init__(self) -> None:
@@ -78,9 +82,11 @@ def click_score(pred: Sequence[tuple[Coords, str]], truth: dict[str, Any],
     0.0
     >>> click_score([((0, 0, 100, 100), "cyst")], truth)
     0.5
+    >>> click_score([((0, 0, 100, 100), "mass"), ((700, 0, 800, 100), "cyst")], truth)
+    0.75
     >>> normal = {"kind": "clicks", "keep": [], "missed": [], "normal": True,
     ...           "false_positives": [{"box": [500, 500, 600, 600], "label": "cyst"}]}
-    >>> click_score([], normal), click_score([((500, 500, 600, 600), "cyst")], normal)
+    >>> click_score([], normal), click_score([((0, 0, 50, 50), "cyst")], normal)
     (1.0, -1.0)
     >>> missed = {"kind": "clicks", "keep": [], "false_positives": [], "normal": False,
     ...           "missed": [{"box": [0, 0, 10, 10], "label": "mass"}]}
@@ -104,8 +110,8 @@ def click_score(pred: Sequence[tuple[Coords, str]], truth: dict[str, Any],
     for r, (box, _) in enumerate(pred):
         if r in used:
             continue
-        on_deleted = any(iou(box, f) >= HIT_IOU for f, _ in false)
-        cost += weights.false_positive if on_deleted else weights.extra
+        known = truth.get("normal") or any(iou(box, f) >= HIT_IOU for f, _ in false)
+        cost += weights.false_positive if known else weights.extra
     score = (gained - cost) / max(1, len(targets))
     return max(-1.0, min(1.0, score))
 
@@ -134,7 +140,7 @@ def make_click_reward(weights: ClickRewardWeights = ClickRewardWeights()) -> Rew
     >>> t = '{"kind": "clicks", "keep": [], "false_positives": [], "missed": [], "normal": true}'
     >>> reward(["No abnormality found.", "mass <box>[[1, 1, 9, 9]]</box>"], truth=[t, t],
     ...        boxes=[[], []])
-    [1.0, -0.5]
+    [1.0, -1.0]
     """
     def click_reward(completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         truths = kwargs.get("truth") or ["{}"] * len(completions)
