@@ -75,7 +75,10 @@ def correction_rows(workspace: Workspace) -> CorrectionRows:
                click.image_sha256)
         groups.setdefault(key, []).append(click)
     examples, normal = [], 0
-    for (study, answer_id, series, frame, digest), clicks in sorted(groups.items()):
+    # frame order, not answer-id order (ids are random): the same clicks give the same rows
+    # in the same order, so a training run on them repeats
+    for (study, answer_id, series, frame, digest), clicks in sorted(
+            groups.items(), key=lambda item: (item[0][0], item[0][2], item[0][3], item[0][1])):
         where = f"study ...{study[-8:]} series ...{series[-8:]} frame {frame}"
         pending = [f for f in workspace.load_annotations(study)
                    if not f.corrections and f.prediction is not None
