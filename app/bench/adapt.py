@@ -42,6 +42,9 @@ def register(targets) -> None:
                        help="held-out phantom images (greedy; a GRPO step flips many near-tie "
                             "answers, so fewer than ~1000 leaves +-0.01 of noise; default: "
                             "drawn 1000, clicks 96)")
+    adapt.add_argument("--heldout-seed", type=int, default=0,
+                       help="clicks: which frozen held-out site split to score on (0: the split "
+                            "of every earlier run; 1-4: other, disjoint splits)")
     adapt.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     adapt.add_argument("--seed", type=int, default=0)
     adapt.set_defaults(func=_run)
@@ -83,7 +86,8 @@ def _clicks(args) -> int:
 
     started = time.monotonic()
     settings = ClickBenchConfig(seeds=tuple(range(args.seed, args.seed + args.seeds)),
-                                site_seed=args.seed, torch_threads=args.threads)
+                                site_seed=args.seed, heldout_seed=args.heldout_seed,
+                                torch_threads=args.threads)
     if args.pool is not None:
         settings = replace(settings, pool=args.pool)
     if args.heldout is not None:

@@ -31,6 +31,27 @@ from pathlib import Path
 from typing import Any, TextIO
 
 METRICS = ("precision", "recall", "f1", "fp_on_normal", "normal_flagged_share")
+HELDOUT_OFFSET = 500_000
+HELDOUT_STRIDE = 100_000
+HELDOUT_SPLITS = 5
+
+
+def slice_seeds(site_seed: int, pool: int, heldout: int, heldout_seed: int = 0
+                ) -> tuple[list[int], list[int]]:
+    """Phantom seeds of the review pool and of the frozen held-out split.
+
+    ``heldout_seed`` 0 is the split every earlier run used; each other value draws a disjoint
+    one (never the pool's, never another split's).
+
+    >>> pool, held = slice_seeds(0, 3, 2)
+    >>> pool, held
+    ([700000, 700001, 700002], [1200000, 1200001])
+    >>> slice_seeds(0, 3, 2, heldout_seed=1)[1]
+    [1300000, 1300001]
+    """
+    base = site_seed * 1_000_000 + 700_000
+    first = base + HELDOUT_OFFSET + heldout_seed * HELDOUT_STRIDE
+    return [base + k for k in range(pool)], [first + k for k in range(heldout)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,7 @@ class ClickBenchConfig:
     control_lr: float = 2e-4
     size: int = 256
     site_seed: int = 0
+    heldout_seed: int = 0
     torch_threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -65,6 +87,12 @@ class ClickBenchConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not self.seeds:
             raise ValueError("need at least one seed")
+        if self.pool > HELDOUT_OFFSET or self.heldout > HELDOUT_STRIDE:
+            raise ValueError(f"pool must be <= {HELDOUT_OFFSET} and heldout <= "
+                             f"{HELDOUT_STRIDE} so the splits cannot overlap")
+        if not 0 <= self.heldout_seed < HELDOUT_SPLITS:
+            raise ValueError(f"heldout_seed must be in [0, {HELDOUT_SPLITS}), "
+                             f"got {self.heldout_seed}")
 
 
 def _train(stream: TextIO | None, **fields: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -157,10 +185,9 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
     if s.torch_threads:
         torch.set_num_threads(s.torch_threads)
     try:
-        base = s.site_seed * 1_000_000 + 700_000
-        pool = [site_slice(base + k, size=s.size) for k in range(s.pool)]
-        held = [heldout_example(site_slice(base + 500_000 + k, size=s.size))
-                for k in range(s.heldout)]
+        pool_seeds, held_seeds = slice_seeds(s.site_seed, s.pool, s.heldout, s.heldout_seed)
+        pool = [site_slice(k, size=s.size) for k in pool_seeds]
+        held = [heldout_example(site_slice(k, size=s.size)) for k in held_seeds]
         engine = Engine(EngineConfig(model=str(model), device="cpu",
                                      max_new_tokens=s.max_completion_length))
         try:
@@ -214,6 +241,6 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
     result.update(
         clicks={**built.counts, "normal_frames": built.normal_frames,
                 "rows": len(built.examples), "skipped": len(built.skipped)},
-        start_clicks=clicks, heldout=len(rows), pool=s.pool, seeds=list(s.seeds),
+        start_clicks=clicks, heldout=len(rows), heldout_seed=s.heldout_seed, pool=s.pool, seeds=list(s.seeds),
         model=str(model), minutes=round((time.monotonic() - started) / 60.0, 2))
     return result
