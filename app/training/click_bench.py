@@ -72,14 +72,14 @@ class ClickBenchConfig:
     temperature: float = 1.0
     max_completion_length: int = 96
     control_lr: float = 2e-4
-    size: int = 256
+    size: int | None = None  # slice side; None: the start model's own (site_sim.model_slice_size)
     site_seed: int = 0
     heldout_seed: int = 0
     torch_threads: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("pool", "heldout", "sft_steps", "sft_batch", "grpo_steps",
-                     "num_generations", "prompts_per_step", "max_completion_length", "size"):
+                     "num_generations", "prompts_per_step", "max_completion_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("grpo_minutes", "sft_lr", "grpo_lr", "control_lr", "temperature"):
@@ -87,6 +87,8 @@ class ClickBenchConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not self.seeds:
             raise ValueError("need at least one seed")
+        if self.size is not None and self.size < 32:
+            raise ValueError(f"size must be >= 32 or None (the model's own), got {self.size}")
         if self.pool > HELDOUT_OFFSET or self.heldout > HELDOUT_STRIDE:
             raise ValueError(f"pool must be <= {HELDOUT_OFFSET} and heldout <= "
                              f"{HELDOUT_STRIDE} so the splits cannot overlap")
@@ -173,7 +175,7 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
     import torch
 
     from app.training.click_data import correction_rows
-    from app.training.site_sim import heldout_example, review_site, site_slice
+    from app.training.site_sim import heldout_example, model_slice_size, review_site, site_slice
     from inference.engine import Engine
     from inference.runtime import EngineConfig
     from inference.training.dataset import read_rows, write_dataset
@@ -186,8 +188,9 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
         torch.set_num_threads(s.torch_threads)
     try:
         pool_seeds, held_seeds = slice_seeds(s.site_seed, s.pool, s.heldout, s.heldout_seed)
-        pool = [site_slice(k, size=s.size) for k in pool_seeds]
-        held = [heldout_example(site_slice(k, size=s.size)) for k in held_seeds]
+        size = s.size or model_slice_size(model)
+        pool = [site_slice(k, size=size) for k in pool_seeds]
+        held = [heldout_example(site_slice(k, size=size)) for k in held_seeds]
         engine = Engine(EngineConfig(model=str(model), device="cpu",
                                      max_new_tokens=s.max_completion_length))
         try:
@@ -241,6 +244,7 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
     result.update(
         clicks={**built.counts, "normal_frames": built.normal_frames,
                 "rows": len(built.examples), "skipped": len(built.skipped)},
-        start_clicks=clicks, heldout=len(rows), heldout_seed=s.heldout_seed, pool=s.pool, seeds=list(s.seeds),
+        start_clicks=clicks, heldout=len(rows), heldout_seed=s.heldout_seed, pool=s.pool,
+        slice_size=size, seeds=list(s.seeds),
         model=str(model), minutes=round((time.monotonic() - started) / 60.0, 2))
     return result

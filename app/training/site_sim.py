@@ -29,8 +29,35 @@ SITE_NOISE_HU = 25.0
 SITE_WINDOW = (350.0, 50.0)
 SITE_KINDS = {"solid nodule": 0.2, "mass": 0.25, "calcified nodule": 0.05, "cyst": 0.25,
               "pleural effusion": 0.25}
+CT_SLICE = 512  # a CT slice's own matrix: no model is fed a phantom rendered finer than this
 STUDY_UID = "2.25.4242000000000000000000000001"
 SERIES_UID = "2.25.4242000000000000000000000002"
+
+
+def slice_size_for(max_pixels: int, factor: int) -> int:
+    """The square slice side a model reads at: the largest multiple of its patch grid
+    (``factor`` pixels) whose area fits its processor's ``max_pixels``, at most
+    :data:`CT_SLICE`. A site slice rendered at this size reaches the model unresized, so a
+    model trained at 512 x 512 is benchmarked at 512 and the 256 x 256 one at 256.
+
+    >>> slice_size_for(256 * 256, 32), slice_size_for(512 * 512, 32)
+    (256, 512)
+    >>> slice_size_for(1280 * 1280, 32), slice_size_for(300 * 300, 32)
+    (512, 288)
+    """
+    import math
+
+    return min(CT_SLICE, math.isqrt(max_pixels) // factor * factor)
+
+
+def model_slice_size(model_dir: str | Path) -> int:
+    """:func:`slice_size_for` from a model folder's processor configuration
+    (:func:`inference.frames.pixel_bounds_of_folder`: ``size.longest_edge`` and the patch grid);
+    FileNotFoundError if the folder has none."""
+    from inference.frames import pixel_bounds_of_folder
+
+    _, max_pixels, factor = pixel_bounds_of_folder(model_dir)
+    return slice_size_for(max_pixels, factor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,3 +47,4 @@ def test_clicks_scenario_reports_precision_recall_f1_for_every_arm(tmp_path):
     held = read_rows(data, "validation")
     assert all(json.loads(r["truth"]) == {} for r in held)
     assert result["heldout"] == 4 and result["minutes"] > 0
+    assert result["slice_size"] == 256 and result["heldout_seed"] == 0  # the model's own size
