@@ -12,13 +12,16 @@ the clicks say about an answer to it (scored by :mod:`inference.training.click_r
   abnormality" is rewarded; any box is not).
 
 ``boxes``/``labels`` hold the boxes that stand (keep + missed), so the same rows also train
-SFT. No drawn dataset is needed: clicks alone make the rows. Frames with a prediction left
+SFT; ``clicks`` counts the frame's clicks by kind, so a dataset says what it was built from
+(:func:`read_click_counts`, shown by the training tab). No drawn dataset is needed: clicks alone make the rows. Frames with a prediction left
 unreviewed keep it out of the reward (neither kept nor false), and say so in ``skipped``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.store.workspace import Workspace
 from app.training.clicks import ReviewClick, review_clicks
@@ -88,6 +91,7 @@ def correction_rows(workspace: Workspace) -> CorrectionRows:
             skipped.append((where, f"{len(pending)} prediction(s) not reviewed: left out of "
                                    "the reward (neither kept nor false)"))
         truth = click_truth(clicks)
+        truth["clicks"] = {kind: sum(kind in c.kinds for c in clicks) for kind in CLICK_KINDS}
         if pending and truth["normal"]:
             truth["normal"] = False  # an unreviewed box may be a finding
         normal += truth["normal"]
@@ -111,3 +115,48 @@ def correction_rows(workspace: Workspace) -> CorrectionRows:
             skipped.append((where, str(exc)))
     counts = {kind: found.counts().get(kind, 0) for kind in CLICK_KINDS}
     return CorrectionRows(tuple(examples), counts, normal, tuple(skipped))
+
+
+@dataclass(frozen=True, slots=True)
+class ClickCounts:
+    """Review clicks behind one split of a dataset: clicks by kind, normal frames, rows."""
+
+    counts: dict[str, int]
+    normal_frames: int
+    rows: int
+
+    def lines(self) -> list[str]:
+        """One line per click kind, then the normal frames (what the training tab shows).
+
+        >>> ClickCounts({"accepted": 3, "deleted": 1}, normal_frames=1, rows=2).lines()
+        ['3 accepted', '0 moved', '0 resized', '0 relabelled', '1 deleted', '0 added', \
+'1 normal frame']
+        """
+        return ([f"{self.counts.get(kind, 0)} {kind}" for kind in CLICK_KINDS]
+                + [f"{self.normal_frames} normal frame{'s' if self.normal_frames != 1 else ''}"])
+
+
+def read_click_counts(dataset: str | Path, split: str = "train") -> ClickCounts | None:
+    """The click counts summed over ``split``'s rows built from review clicks (``medmo dataset
+    corrections``); None when the split holds none or the folder is not a dataset. Reads only
+    ``metadata.jsonl`` (no images)."""
+    try:
+        lines = (Path(dataset) / split / "metadata.jsonl").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    counts = dict.fromkeys(CLICK_KINDS, 0)
+    normal = rows = 0
+    for line in lines.splitlines():
+        try:
+            raw = json.loads(line).get("truth") or "{}"
+            truth = json.loads(raw) if isinstance(raw, str) else raw
+        except (ValueError, AttributeError, TypeError):
+            continue
+        if not isinstance(truth, dict) or truth.get("kind") != "clicks":
+            continue
+        rows += 1
+        normal += bool(truth.get("normal"))
+        for kind, n in (truth.get("clicks") or {}).items():
+            if kind in counts and isinstance(n, int):
+                counts[kind] += n
+    return ClickCounts(counts, normal, rows) if rows else None
