@@ -29,6 +29,12 @@ def test_corrections_command_counts_clicks_and_writes_reward_targets(tmp_path):
     assert summary["clicks"] == {"accepted": 1, "moved": 2, "resized": 1, "relabelled": 1,
                                  "deleted": 3, "added": 1}
     assert summary["normal_frames"] == 1 and summary["skipped"] == 0
+    # each row says its frame's clicks; over both splits they add up to what the command printed
+    from app.training.click_data import read_click_counts
+
+    splits = [read_click_counts(tmp_path / "data", split) for split in ("train", "validation")]
+    assert {k: sum(c.counts[k] for c in splits) for k in summary["clicks"]} == summary["clicks"]
+    assert sum(c.normal_frames for c in splits) == 1 and sum(c.rows for c in splits) == 2
     rows = {json.loads(r["source"])["frame_index"]: r
             for split in ("train", "validation") for r in read_rows(tmp_path / "data", split)}
     assert set(rows) == {4, 5}
