@@ -1,7 +1,9 @@
 """``medmo bench adapt --scenario clicks``: does learning from review clicks help a site?
 
 1. A simulated site (:mod:`app.training.site_sim`: noisier scanner, another window, another mix
-   of findings) with a pool of slices to read and a frozen held-out split of other slices.
+   of findings) with a pool of slices to read and a frozen held-out split of other slices
+   (``heldout_seed`` picks one of several disjoint splits; :func:`slice_seeds`), all rendered
+   at the size the start model reads (:func:`app.training.site_sim.model_slice_size`).
 2. The start model localises every pool slice; the answers are recorded and reviewed as in the
    viewer (accept true positives, delete false positives, add misses) into a real workspace, and
    ``medmo dataset corrections``'s builder turns the clicks into rows
