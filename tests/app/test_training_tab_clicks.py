@@ -51,14 +51,15 @@ def test_the_tab_shows_the_click_counts_of_a_click_dataset_and_its_run(qtbot, tm
     form.learning_rate.setText("5e-3")
     form.steps.setValue(2)
     form.batch_size.setValue(1)
-    evaluated = []
+    evaluated: list[list] = []
     tab.evaluation_done.connect(evaluated.append)
     try:
         assert tab.start()
         wait_or_fail(qtbot, tab, lambda: evaluated, timeout=300_000)
         # the run is done and evaluated: the counts stand beside the before/after table
         assert panel.after is not None and panel.before is not None
-        assert panel.table.item(0, 1).text() == f"{metric(panel.after, 'mean_iou'):.3f}"
+        cell = panel.table.item(0, 1)
+        assert cell is not None and cell.text() == f"{metric(panel.after, 'mean_iou'):.3f}"
         assert panel.clicks.isVisibleTo(tab)
         assert panel.clicks.text().replace("<br>", "\n").splitlines()[-7:] == expected
         assert panel.use_button.isEnabled()  # promote and rollback work as before
