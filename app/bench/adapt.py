@@ -42,7 +42,8 @@ def register(targets) -> None:
                        help="held-out phantom images (greedy; a GRPO step flips many near-tie "
                             "answers, so fewer than ~1000 leaves +-0.01 of noise; default: "
                             "drawn 1000, clicks 96)")
-    adapt.add_argument("--heldout-seed", type=int, default=0,
+    adapt.add_argument("--heldout-seed", type=int, default=0, choices=range(5),
+                       metavar="{0-4}",
                        help="clicks: which frozen held-out site split to score on (0: the split "
                             "of every earlier run; 1-4: other, disjoint splits)")
     adapt.add_argument("--threads", type=int, default=None, help="torch CPU threads")
