@@ -325,14 +325,17 @@ class WorldSlice:
 
 
 def place_findings(rng: np.random.Generator, size: int, z_frac: float, count: int, *,
-                   fov_mm: float = FOV_MM) -> list[WorldLesion]:
+                   fov_mm: float = FOV_MM, kind_weights: dict[str, float] | None = None
+                   ) -> list[WorldLesion]:
     """Up to ``count`` findings that fit one slice at ``z_frac`` (effusions first, so that the
-    others avoid them), in 2-D (z = 0)."""
+    others avoid them), in 2-D (z = 0); kinds drawn with ``kind_weights`` (default
+    :data:`KIND_WEIGHTS`, the demo world's mix)."""
+    mix = KIND_WEIGHTS if kind_weights is None else kind_weights
     zone = zone_of(z_frac)
     free = free_areas(size, z_frac)
     taken = np.zeros((size, size), dtype=bool)
-    kinds = [k for k in KINDS if zone != "upper" or k != "pleural effusion"]
-    weights = np.array([KIND_WEIGHTS[k] for k in kinds])
+    kinds = [k for k in KINDS if (zone != "upper" or k != "pleural effusion") and mix.get(k, 0)]
+    weights = np.array([mix[k] for k in kinds])
     wanted = list(rng.choice(kinds, size=count, p=weights / weights.sum()))
     wanted.sort(key=lambda kind: kind != "pleural effusion")
     placed: list[WorldLesion] = []
@@ -353,7 +356,8 @@ def place_findings(rng: np.random.Generator, size: int, z_frac: float, count: in
 
 
 def world_slice(size: int = 256, seed: int = 0, *, zone: str | None = None,
-                count: int | None = None, fov_mm: float = FOV_MM) -> WorldSlice:
+                count: int | None = None, fov_mm: float = FOV_MM,
+                kind_weights: dict[str, float] | None = None) -> WorldSlice:
     """A random 2-D slice of the world (training and held-out phantoms), deterministic for
     ``seed``: a random zone and 0-4 findings unless given (fewer when they do not fit).
 
@@ -369,6 +373,7 @@ def world_slice(size: int = 256, seed: int = 0, *, zone: str | None = None,
     z_frac = float(rng.uniform(lo, lo + 0.29))
     if count is None:
         count = int(rng.choice(len(COUNT_WEIGHTS), p=COUNT_WEIGHTS))
-    lesions = place_findings(rng, size, z_frac, count, fov_mm=fov_mm)
+    lesions = place_findings(rng, size, z_frac, count, fov_mm=fov_mm,
+                             kind_weights=kind_weights)
     hu, findings = render_at(size, z_frac, lesions, rng, fov_mm=fov_mm)
     return WorldSlice(hu, tuple(findings), zone, z_frac)

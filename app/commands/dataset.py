@@ -1,12 +1,14 @@
 """``medmo dataset build WORKSPACE OUT``, ``medmo dataset phantom OUT`` and
-``medmo dataset demo OUT``: training datasets.
+``medmo dataset demo OUT``, ``medmo dataset corrections WORKSPACE OUT``: training datasets.
 
 ``build`` turns the radiologists' work in a workspace into a dataset folder (JSONL + PNG, see
 :mod:`inference.training.dataset`): box corrections, edited AI report drafts and answered
 questions, each a row of its task; run it again on the same OUT to add new cases to the training
 split while the validation split stays frozen. ``phantom`` writes the one-lesion phantom
 benchmark (``medmo bench adapt``'s); ``demo`` the demo model's multi-task data
-(:mod:`app.training.demo_data`). Each prints a JSON summary (``tasks``: training rows per task).
+(:mod:`app.training.demo_data`); ``corrections`` the review clicks as GRPO prompts with reward
+targets (:mod:`app.training.click_data`). Each prints a JSON summary (``tasks``: training rows
+per task).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ def add_arguments(parser) -> None:
     build.add_argument("--map", metavar="FILE",
                        help="with --deidentify: salt and pseudonyms, kept at the site (reused "
                             "when it exists, so rebuilds keep the same ids)")
+    clicks = actions.add_parser("corrections", help="review clicks (accept, delete, move, "
+                                "resize, relabel, add) -> GRPO prompts with reward targets")
+    clicks.add_argument("workspace", metavar="WORKSPACE")
+    clicks.add_argument("out", metavar="OUT")
+    clicks.add_argument("--validation-fraction", type=float, default=0.2,
+                        help="share frozen for validation when OUT is created (default 0.2)")
+    clicks.add_argument("--seed", type=int, default=0)
     phantom = actions.add_parser("phantom", help="synthetic phantom benchmark dataset")
     phantom.add_argument("out", metavar="OUT")
     phantom.add_argument("--train", type=int, default=2000)
@@ -67,6 +76,8 @@ def run(args) -> int:
             return 0
         from pathlib import Path
 
+        if args.dataset_action == "corrections":
+            return _corrections(args)
         if not (Path(args.workspace) / "workspace.sqlite3").exists():
             raise WorkspaceError(f"{args.workspace} holds no workspace (workspace.sqlite3)")
         with Workspace(args.workspace) as ws:
@@ -89,5 +100,31 @@ def run(args) -> int:
         print(f"medmo dataset: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({**report.to_dict(), "skipped": len(built.skipped),
+                      "tasks": task_counts(args.out)}))
+    return 0
+
+
+def _corrections(args) -> int:
+    """``medmo dataset corrections``: counts of each click kind on stdout (JSON), skipped
+    frames with their reasons on stderr."""
+    from pathlib import Path
+
+    from app.store.workspace import Workspace, WorkspaceError
+    from app.training.click_data import correction_rows
+    from inference.training.dataset import DatasetError, task_counts, write_dataset
+
+    if not (Path(args.workspace) / "workspace.sqlite3").exists():
+        raise WorkspaceError(f"{args.workspace} holds no workspace (workspace.sqlite3)")
+    with Workspace(args.workspace) as ws:
+        built = correction_rows(ws)
+    for where, reason in built.skipped:
+        print(f"medmo dataset: skipped {where}: {reason}", file=sys.stderr)
+    if not built.examples:
+        raise DatasetError("the workspace holds no review clicks yet: accept, delete, move, "
+                           "resize, relabel or add boxes on a model's answer first")
+    report = write_dataset(args.out, built.examples, validation_fraction=args.validation_fraction,
+                           seed=args.seed, description="review clicks (GRPO reward targets)")
+    print(json.dumps({**report.to_dict(), "clicks": built.counts,
+                      "normal_frames": built.normal_frames, "skipped": len(built.skipped),
                       "tasks": task_counts(args.out)}))
     return 0

@@ -110,10 +110,14 @@ def record_answer(
         boxes.append(Annotation(pixel, box.label.strip() or "finding", frames[box.frame],
                                 "model", reply.id, answer.model))
     reply = replace(reply, boxes=tuple(boxes), box_spans=tuple(spans))
-    audit.record(study_uid=study_uid, model_id=answer.model, prompt=prompt,
+    entry = audit.record(study_uid=study_uid, model_id=answer.model, prompt=prompt,
                  output_text=answer.text, frames=sent, boxes=boxes, weights_path=weights_path,
                  adapter=adapter, adapter_path=adapter_path, answer_id=reply.id,
                  server=answer.server)
+    # the version that answered, with the hashes the audit record names: each review click on
+    # these boxes then says which model it judged (training data from clicks needs that)
+    reply = replace(reply, model_path=str(weights_path or ""),
+                    model_sha256=entry["weights_sha256"], adapter_sha256=entry["adapter_sha256"])
     workspace.add_message(user)
     workspace.add_message(reply)
     if annotations is None:

@@ -91,6 +91,10 @@ class ChatMessage:
         The frames the message was about (sent to the model with the prompt).
     model_id, adapter
         Which model (and LoRA adapter, ``""`` for none) answered.
+    model_path, model_sha256, adapter_sha256
+        The model version that answered: the local weights folder or file actually loaded and
+        the SHA-256 of its files, and of the adapter's (:class:`app.store.audit.WeightsHasher`,
+        the hashes the audit record names); ``""`` when unknown (a remote server, older rows).
     boxes
         The boxes the answer produced, in pixel coordinates of their frames.
     box_spans
@@ -118,6 +122,9 @@ class ChatMessage:
     frames: tuple[FrameLocation, ...] = ()
     model_id: str = ""
     adapter: str = ""
+    model_path: str = ""
+    model_sha256: str = ""
+    adapter_sha256: str = ""
     boxes: tuple[Annotation, ...] = ()
     box_spans: tuple[tuple[int, int], ...] = ()
     task: str = ""
@@ -149,6 +156,8 @@ class ChatMessage:
                             "sop_instance_uid": f.sop_instance_uid,
                             "instance_frame": f.instance_frame} for f in self.frames],
                 "model_id": self.model_id, "adapter": self.adapter,
+                "model_path": self.model_path, "model_sha256": self.model_sha256,
+                "adapter_sha256": self.adapter_sha256,
                 "boxes": [b.to_dict() for b in self.boxes],
                 "box_spans": [list(s) for s in self.box_spans], "task": self.task,
                 "stopped": self.stopped, "sent_images": list(self.sent_images),
@@ -159,6 +168,9 @@ class ChatMessage:
         return cls(data["study_uid"], data["role"], data["text"],
                    frames=tuple(FrameLocation(**f) for f in data.get("frames", [])),
                    model_id=data.get("model_id", ""), adapter=data.get("adapter", ""),
+                   model_path=data.get("model_path", ""),
+                   model_sha256=data.get("model_sha256", ""),
+                   adapter_sha256=data.get("adapter_sha256", ""),
                    boxes=tuple(Annotation.from_dict(b) for b in data.get("boxes", [])),
                    box_spans=tuple(tuple(s) for s in data.get("box_spans", ())),
                    task=data.get("task", ""), stopped=bool(data.get("stopped", False)),

@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -111,8 +112,10 @@ class ProgressCallback(TrainerCallback):
     """
 
     def __init__(self, progress: ProgressLog, stop: StopRequest, stage: str, *,
-                 max_seconds: float | None = None) -> None:
+                 max_seconds: float | None = None,
+                 extra: Callable[[], dict[str, Any]] | None = None) -> None:
         self.progress = progress
+        self.extra = extra  # more fields per log event (GRPO: the within-group reward spread)
         self.stop = stop
         self.stage = stage
         self.max_seconds = max_seconds
@@ -143,7 +146,8 @@ class ProgressCallback(TrainerCallback):
             iou=_first(logs, "rewards/iou_reward/mean", "iou"),
             box_reward=logs.get("rewards/box_reward/mean"),
             learning_rate=logs.get("learning_rate"), grad_norm=logs.get("grad_norm"),
-            elapsed_s=round(time.monotonic() - self.progress.start, 3))
+            elapsed_s=round(time.monotonic() - self.progress.start, 3),
+            **(self.extra() if self.extra is not None else {}))
 
     def on_step_end(self, args, state, control, **kwargs):
         stop, out_of_time = _agreed(

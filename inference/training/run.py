@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from inference.training.callbacks import ProgressCallback, ProgressLog, StopRequest
 from inference.training.config import MIN_LR_RATE, TrainConfig
+from inference.training.reward_spread import RewardSpread
 from inference.types import ModelNotFoundError
 
 EXIT_OK, EXIT_CRASH, EXIT_CONFIG, EXIT_OOM = 0, 1, 2, 3
@@ -110,7 +111,7 @@ def _rows(config: TrainConfig, stage: str, tokenizer: Any = None) -> Any:
                 item["length"] = len(tokenizer(row["prompt"] + row["answer"])["input_ids"])
         else:
             item = {"prompt": prompt, "image": image, "boxes": row["boxes"],
-                    "labels": row["labels"]}
+                    "labels": row["labels"], "truth": row.get("truth") or "{}"}
         chunk.append(item)
         if len(chunk) == 512:  # images are stored encoded: memory stays small
             parts.append(Dataset.from_list(chunk))
@@ -144,8 +145,24 @@ def _common_args(config: TrainConfig, stage: str, stage_dir: Path) -> dict[str, 
     )
 
 
+def _grpo_rewards(config: TrainConfig, dataset: Any) -> tuple[list[Any], list[float]]:
+    """The reward functions and weights of a GRPO stage: the click reward
+    (:mod:`inference.training.click_rewards`) when any row holds review clicks (``medmo
+    dataset corrections``), else the box, label and format rewards of the config."""
+    from inference.training.click_rewards import is_click_row, make_click_reward
+    from inference.training.rewards import BoxRewardWeights, reward_functions
+
+    if any(is_click_row(t) for t in dataset["truth"]):
+        return [make_click_reward()], [1.0]
+    funcs, weights = reward_functions(
+        box=config.reward_box, label=config.reward_label, fmt=config.reward_format,
+        iou=config.reward_iou,
+        box_weights=BoxRewardWeights(config.box_giou, config.box_centre, config.box_size))
+    return list(funcs), list(weights)
+
+
 def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_dir: Path,
-             fresh_model: bool) -> Any:
+             fresh_model: bool, spread: RewardSpread | None = None) -> Any:
     peft_config = None
     if fresh_model and not config.full_finetune:
         from peft import LoraConfig
@@ -163,12 +180,9 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
                           processing_class=processor, peft_config=peft_config)
     from trl import GRPOConfig, GRPOTrainer
 
-    from inference.training.rewards import BoxRewardWeights, reward_functions
-
-    funcs, weights = reward_functions(
-        box=config.reward_box, label=config.reward_label, fmt=config.reward_format,
-        iou=config.reward_iou,
-        box_weights=BoxRewardWeights(config.box_giou, config.box_centre, config.box_size))
+    funcs, weights = _grpo_rewards(config, dataset)
+    if spread is not None:  # measures each step's within-group reward spread
+        funcs = spread.wrap(funcs, weights)
     grpo_args = GRPOConfig(**common, num_generations=config.num_generations,
                            max_completion_length=config.max_completion_length,
                            temperature=config.temperature, beta=config.beta,
@@ -196,10 +210,13 @@ def _run_stage(config: TrainConfig, stage: str, *, progress: ProgressLog, stop: 
         return final
     checkpoint = last_checkpoint(stage_dir) if resume else None
     model, processor = _load(config, init)
-    trainer = _trainer(config, stage, model, processor, stage_dir, fresh_model=init is None)
+    spread = RewardSpread(group=config.num_generations) if stage == "grpo" else None
+    trainer = _trainer(config, stage, model, processor, stage_dir, fresh_model=init is None,
+                       spread=spread)
     trainer.remove_callback(PrinterCallback)  # stdout carries JSON lines only
     callback = ProgressCallback(progress, stop, stage, max_seconds=(
-        config.max_minutes * 60 if config.max_minutes else None))
+        config.max_minutes * 60 if config.max_minutes else None),
+        extra=spread.take if spread is not None else None)
     trainer.add_callback(callback)
     trainable, total = _count_params(trainer.model)
     progress.emit("start", stage=stage, max_steps=config.stage_steps(stage),

@@ -172,6 +172,8 @@ class TrainingTab(QtWidgets.QWidget):
             self._dataset_seen = dataset
             text, self._sample = dataset_summary(dataset)
             self.form.dataset_info.setText(text)
+            if not (self.process.running() or self.evaluation.running()):
+                self.evaluation.show_clicks(dataset)
         try:
             self.form.estimate.setText(memory_text(
                 self.form.model.currentText().strip(), rank=self.form.rank.value(),

@@ -3,7 +3,9 @@
 :class:`EvaluationPanel` runs ``medmo eval --json`` for the base model, then for base + the
 run's adapter, each in a child process (:class:`~app.training.process.EvalProcess`), fills the
 table (mean IoU, F1 @ 0.5, label accuracy, format-valid rate and their differences), and
-offers "Use this adapter" (straight through when the adapter is not worse, else only after the
+shows beside it, for a run trained on rows from review clicks (``medmo dataset corrections``),
+how many clicks of each kind its training split holds (:func:`app.training.click_data.
+read_click_counts`), and offers "Use this adapter" (straight through when the adapter is not worse, else only after the
 user confirms an override) and "Roll back".
 
 Results are kept in ``RUN/evaluation.json`` (reopening the run shows them without evaluating
@@ -20,6 +22,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.qt.panels.training_state import compare, eval_line, not_worse
+from app.training.click_data import ClickCounts, read_click_counts
 from app.training.process import EvalProcess
 
 
@@ -59,6 +62,7 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         self.active_adapter: str | None = None
         self.training = False
         self.run_dir: Path | None = None
+        self.click_counts: ClickCounts | None = None
         self._base_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._queue: list[str | None] = []
         self.evaluator = EvalProcess(self)
@@ -70,6 +74,9 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(150)
+        self.clicks = QtWidgets.QLabel()
+        self.clicks.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+        self.clicks.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.eval_button = QtWidgets.QPushButton("Evaluate")
         self.use_button = QtWidgets.QPushButton("Use this adapter")
         self.rollback_button = QtWidgets.QPushButton("Roll back")
@@ -77,7 +84,10 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         self.status.setWordWrap(True)
         self.active_label = QtWidgets.QLabel("Engine uses: base model")
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.table)
+        beside = QtWidgets.QHBoxLayout()
+        beside.addWidget(self.table, 1)
+        beside.addWidget(self.clicks)
+        layout.addLayout(beside)
         row = QtWidgets.QHBoxLayout()
         for widget in (self.eval_button, self.use_button, self.rollback_button):
             row.addWidget(widget)
@@ -92,6 +102,7 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         self.evaluator.done.connect(self._on_done)
         self.evaluator.failed.connect(self._on_failed)
         self.show_comparison()
+        self.show_clicks(None)
         self.update_buttons()
 
     def running(self) -> bool:
@@ -102,6 +113,7 @@ class EvaluationPanel(QtWidgets.QGroupBox):
         """The run whose adapter is evaluated (``adapter`` None: not trained yet, or a full
         fine-tune, which is not an adapter). Shows the run's saved evaluation if it has one."""
         self.model, self.dataset, self.adapter = model, dataset, adapter
+        self.show_clicks(dataset)
         self.run_dir = Path(run_dir) if run_dir else None
         self.before = self.after = None
         self.status.setText("No evaluation yet.")
@@ -114,6 +126,18 @@ class EvaluationPanel(QtWidgets.QGroupBox):
                 f"the adapter is worse: {why}."))
         self.show_comparison()
         self.update_buttons()
+
+    def show_clicks(self, dataset: str | Path | None) -> None:
+        """Show the review clicks behind ``dataset``'s training rows (hidden for a dataset
+        that was not built from clicks)."""
+        self.click_counts = read_click_counts(dataset) if dataset else None
+        counts = self.click_counts
+        self.clicks.setVisible(counts is not None)
+        if counts is not None:
+            self.clicks.setText(f"<b>Review clicks</b><br>in {counts.rows} training "
+                                f"row{'s' if counts.rows != 1 else ''} of "
+                                f"{Path(str(dataset)).name}:<br>"
+                                + "<br>".join(counts.lines()))
 
     def _saved(self) -> dict[str, Any] | None:
         if self.run_dir is None or not self.adapter:

@@ -120,6 +120,49 @@ def test_grpo_gets_reward_variance_and_moves_the_adapter(format_model, phantom_d
     assert any(e["reward_std"] > 0 for e in logs)  # the model writes boxes: graded rewards
     assert any(e["grad_norm"] > 0 for e in logs)
     assert _lora_b_norm(out / "adapter") > 0
+    # each step says how many of its 2 groups (8 samples / 4 generations) tied: no gradient
+    for e in logs:
+        assert e["groups"] == 2 and 0.0 <= e["zero_spread_share"] <= 1.0
+        assert e["reward_spread"] >= 0.0
+    assert any(e["reward_spread"] > 0 for e in logs)
+
+
+def _click_dataset(phantom_dataset, out):
+    """The phantom rows as review clicks: the true box kept, a far box deleted; every third
+    row a normal frame (its one prediction deleted)."""
+    import numpy as np
+
+    from inference.training.dataset import Example, read_rows, write_dataset
+
+    rows = read_rows(phantom_dataset, "train")
+    examples = []
+    for k, row in enumerate(rows):
+        keep = [{"box": row["boxes"][0], "label": row["labels"][0]}]
+        normal = k % 3 == 0
+        truth = {"kind": "clicks", "keep": [] if normal else keep, "missed": [],
+                 "false_positives": [{"box": [800, 800, 900, 900], "label": "lesion"}],
+                 "normal": normal}
+        examples.append(Example(
+            id=f"click-{k}", image=np.asarray(row["image"].convert("L")), prompt=row["prompt"],
+            boxes_norm=() if normal else (tuple(row["boxes"][0]),),
+            labels=() if normal else (row["labels"][0],), truth=truth))
+    write_dataset(out, examples, validation_fraction=0.2)
+    return out
+
+
+def test_grpo_on_review_clicks_uses_the_click_reward(format_model, phantom_dataset, tmp_path):
+    data = _click_dataset(phantom_dataset, tmp_path / "clicks")
+    out = tmp_path / "run"
+    config = _config(format_model, data, out, method="grpo", steps=2, batch_size=8,
+                     learning_rate=1e-3)
+    stream = io.StringIO()
+    assert run_training(config, stream=stream) == 0, stream.getvalue()[-2000:]
+    logs = [e for e in events(stream.getvalue()) if e["event"] == "log"]
+    assert [e["step"] for e in logs] == [1, 2]
+    for e in logs:
+        assert -1.0 <= e["reward_mean"] <= 1.0
+        assert e["iou"] is None and e["box_reward"] is None  # not the drawn-box rewards
+        assert e["groups"] == 2 and 0.0 <= e["zero_spread_share"] <= 1.0
 
 
 def test_sft_then_grpo_chains_the_adapter(tiny_model, phantom_dataset, tmp_path):
