@@ -51,7 +51,8 @@ def add_arguments(parser) -> None:
     demo.add_argument("out", metavar="OUT")
     demo.add_argument("--train", type=int, default=12000)
     demo.add_argument("--heldout", type=int, default=150)
-    demo.add_argument("--size", type=int, default=512, help="phantom side in pixels (the demo model reads 512)")
+    demo.add_argument("--size", type=int, default=512,
+                      help="phantom side in pixels (the staged recipe trains at 512)")
     demo.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
 

@@ -293,10 +293,10 @@ def read_rows(path: str | Path, split: str, *, limit: int | None = None) -> list
     return list(iter_rows(path, split, limit=limit))
 
 
-def iter_rows(path: str | Path, split: str, *, limit: int | None = None
+def iter_rows(path: str | Path, split: str, *, limit: int | None = None, decode: bool = True
               ) -> Iterator[dict[str, Any]]:
     """:func:`read_rows` one row at a time (a training set of thousands of images need not be
-    in memory at once)."""
+    in memory at once); ``decode=False`` leaves ``image`` out (``image_path`` only)."""
     from PIL import Image
 
     if split not in SPLITS:
@@ -313,8 +313,9 @@ def iter_rows(path: str | Path, split: str, *, limit: int | None = None
             except ValueError as exc:
                 raise DatasetError(f"{folder / 'metadata.jsonl'} line {number}: {exc}") from exc
             image_path = folder / row["file_name"]
-            with Image.open(image_path) as im:
-                row["image"] = im.convert("RGB")
+            if decode:
+                with Image.open(image_path) as im:
+                    row["image"] = im.convert("RGB")
             row["image_path"] = str(image_path)
             count += 1
             yield row

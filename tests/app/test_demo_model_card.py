@@ -20,8 +20,11 @@ PINNED = (("localize", "f1_at_0_5"), ("localize", "recall"), ("localize", "norma
 
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory):
+    """The card's held-out split, drawn at the slice size the card was scored at."""
+    size = json.loads((DEMO_MODEL_DIR / "DEMO_MODEL.json").read_text())["image_size"]
     out = tmp_path_factory.mktemp("demo-heldout") / "data"
-    assert main(["dataset", "demo", str(out), "--train", "1", "--heldout", "150"]) == 0
+    assert main(["dataset", "demo", str(out), "--train", "1", "--heldout", "150",
+                 "--size", str(size)]) == 0
     return out
 
 

@@ -263,3 +263,35 @@ def test_cosine_with_min_lr_ends_at_a_tenth_of_the_peak(tiny_model, phantom_data
         last_lr[schedule] = [e for e in events(stream.getvalue()) if e["event"] == "log"][-1][
             "learning_rate"]
     assert last_lr["cosine"] < 0.1 * 5e-3 <= last_lr["cosine_with_min_lr"] < 0.3 * 5e-3
+
+
+@pytest.mark.parametrize("stage", ["sft", "grpo"])
+def test_training_images_are_what_the_engine_gives_the_model(stage, tmp_path):
+    """Rows keep a model-size file by path (no up-front encoding) and an off-size frame as the
+    engine's resize; either way the trainer decodes the exact RGB pixels the engine sends."""
+    import numpy as np
+
+    from inference.frames import to_model_image
+    from inference.training.dataset import Example, read_rows, write_dataset
+    from inference.training.run import _rows
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (256, 256), dtype=np.uint8),  # already the model's size
+              rng.integers(0, 256, (100, 70), dtype=np.uint8)]  # the engine resizes it
+    examples = [Example(id=f"f{k}", image=frame, prompt="Localise the lesion.",
+                        boxes_norm=((100, 100, 300, 300),), labels=("lesion",))
+                for k, frame in enumerate(frames * 3)]
+    write_dataset(tmp_path / "data", examples, validation_fraction=0.34)
+    config = TrainConfig(model="unused", dataset=str(tmp_path / "data"),
+                         output_dir=str(tmp_path / "out"), method=stage)
+    dataset = _rows(config, stage)
+    stored = dataset.data.column("images" if stage == "sft" else "image").to_pylist()
+    rows = read_rows(tmp_path / "data", "train")
+    assert len(dataset) == len(rows) == 4
+    by_path = [(s[0] if stage == "sft" else s)["path"] is not None for s in stored]
+    assert sorted(by_path) == [False, False, True, True]
+    for k, row in enumerate(rows):
+        got = dataset[k]["images"][0] if stage == "sft" else dataset[k]["image"]
+        want, _ = to_model_image(row["image"])
+        assert got.mode == "RGB" and got.size == want.size
+        assert np.array_equal(np.asarray(got), np.asarray(want))
