@@ -127,13 +127,15 @@ def _rows(config: TrainConfig, stage: str, tokenizer: Any = None) -> Any:
 
     column, feature = ("images", List(Image(mode="RGB"))) if stage == "sft" else (
         "image", Image(mode="RGB"))
-    parts, chunk = [], []
+    parts: list[Any] = []
+    chunk: list[dict[str, Any]] = []
     for row in iter_rows(config.dataset, "train", limit=config.max_train_samples, decode=False):
         if stage == "grpo" and row.get("task", "localize") not in BOX_TASKS:
             continue
         image = _image_ref(row["image_path"])
         prompt = [{"role": "user", "content": [{"type": "image"},
                                                {"type": "text", "text": row["prompt"]}]}]
+        item: dict[str, Any]
         if stage == "sft":
             item = {"prompt": prompt, "images": [image], "completion": [
                 {"role": "assistant", "content": [{"type": "text", "text": row["answer"]}]}]}
