@@ -159,17 +159,6 @@ def summarise(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _spread(logs: list[dict[str, Any]]) -> dict[str, Any]:
-    tied = [e["zero_spread_share"] for e in logs if "zero_spread_share" in e]
-    spread = [e["reward_spread"] for e in logs if "reward_spread" in e]
-    rewards = [e["reward_mean"] for e in logs if e.get("reward_mean") is not None]
-    return {"steps": len(logs),
-            "zero_spread_share": round(statistics.fmean(tied), 4) if tied else None,
-            "reward_spread": round(statistics.fmean(spread), 4) if spread else None,
-            "reward_first": rewards[0] if rewards else None,
-            "reward_last": rewards[-1] if rewards else None}
-
-
 def bench_clicks(out_dir: str | Path, *, model: str | Path,
                  settings: ClickBenchConfig = ClickBenchConfig(),
                  stream: TextIO | None = None) -> dict[str, Any]:
@@ -181,6 +170,7 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
     from inference.engine import Engine
     from inference.runtime import EngineConfig
     from inference.training.dataset import read_rows, write_dataset
+    from inference.training.reward_spread import summarise_logs
 
     started = time.monotonic()
     s = settings
@@ -234,7 +224,7 @@ def bench_clicks(out_dir: str | Path, *, model: str | Path,
                                      ("control", run / "control" / "model", control_done)):
                 runs[name].append({**_score(path, rows, s), "steps": done["step"],
                                    "train_seconds": done["train_seconds"]})
-            grpo_logs.append(_spread(logs))
+            grpo_logs.append(summarise_logs(logs))
     finally:
         torch.set_num_threads(threads)
     result: dict[str, Any] = {"start": {**summarise([start] * len(s.seeds)), **{

@@ -85,8 +85,10 @@ class AdaptBenchConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
-def _train(config: TrainConfig, stream: TextIO | None) -> dict[str, Any]:
-    """Run one config; returns its stage_done event (raises RuntimeError on failure)."""
+def _train(config: TrainConfig, stream: TextIO | None,
+           logs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run one config; returns its stage_done event (raises RuntimeError on failure) and puts
+    its log events in ``logs``."""
     buffer = io.StringIO()
     code = run_training(config, stream=buffer)
     if stream is not None:
@@ -96,6 +98,8 @@ def _train(config: TrainConfig, stream: TextIO | None) -> dict[str, Any]:
     if code != 0 or not events or events[-1]["event"] != "done":
         raise RuntimeError(f"training in {config.output_dir} failed (exit {code}): "
                            f"{events[-1] if events else 'no output'}")
+    if logs is not None:
+        logs.extend(e for e in events if e["event"] == "log")
     return [e for e in events if e["event"] == "stage_done"][-1]
 
 
@@ -107,10 +111,13 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
     Keys: ``iou_start``, ``iou_sft``, ``iou_grpo``, ``iou_sft_control``, ``hedge_suffix_share``
     and ``size_ratio_median`` (of the GRPO model; the SFT and control values are under
     ``details``), ``grpo_seconds`` (the control's budget), ``minutes`` (whole run) and
+    ``grpo_reward_groups``: GRPO's within-group reward spread
+    (:func:`~inference.training.reward_spread.summarise_logs`), and
     ``paired``: mean and standard error of the per-image IoU differences GRPO - SFT,
     GRPO - control and control - SFT on the same held-out images.
     """
     from inference.evaluate import evaluate, paired_difference
+    from inference.training.reward_spread import summarise_logs
 
     started = time.monotonic()
     out = Path(out_dir)
@@ -133,13 +140,14 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
         max_minutes=s.sft_minutes, **{**common, "warmup_ratio": DEMO.warmup_ratio}), stream)
     sft_model = out / "sft" / "model"
     sft = score(sft_model)
+    grpo_logs: list[dict[str, Any]] = []
     grpo_done = _train(TrainConfig(
         model=str(sft_model), output_dir=str(out / "grpo"), method="grpo", steps=100_000,
         learning_rate=s.grpo_lr, batch_size=s.num_generations * s.prompts_per_step,
         num_generations=s.num_generations, max_completion_length=s.max_completion_length,
         temperature=s.temperature, beta=0.0, scale_rewards=s.scale_rewards,
-        lr_scheduler_type="constant",
-        max_minutes=s.grpo_minutes, **common), stream)
+        lr_scheduler_type="constant", logging_steps=1,
+        max_minutes=s.grpo_minutes, **common), stream, grpo_logs)
     grpo = score(out / "grpo" / "model")
     control_done = _train(TrainConfig(
         model=str(sft_model), output_dir=str(out / "control"), method="sft", steps=100_000,
@@ -160,6 +168,7 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
         "hedge_suffix_share": grpo["hedge_suffix_share"],
         "size_ratio_median": grpo["size_ratio_median"],
         "grpo_seconds": grpo_done["train_seconds"],
+        "grpo_reward_groups": summarise_logs(grpo_logs),
         "heldout": start["n"],
         "minutes": round((time.monotonic() - started) / 60.0, 2),
         "paired": {name: paired_difference(a["image_iou"], b["image_iou"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,3 +113,22 @@ class RewardSpread:
         self._ties = self._spread = 0.0
         self._groups = 0
         return out
+
+
+def summarise_logs(logs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A GRPO run's spread over its log events: steps, mean tie share and spread, first and
+    last mean reward (how far from its ceiling the start already was).
+
+    >>> summarise_logs([{"zero_spread_share": 0.5, "reward_spread": 0.1, "reward_mean": 0.2},
+    ...                 {"zero_spread_share": 0.0, "reward_spread": 0.3, "reward_mean": 0.4}])
+    {'steps': 2, 'zero_spread_share': 0.25, 'reward_spread': 0.2, 'reward_first': 0.2, \
+'reward_last': 0.4}
+    """
+    tied = [e["zero_spread_share"] for e in logs if "zero_spread_share" in e]
+    spread = [e["reward_spread"] for e in logs if "reward_spread" in e]
+    rewards = [e["reward_mean"] for e in logs if e.get("reward_mean") is not None]
+    return {"steps": len(logs),
+            "zero_spread_share": round(statistics.fmean(tied), 4) if tied else None,
+            "reward_spread": round(statistics.fmean(spread), 4) if spread else None,
+            "reward_first": rewards[0] if rewards else None,
+            "reward_last": rewards[-1] if rewards else None}

@@ -30,6 +30,10 @@ def test_chain_and_control_report_every_key(tiny_model, phantom_dataset, tmp_pat
     # the control trained for the wall time GRPO took (it stops at the first step past it)
     assert details["sft_control"]["train_seconds"] >= result["grpo_seconds"]
     assert details["grpo"]["steps"] >= 1 and details["sft_control"]["steps"] >= 1
+    # GRPO's own measurement: one log event per step, each with its groups' reward spread
+    groups = result["grpo_reward_groups"]
+    assert groups["steps"] == details["grpo"]["steps"]
+    assert 0.0 <= groups["zero_spread_share"] <= 1.0 and groups["reward_spread"] >= 0.0
     stages = [json.loads(line)["stage"] for line in stream.getvalue().splitlines()
               if '"stage_done"' in line]
     assert stages == ["sft", "grpo", "sft"]
