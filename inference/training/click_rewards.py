@@ -131,10 +131,63 @@ def is_click_row(truth: Any) -> bool:
     return _truth(truth).get("kind") == "clicks"
 
 
-def make_click_reward(weights: ClickRewardWeights = ClickRewardWeights()) -> RewardFn:
+class ClickReach:
+    """Which of the clicks' findings GRPO's samples reach at all.
+
+    GRPO can only move the policy towards a finding that some sample of its group boxes: a
+    finding no sample reaches earns every sample the same nothing, whatever the reward's
+    weights. Per logged step, :meth:`take` gives the share of missed findings (added by the
+    reviewer) and of kept findings (accepted or moved) that at least one sample of their group
+    boxes at IoU >= 0.5, and the share of normal-frame groups with at least one box-free
+    sample.
+
+    >>> reach = ClickReach(group=2)
+    >>> t = {"kind": "clicks", "keep": [{"box": [0, 0, 100, 100], "label": "mass"}],
+    ...      "missed": [{"box": [500, 500, 600, 600], "label": "cyst"}],
+    ...      "false_positives": [], "normal": False}
+    >>> n = {"kind": "clicks", "keep": [], "missed": [], "false_positives": [], "normal": True}
+    >>> reach.add([[(0, 0, 100, 90)], [], [(1, 1, 2, 2)], []], [t, t, n, n])
+    >>> reach.take()
+    {'missed_reached_share': 0.0, 'kept_reached_share': 1.0, 'normal_reached_share': 1.0}
+    >>> reach.take()
+    {}
+    """
+
+    def __init__(self, *, group: int) -> None:
+        if group < 1:
+            raise ValueError(f"group must be >= 1, got {group}")
+        self.group = group
+        self._counts = {"missed": [0, 0], "kept": [0, 0], "normal": [0, 0]}
+
+    def add(self, preds: Sequence[Sequence[Coords]], truths: Sequence[dict[str, Any]]) -> None:
+        """One batch: each completion's boxes and its row's clicks, in TRL's order
+        (consecutive groups of ``group`` samples of one prompt)."""
+        for start in range(0, len(preds) - self.group + 1, self.group):
+            samples, truth = preds[start:start + self.group], truths[start]
+            if truth.get("kind") != "clicks":
+                continue
+            for name, key in (("missed", "missed"), ("kept", "keep")):
+                for target, _ in _boxes(truth.get(key, [])):
+                    self._counts[name][1] += 1
+                    self._counts[name][0] += any(iou(p, target) >= HIT_IOU
+                                                 for boxes in samples for p in boxes)
+            if truth.get("normal"):
+                self._counts["normal"][1] += 1
+                self._counts["normal"][0] += any(not boxes for boxes in samples)
+
+    def take(self) -> dict[str, float]:
+        """The shares since the last call (a kind with no finding left out), then reset."""
+        out = {f"{name}_reached_share": round(hit / total, 4)
+               for name, (hit, total) in self._counts.items() if total}
+        self._counts = {name: [0, 0] for name in self._counts}
+        return out
+
+
+def make_click_reward(weights: ClickRewardWeights = ClickRewardWeights(),
+                      reach: ClickReach | None = None) -> RewardFn:
     """A TRL reward (``click_reward``) for rows with click truth; a row without it (a drawn
     correction in the same dataset) is scored by :func:`inference.training.rewards.box_score`
-    against its ``boxes``.
+    against its ``boxes``. ``reach`` (optional) records what the samples reach.
 
     >>> reward = make_click_reward()
     >>> t = '{"kind": "clicks", "keep": [], "false_positives": [], "missed": [], "normal": true}'
@@ -149,9 +202,13 @@ def make_click_reward(weights: ClickRewardWeights = ClickRewardWeights()) -> Rew
             raise ValueError(f"click reward: {len(truths)} truths and {len(boxes)} box rows "
                              f"for {len(completions)} completions")
         out: list[float | None] = []
+        seen: list[list[Coords]] = []
+        datas: list[dict[str, Any]] = []
         for completion, truth, rows in zip(completions, truths, boxes, strict=True):
             parsed = parse_boxes(completion_text(completion)).boxes
             data = _truth(truth)
+            seen.append([(b.x0, b.y0, b.x1, b.y1) for b in parsed])
+            datas.append(data)
             if data.get("kind") == "clicks":
                 pred = [((b.x0, b.y0, b.x1, b.y1), b.label) for b in parsed]
                 out.append(click_score(pred, data, weights))
@@ -159,6 +216,8 @@ def make_click_reward(weights: ClickRewardWeights = ClickRewardWeights()) -> Rew
                 true: list[Coords] = [(float(r[0]), float(r[1]), float(r[2]), float(r[3]))
                                       for r in rows or ()]
                 out.append(box_score([(b.x0, b.y0, b.x1, b.y1) for b in parsed], true))
+        if reach is not None:
+            reach.add(seen, datas)
         return out
 
     return click_reward

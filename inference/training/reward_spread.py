@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from inference.training.rewards import RewardFn
 
 TIE = 1e-6
+REACH = ("missed_reached_share", "kept_reached_share", "normal_reached_share")
 
 
 def group_spread(rewards: Sequence[float], group: int) -> tuple[float, float, int]:
@@ -68,6 +69,8 @@ class RewardSpread:
             raise ValueError(f"group must be >= 1, got {group}")
         self.weights: list[float] = []
         self.group = group
+        # more per-step measurements merged into take()'s (the click reward's reach)
+        self.probes: list[Callable[[], dict[str, Any]]] = []
         self._pending: dict[int, list[float]] = {}
         self._ties = self._spread = 0.0
         self._groups = 0
@@ -103,16 +106,20 @@ class RewardSpread:
         self._spread += spread * groups
         self._groups += groups
 
-    def take(self) -> dict[str, float | int]:
-        """The measurement since the last call ({} when no group was scored), then reset."""
+    def take(self) -> dict[str, Any]:
+        """The measurement since the last call ({} when no group was scored) with the probes',
+        then reset."""
+        extra: dict[str, Any] = {}
+        for probe in self.probes:
+            extra.update(probe())
         if not self._groups:
-            return {}
-        out: dict[str, float | int] = {
+            return extra
+        out: dict[str, Any] = {
             "zero_spread_share": round(self._ties / self._groups, 4),
             "reward_spread": round(self._spread / self._groups, 4), "groups": self._groups}
         self._ties = self._spread = 0.0
         self._groups = 0
-        return out
+        return {**out, **extra}
 
 
 def summarise_logs(logs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -124,11 +131,16 @@ def summarise_logs(logs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     {'steps': 2, 'zero_spread_share': 0.25, 'reward_spread': 0.2, 'reward_first': 0.2, \
 'reward_last': 0.4}
     """
-    tied = [e["zero_spread_share"] for e in logs if "zero_spread_share" in e]
-    spread = [e["reward_spread"] for e in logs if "reward_spread" in e]
+    def mean(key: str) -> float | None:
+        values = [e[key] for e in logs if e.get(key) is not None]
+        return round(statistics.fmean(values), 4) if values else None
+
     rewards = [e["reward_mean"] for e in logs if e.get("reward_mean") is not None]
-    return {"steps": len(logs),
-            "zero_spread_share": round(statistics.fmean(tied), 4) if tied else None,
-            "reward_spread": round(statistics.fmean(spread), 4) if spread else None,
-            "reward_first": rewards[0] if rewards else None,
-            "reward_last": rewards[-1] if rewards else None}
+    out = {"steps": len(logs), "zero_spread_share": mean("zero_spread_share"),
+           "reward_spread": mean("reward_spread"),
+           "reward_first": rewards[0] if rewards else None,
+           "reward_last": rewards[-1] if rewards else None}
+    for key in REACH:  # the click reward's (ClickReach), when logged
+        if (value := mean(key)) is not None:
+            out[key] = value
+    return out

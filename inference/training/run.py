@@ -177,15 +177,21 @@ def _common_args(config: TrainConfig, stage: str, stage_dir: Path) -> dict[str, 
     )
 
 
-def _grpo_rewards(config: TrainConfig, dataset: Any) -> tuple[list[Any], list[float]]:
+def _grpo_rewards(config: TrainConfig, dataset: Any, spread: RewardSpread | None = None
+                  ) -> tuple[list[Any], list[float]]:
     """The reward functions and weights of a GRPO stage: the click reward
     (:mod:`inference.training.click_rewards`) when any row holds review clicks (``medmo
-    dataset corrections``), else the box, label and format rewards of the config."""
-    from inference.training.click_rewards import is_click_row, make_click_reward
+    dataset corrections``; with ``spread``, what its samples reach is logged too), else the
+    box, label and format rewards of the config."""
+    from inference.training.click_rewards import ClickReach, is_click_row, make_click_reward
     from inference.training.rewards import BoxRewardWeights, reward_functions
 
     if any(is_click_row(t) for t in dataset["truth"]):
-        return [make_click_reward()], [1.0]
+        reach = None
+        if spread is not None:
+            reach = ClickReach(group=config.num_generations)
+            spread.probes.append(reach.take)
+        return [make_click_reward(reach=reach)], [1.0]
     funcs, weights = reward_functions(
         box=config.reward_box, label=config.reward_label, fmt=config.reward_format,
         iou=config.reward_iou,
@@ -212,7 +218,7 @@ def _trainer(config: TrainConfig, stage: str, model: Any, processor: Any, stage_
                           processing_class=processor, peft_config=peft_config)
     from trl import GRPOConfig, GRPOTrainer
 
-    funcs, weights = _grpo_rewards(config, dataset)
+    funcs, weights = _grpo_rewards(config, dataset, spread)
     if spread is not None:  # measures each step's within-group reward spread
         funcs = spread.wrap(funcs, weights)
     grpo_args = GRPOConfig(**common, num_generations=config.num_generations,

@@ -163,6 +163,10 @@ def test_grpo_on_review_clicks_uses_the_click_reward(format_model, phantom_datas
         assert -1.0 <= e["reward_mean"] <= 1.0
         assert e["iou"] is None and e["box_reward"] is None  # not the drawn-box rewards
         assert e["groups"] == 2 and 0.0 <= e["zero_spread_share"] <= 1.0
+        # what the samples reach: kept findings and normal frames here, no missed ones
+        reached = {k: v for k, v in e.items() if k.endswith("_reached_share")}
+        assert reached and set(reached) <= {"kept_reached_share", "normal_reached_share"}
+        assert all(0.0 <= v <= 1.0 for v in reached.values())
 
 
 def test_sft_then_grpo_chains_the_adapter(tiny_model, phantom_dataset, tmp_path):
