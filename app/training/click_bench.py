@@ -24,8 +24,6 @@ all tied (no gradient) and the mean within-group reward spread.
 
 from __future__ import annotations
 
-import io
-import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -100,23 +98,12 @@ class ClickBenchConfig:
 
 
 def _train(stream: TextIO | None, **fields: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run one config; (its stage_done event, its log events). RuntimeError on failure."""
+    """Run one full fine-tune config on the CPU; (its stage_done event, its log events)."""
+    from inference.training.adapt_bench import train_logged
     from inference.training.config import TrainConfig
-    from inference.training.run import run_training
 
-    config = TrainConfig(lora_rank=0, device="cpu", save_steps=100_000, warmup_ratio=0.0,
-                         **fields)
-    buffer = io.StringIO()
-    code = run_training(config, stream=buffer)
-    if stream is not None:
-        stream.write(buffer.getvalue())
-        stream.flush()
-    events = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
-    if code != 0 or not events or events[-1]["event"] != "done":
-        raise RuntimeError(f"training in {config.output_dir} failed (exit {code}): "
-                           f"{events[-1] if events else 'no output'}")
-    done = [e for e in events if e["event"] == "stage_done"][-1]
-    return done, [e for e in events if e["event"] == "log"]
+    return train_logged(TrainConfig(lora_rank=0, device="cpu", save_steps=100_000,
+                                    warmup_ratio=0.0, **fields), stream)
 
 
 def _score(model: str | Path, rows: list[dict[str, Any]], s: ClickBenchConfig

@@ -85,10 +85,10 @@ class AdaptBenchConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
-def _train(config: TrainConfig, stream: TextIO | None,
-           logs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Run one config; returns its stage_done event (raises RuntimeError on failure) and puts
-    its log events in ``logs``."""
+def train_logged(config: TrainConfig, stream: TextIO | None
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run one config; (its stage_done event, its log events), its events copied to
+    ``stream``. RuntimeError when it fails."""
     buffer = io.StringIO()
     code = run_training(config, stream=buffer)
     if stream is not None:
@@ -98,9 +98,8 @@ def _train(config: TrainConfig, stream: TextIO | None,
     if code != 0 or not events or events[-1]["event"] != "done":
         raise RuntimeError(f"training in {config.output_dir} failed (exit {code}): "
                            f"{events[-1] if events else 'no output'}")
-    if logs is not None:
-        logs.extend(e for e in events if e["event"] == "log")
-    return [e for e in events if e["event"] == "stage_done"][-1]
+    done = [e for e in events if e["event"] == "stage_done"][-1]
+    return done, [e for e in events if e["event"] == "log"]
 
 
 def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path | None = None,
@@ -134,22 +133,21 @@ def bench_adapt(dataset: str | Path, out_dir: str | Path, *, model: str | Path |
                                   device=s.device, save_steps=100_000, warmup_ratio=0.0,
                                   torch_threads=s.torch_threads)
     start = score(model)
-    sft_done = _train(TrainConfig(
+    sft_done, _ = train_logged(TrainConfig(
         model=str(model), output_dir=str(out / "sft"), method="sft", steps=s.sft_steps,
         learning_rate=s.sft_lr, batch_size=s.sft_batch, lr_scheduler_type="cosine",
         max_minutes=s.sft_minutes, **{**common, "warmup_ratio": DEMO.warmup_ratio}), stream)
     sft_model = out / "sft" / "model"
     sft = score(sft_model)
-    grpo_logs: list[dict[str, Any]] = []
-    grpo_done = _train(TrainConfig(
+    grpo_done, grpo_logs = train_logged(TrainConfig(
         model=str(sft_model), output_dir=str(out / "grpo"), method="grpo", steps=100_000,
         learning_rate=s.grpo_lr, batch_size=s.num_generations * s.prompts_per_step,
         num_generations=s.num_generations, max_completion_length=s.max_completion_length,
         temperature=s.temperature, beta=0.0, scale_rewards=s.scale_rewards,
         lr_scheduler_type="constant", logging_steps=1,
-        max_minutes=s.grpo_minutes, **common), stream, grpo_logs)
+        max_minutes=s.grpo_minutes, **common), stream)
     grpo = score(out / "grpo" / "model")
-    control_done = _train(TrainConfig(
+    control_done, _ = train_logged(TrainConfig(
         model=str(sft_model), output_dir=str(out / "control"), method="sft", steps=100_000,
         learning_rate=s.control_lr, batch_size=s.sft_batch, lr_scheduler_type="constant",
         max_minutes=grpo_done["train_seconds"] / 60.0, **common), stream)
