@@ -123,23 +123,27 @@ class RewardSpread:
 
 
 def summarise_logs(logs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A GRPO run's spread over its log events: steps, mean tie share and spread, first and
-    last mean reward (how far from its ceiling the start already was).
+    """A GRPO run's spread over its log events: steps, mean tie share and spread, and the mean
+    reward of its first and of its last tenth of steps (did the policy's own reward rise?).
 
     >>> summarise_logs([{"zero_spread_share": 0.5, "reward_spread": 0.1, "reward_mean": 0.2},
     ...                 {"zero_spread_share": 0.0, "reward_spread": 0.3, "reward_mean": 0.4}])
     {'steps': 2, 'zero_spread_share': 0.25, 'reward_spread': 0.2, 'reward_first': 0.2, \
 'reward_last': 0.4}
+    >>> logs = [{"reward_mean": r} for r in [0.0] * 10 + [0.5] * 10]
+    >>> summarise_logs(logs)["reward_first"], summarise_logs(logs)["reward_last"]
+    (0.0, 0.5)
     """
     def mean(key: str) -> float | None:
         values = [e[key] for e in logs if e.get(key) is not None]
         return round(statistics.fmean(values), 4) if values else None
 
-    rewards = [e["reward_mean"] for e in logs if e.get("reward_mean") is not None]
+    rewards = [float(e["reward_mean"]) for e in logs if e.get("reward_mean") is not None]
+    tenth = max(1, len(rewards) // 10)
     out = {"steps": len(logs), "zero_spread_share": mean("zero_spread_share"),
            "reward_spread": mean("reward_spread"),
-           "reward_first": rewards[0] if rewards else None,
-           "reward_last": rewards[-1] if rewards else None}
+           "reward_first": round(statistics.fmean(rewards[:tenth]), 4) if rewards else None,
+           "reward_last": round(statistics.fmean(rewards[-tenth:]), 4) if rewards else None}
     for key in REACH:  # the click reward's (ClickReach), when logged
         if (value := mean(key)) is not None:
             out[key] = value
