@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from psygnal import Signal
 
 from viewer.annotations import FrameLocation
+from viewer.edit_order import stamp
 from viewer.measurements.shapes import Measurement, relocated
 
 
@@ -24,10 +25,10 @@ class MeasurementSet:
     >>> ms.relabel(m.id, "cyst")
     >>> ms.get(m.id).label
     'cyst'
-    >>> ms.undo(); ms.get(m.id).label
+    >>> _ = ms.undo(); ms.get(m.id).label
     ''
-    >>> ms.undo(); len(ms)
-    0
+    >>> ms.undo().id == m.id, len(ms)
+    (True, 0)
     """
 
     changed = Signal(str)  # a measurement was added, edited or removed (its id)
@@ -40,6 +41,10 @@ class MeasurementSet:
         self._items: dict[str, Measurement] = {}
         self._undo: list[tuple[Measurement | None, Measurement | None]] = []
         self._redo: list[tuple[Measurement | None, Measurement | None]] = []
+        # when each step went on its stack, and the last new edit (viewer.edit_order's clock)
+        self._undo_stamps: list[int] = []
+        self._redo_stamps: list[int] = []
+        self.edit_stamp = 0
 
     def __iter__(self) -> Iterator[Measurement]:
         return iter(list(self._items.values()))
@@ -92,17 +97,37 @@ class MeasurementSet:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def undo(self) -> None:
-        if self._undo:
-            before, after = self._undo.pop()
-            self._redo.append((before, after))
-            self._apply(after, before, record=False)
+    @property
+    def undo_stamp(self) -> int:
+        """When the step :meth:`undo` would take back was made (0: none; :mod:`viewer.edit_order`)."""
+        return self._undo_stamps[-1] if self._undo_stamps else 0
 
-    def redo(self) -> None:
-        if self._redo:
-            before, after = self._redo.pop()
-            self._undo.append((before, after))
-            self._apply(before, after, record=False)
+    @property
+    def redo_stamp(self) -> int:
+        return self._redo_stamps[-1] if self._redo_stamps else 0
+
+    def undo(self) -> Measurement | None:
+        """Take back the last step; returns the measurement it touched, as it is now or as it
+        was when the step removed it (so a view can go to its frame), None when none."""
+        if not self._undo:
+            return None
+        before, after = self._undo.pop()
+        self._undo_stamps.pop()
+        self._redo.append((before, after))
+        self._redo_stamps.append(stamp())
+        self._apply(after, before, record=False)
+        return before or after
+
+    def redo(self) -> Measurement | None:
+        """Make the last undone step again; returns what it touched, like :meth:`undo`."""
+        if not self._redo:
+            return None
+        before, after = self._redo.pop()
+        self._redo_stamps.pop()
+        self._undo.append((before, after))
+        self._undo_stamps.append(stamp())
+        self._apply(before, after, record=False)
+        return after or before
 
     # ---- internals -------------------------------------------------------------------
     def _require(self, measurement_id: str) -> Measurement:
@@ -121,7 +146,10 @@ class MeasurementSet:
             self._items[after.id] = after
         if record:
             self._undo.append((before, after))
+            self.edit_stamp = stamp()
+            self._undo_stamps.append(self.edit_stamp)
             self._redo.clear()
+            self._redo_stamps.clear()
         self.changed.emit(changed.id)
         self.history_changed.emit(self.can_undo, self.can_redo)
 

@@ -7,7 +7,8 @@ clears the selection and drags window/level as before. B toggles box mode (left-
 box, then asks for its label, default "finding"); Escape leaves box mode or clears the
 selection. Box mode is ``ViewState.mode == "box"``, so the menu, the keys and the view agree.
 Double-click (or F2) relabels. A or Enter accepts the selected AI box. Delete removes
-the selected box. Ctrl+Z undoes, Ctrl+Shift+Z / Ctrl+Y redo. Every gesture is ONE edit on the
+the selected box. Ctrl+Z undoes, Ctrl+Shift+Z / Ctrl+Y redo (when the study's newest step is a
+measurement's, the measurement overlay, first in the input tools, takes the key). Every gesture is ONE edit on the
 :class:`~viewer.annotations.AnnotationSet` (a drag is previewed on screen, committed on release),
 and edits snap to whole image pixels.
 """

@@ -21,8 +21,9 @@ follow it live while it is dragged; the edit is committed on release, as one und
 A press on a handle of a measurement on the slice (any mode) selects it and drags that handle
 (``move`` at an ROI's centre moves the whole shape); double-click or F2 names it (or links it to
 a box of the study's findings); Delete removes the selected one; Escape cancels a drawing,
-clears the selection, then leaves the tool. Ctrl+Z / Ctrl+Y undo and redo measurement edits
-while a measurement tool is on or one is selected (box edits otherwise).
+clears the selection, then leaves the tool. Ctrl+Z / Ctrl+Y undo and redo the study's last
+edit, a measurement's here or a box's in the box overlay, whichever came last
+(:mod:`viewer.edit_order`); an undo goes to the frame it changed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.annotations import FrameLocation
+from viewer.boxes.mapping import is_native
+from viewer.edit_order import Stamped, latest_redo, latest_undo
 from viewer.findings import StudyFindings
 from viewer.measurements import Measurement, MeasurementSet, StudyMeasurements, measure
 from viewer.measurements.editing import dragged, drawn, handles, outline
@@ -101,11 +104,32 @@ class MeasureOverlay(QtCore.QObject):
 
     def undo(self) -> None:
         if self.measurements is not None:
-            self.measurements.undo()
+            self._show(self.measurements.undo())
 
     def redo(self) -> None:
         if self.measurements is not None:
-            self.measurements.redo()
+            self._show(self.measurements.redo())
+
+    def _show(self, touched: Measurement | None) -> None:
+        """After undo/redo: go to the frame of the measurement that changed (native plane)."""
+        series = self.state.series
+        if touched is None or series is None or touched.frame.series_uid != series.uid or \
+                not is_native(self.state.geometry):
+            return
+        self.state.slice_index = touched.frame.frame_index
+
+    def _history_key(self, redo: bool) -> bool:
+        """Ctrl+Z (Ctrl+Y): undo (redo) here when the study's newest step is a measurement's;
+        True also when neither history may take it (a stale redo of the boxes included,
+        :mod:`viewer.edit_order`); False leaves the key to the box overlay."""
+        if self.measurements is None:
+            return False
+        boxes = self.findings.annotations if self.findings is not None else None
+        histories: list[Stamped] = [self.measurements, *([boxes] if boxes is not None else [])]
+        pick = latest_redo(histories) if redo else latest_undo(histories)
+        if pick is self.measurements:
+            (self.redo if redo else self.undo)()
+        return pick is None or pick is self.measurements
 
     # ---- actions -------------------------------------------------------------------------
     def _make_actions(self) -> None:
@@ -346,13 +370,10 @@ class MeasureOverlay(QtCore.QObject):
         key, mods = event.key(), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        active = self.state.mode in MEASURE_TOOLS or self.part.selected is not None
-        if ctrl and active and (key == Qt.Key.Key_Y or (key == Qt.Key.Key_Z and shift)):
-            self.redo()
-            return True
-        if ctrl and active and key == Qt.Key.Key_Z:
-            self.undo()
-            return True
+        if ctrl and (key == Qt.Key.Key_Y or (key == Qt.Key.Key_Z and shift)):
+            return self._history_key(redo=True)
+        if ctrl and key == Qt.Key.Key_Z:
+            return self._history_key(redo=False)
         if key == Qt.Key.Key_Escape:
             if self._angle is not None or self._draw_start is not None:
                 self._cancel()

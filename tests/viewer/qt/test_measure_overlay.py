@@ -14,6 +14,7 @@ from tests.viewer.qt.synthetic import ct_series, study_of
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.findings import StudyFindings
 from viewer.measurements import MeasurementSet, StudyMeasurements
+from viewer.qt.box_overlay import BoxOverlay
 from viewer.qt.measure_overlay import MeasureOverlay
 
 Qt = QtCore.Qt
@@ -167,6 +168,41 @@ def test_handles_move_undo_delete_and_escape(measuring, qtbot):
     assert state.mode == "window"
     state.slice_index = 2  # another slice shows none of this slice's measurements
     assert overlay.shown_texts() == {}
+
+
+def test_ctrl_z_takes_back_the_last_edit_box_or_measurement(measuring, qtbot):
+    """A box moved on slice 3, then an ellipse drawn on slice 5 and the tool left: Ctrl+Z takes
+    the ellipse back, not the older box correction (training data); the next Ctrl+Z goes to
+    slice 3 and takes the move back; Ctrl+Y redoes them in turn; a new edit ends the redo."""
+    state, view, overlay, ms, annotations = measuring()
+    boxes = BoxOverlay(view, overlay.findings, state)  # after it: the measurements stay first
+    series = state.series
+    fid = annotations.add_predictions([Annotation(
+        PixelBox(5, 5, 15, 15), "nodule", FrameLocation(series.uid, 3), "model",
+        answer_id="a1", model_id="tiny")])[0]
+    annotations.move(fid, 4, 0)
+    state.slice_index = 5
+    overlay.set_tool("ellipse")
+    draw(view, [(6, 8), (14, 16)])
+    m = only(ms)
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Escape)  # the new ellipse is no longer selected
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Escape)  # and the tool is off
+    assert state.mode == "window" and overlay.part.selected is None
+
+    def press(key, mods=Qt.KeyboardModifier.ControlModifier):
+        qtbot.keyClick(view.canvas, key, mods)
+        return len(ms), annotations[fid].current.box.x0, state.slice_index
+
+    assert press(Qt.Key.Key_Z) == (0, 9, 5)   # the ellipse goes, the moved box stays
+    assert press(Qt.Key.Key_Z) == (0, 5, 3)   # then the move, shown on its slice
+    assert press(Qt.Key.Key_Y) == (0, 9, 3)   # redo: the move first
+    state.slice_index = 8
+    assert press(Qt.Key.Key_Y) == (1, 9, 5)   # then the ellipse, on its slice
+    assert ms.get(m.id) == m
+    assert press(Qt.Key.Key_Z) == (0, 9, 5)
+    annotations.relabel(fid, "mass")          # a new edit: the ellipse is not redone any more
+    assert press(Qt.Key.Key_Y) == (0, 9, 5) and annotations[fid].current.label == "mass"
+    boxes.disconnect_model()
 
 
 def test_label_links_to_a_predicted_box(measuring):
