@@ -29,6 +29,8 @@ from app.qt.panels.sweep import SweepBar
 from app.qt.panels.training import TrainingTab
 from app.qt.reading_workspace import ReadingWorkspace
 from app.qt.share_menu import ShareMenu
+from app.qt.viewport_export import Pane
+from app.qt.widgets import scrolling, stacked
 from app.qt.workers import LoadJob, LoadWorker
 from app.session import ReadingSession
 from viewer.qt.box_overlay import BoxOverlay
@@ -121,7 +123,7 @@ class MainWindow(QtWidgets.QMainWindow):
             for view, state in zip(grid_views[1:], session.layout.viewports[1:], strict=True)]
         self.share = ShareMenu(self.menuBar().addMenu("&Share"), self.view, self.overlay,
                                self.state, session.findings_for(self.state),
-                               session.workspace_dir / "audit")
+                               session.workspace_dir / "audit", layout=self._layout_panes)
         self.panels = _Panels(
             findings=FindingsPanel(session.findings, self.state),
             chat=ChatPanel(session.conversation, session.frames, session.findings),
@@ -135,7 +137,7 @@ class MainWindow(QtWidgets.QMainWindow):
         panels = self.panels
         for name, widget in (("Findings", panels.findings), ("Chat", panels.chat),
                              ("Report", panels.report), ("Model", panels.model),
-                             ("Fine-tuning", _scrolling(panels.training))):
+                             ("Fine-tuning", scrolling(panels.training))):
             dock = QtWidgets.QDockWidget(name, self)
             dock.setObjectName(name.lower())
             dock.setWidget(widget)
@@ -150,13 +152,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Chat"].raise_()
         self.docks["3D findings"] = dock = QtWidgets.QDockWidget("3D findings", self)
         dock.setObjectName("3d-findings")
-        dock.setWidget(_stacked(self.sweep_bar, self.findings3d_panel))
+        dock.setWidget(stacked(self.sweep_bar, self.findings3d_panel))
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
         # a tab beside the boxes list, tabified once the window has its size (as the PACS
         # tab: tabified at construction, a ghost "3D findings" tab stayed drawn over Report)
         self.measuring = build_measuring(self, self.view, session,
                                          lambda: loaded_studies(self.result))
+        self.share.measures = self.measuring.overlay
         QtCore.QTimer.singleShot(0, self._tabify_findings3d)
         session.sweep.started.connect(lambda _text: dock.raise_())
         self.boxes_menu = self.menuBar().addMenu("&Boxes")
@@ -183,11 +186,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels.report.view = state
         self.sweep_bar.view = state
         index = self.session.layout.index_of(state)
-        overlays = [(self.overlay, self.measuring.overlay), *self.viewport_overlays]
-        self._show_box_tools_of(overlays[index][0])
-        self.measuring.show_tools_of(overlays[index][1])
-        self.share.follow(self.workspace.grid.views[index], overlays[index][0], state,
-                          self.session.findings_for(state))
+        boxes, measures = self._overlays()[index]
+        self._show_box_tools_of(boxes)
+        self.measuring.show_tools_of(measures)
+        self.share.follow(self.workspace.grid.views[index], boxes, state,
+                          self.session.findings_for(state), measures)
+
+    def _overlays(self) -> list[tuple[BoxOverlay, MeasureOverlay]]:
+        """Each viewport's box and measurement overlays, in layout order."""
+        return [(self.overlay, self.measuring.overlay), *self.viewport_overlays]
+
+    def _layout_panes(self) -> tuple[QtWidgets.QWidget, list[Pane]]:
+        """The viewport grid, and each viewport with its overlays (Share, "Save layout")."""
+        grid = self.workspace.grid
+        return grid, [Pane(v, *o) for v, o in zip(grid.views, self._overlays(), strict=True)]
 
     def _show_box_tools_of(self, overlay: BoxOverlay) -> None:
         self.boxes_menu.clear()
@@ -477,22 +489,3 @@ class _Panels:
     report: ReportPanel
     model: ModelPanel
     training: TrainingTab
-
-
-def _stacked(*widgets: QtWidgets.QWidget) -> QtWidgets.QWidget:
-    """``widgets`` one above the other, the last one taking the spare height."""
-    box = QtWidgets.QWidget()
-    layout = QtWidgets.QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for k, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if k == len(widgets) - 1 else 0)
-    return box
-
-
-def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
-    """``widget`` in a scroll area, so a large panel never forces the docks wider than the
-    slice view can spare."""
-    area = QtWidgets.QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    return area

@@ -1,5 +1,5 @@
-"""The Share menu: the view as a picture, and de-identified copies of the study, the series or
-the key images (:mod:`viewer.deid`, run off the GUI thread). Each de-identified export is
+"""The Share menu: the active view or the whole layout as a picture, and de-identified copies of
+the study, the series or the key images (:mod:`viewer.deid`, run off the GUI thread). Each de-identified export is
 recorded in the workspace's audit log with its profile and options.
 
 The menu gets the parts it needs (the slice view and its box overlay, the view state, the
@@ -9,13 +9,15 @@ findings), never the window.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from app.qt.viewport_export import SnapshotOptions, grab_viewport, save_image
+from app.qt.viewport_export import Pane, SnapshotOptions, grab_layout, grab_viewport, save_image
 from viewer.findings import StudyFindings
 from viewer.qt.box_overlay import BoxOverlay
+from viewer.qt.measure_overlay import MeasureOverlay
 from viewer.qt.slice_view import SliceView
 from viewer.study import Series, Study
 from viewer.viewstate import ViewState
@@ -46,12 +48,18 @@ class ShareMenu(QtCore.QObject):
     finished = QtCore.Signal(object)
 
     def __init__(self, menu: QtWidgets.QMenu, view: SliceView, overlay: BoxOverlay,
-                 state: ViewState, findings: StudyFindings, audit_dir: Path) -> None:
+                 state: ViewState, findings: StudyFindings, audit_dir: Path, *,
+                 measures: MeasureOverlay | None = None,
+                 layout: Callable[[], tuple[QtWidgets.QWidget, list[Pane]]] | None = None
+                 ) -> None:
         super().__init__(menu)
-        self.menu, self.view, self.overlay = menu, view, overlay
+        self.menu, self.view, self.overlay, self.measures = menu, view, overlay, measures
         self.state, self.findings, self.audit_dir = state, findings, audit_dir
+        self.layout = layout  # the viewport grid and its panes, for "Save layout as image"
         self.last_report: object = None
         menu.addAction("Save view as image...").triggered.connect(self._ask_snapshot)
+        menu.addAction("Save layout as image...").triggered.connect(
+            lambda: self._ask_snapshot(whole_layout=True))
         menu.addSeparator()
         for scope in SCOPES:
             menu.addAction(f"Export de-identified {scope}...").triggered.connect(
@@ -59,29 +67,38 @@ class ShareMenu(QtCore.QObject):
         self.finished.connect(self._on_finished)
 
     def follow(self, view: SliceView, overlay: BoxOverlay, state: ViewState,
-               findings: StudyFindings) -> None:
+               findings: StudyFindings, measures: MeasureOverlay | None = None) -> None:
         """Share what another viewport shows from now on (the active one)."""
         self.view, self.overlay, self.state, self.findings = view, overlay, state, findings
+        self.measures = measures
 
     # ---- picture ------------------------------------------------------------------------
-    def _ask_snapshot(self) -> None:
-        options = _ask_options(self.view, "Save view as image", {
+    def _ask_snapshot(self, whole_layout: bool = False) -> None:
+        title = "Save layout as image" if whole_layout else "Save view as image"
+        options = _ask_options(self.view, title, {
             "boxes": "Boxes", "measurements": "Measurements", "draft_label": "AI DRAFT label",
             "patient_text": "Patient name, ID and study date"},
             defaults={"boxes": True, "measurements": True, "draft_label": True})
         if options is None:
             return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.view, "Save view as image", "",
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.view, title, "",
                                                         "PNG (*.png);;JPEG (*.jpg *.jpeg)")
         if path:
             try:
-                self.save_snapshot(Path(path), SnapshotOptions(**options))
+                self.save_snapshot(Path(path), SnapshotOptions(**options),
+                                   whole_layout=whole_layout)
             except (ValueError, OSError) as exc:
-                QtWidgets.QMessageBox.warning(self.view, "Save view as image", str(exc))
+                QtWidgets.QMessageBox.warning(self.view, title, str(exc))
 
-    def save_snapshot(self, path: Path, options: SnapshotOptions) -> Path:
-        """Save the view as ``path`` (.png or .jpg); ValueError or OSError says why not."""
-        return save_image(grab_viewport(self.view, self.overlay, options), path)
+    def save_snapshot(self, path: Path, options: SnapshotOptions, *,
+                      whole_layout: bool = False) -> Path:
+        """Save the active view (or every viewport of the layout, as on screen) as ``path``
+        (.png or .jpg); ValueError or OSError says why not."""
+        if whole_layout and self.layout is not None:
+            grid, panes = self.layout()
+            return save_image(grab_layout(grid, panes, options), path)
+        return save_image(grab_viewport(self.view, self.overlay, options,
+                                        measures=self.measures), path)
 
     # ---- de-identified DICOM --------------------------------------------------------------
     def _ask_deidentify(self, scope: str) -> None:

@@ -1,18 +1,24 @@
-"""The slice view as a picture to share: PNG or JPEG of what is on screen.
+"""The slice view, or the whole layout of viewports, as a picture to share: PNG or JPEG of
+what is on screen.
 
-By default the picture keeps the boxes and the rulers, carries an "AI DRAFT" label, and shows
-no patient text: the corner that names the patient (name, ID, study description and date) is
-left out unless the user asks for it. The other corners (modality, slice, window) stay.
+By default the picture keeps the boxes and the measurements (ROIs, angles, axes, rulers),
+carries an "AI DRAFT" band above the image, and shows no patient text: the corner that names
+the patient (name, ID, study description and date) is left out of every viewport unless the
+user asks for it. The other corners (modality, slice, window) stay.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.qt.box_overlay import BoxOverlay
+from viewer.qt.measure_overlay import MeasureOverlay
 from viewer.qt.slice_view import SliceView
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -30,10 +36,35 @@ class SnapshotOptions:
     patient_text: bool = False
 
 
+class Pane(NamedTuple):
+    """One viewport and the overlays drawn over it."""
+
+    view: SliceView
+    boxes: BoxOverlay | None = None
+    measures: MeasureOverlay | None = None
+
+
 def grab_viewport(view: SliceView, overlay: BoxOverlay | None,
-                  options: SnapshotOptions = SnapshotOptions()) -> QtGui.QImage:
+                  options: SnapshotOptions = SnapshotOptions(), *,
+                  measures: MeasureOverlay | None = None) -> QtGui.QImage:
     """Render the slice view as it is, with the parts ``options`` leaves out hidden for the
     moment of the grab (and shown again after)."""
+    with _leaving_out([Pane(view, overlay, measures)], options):
+        image = view.canvas.grab().toImage()
+    return _with_banner(image, DRAFT_LABEL) if options.draft_label else image
+
+
+def grab_layout(grid: QtWidgets.QWidget, panes: Sequence[Pane],
+                options: SnapshotOptions = SnapshotOptions()) -> QtGui.QImage:
+    """Render the whole layout as on screen (every viewport shown, e.g. the prior beside the
+    current study), each with what ``options`` leaves out hidden; one AI DRAFT band."""
+    with _leaving_out(panes, options):
+        image = grid.grab().toImage()
+    return _with_banner(image, DRAFT_LABEL) if options.draft_label else image
+
+
+@contextmanager
+def _leaving_out(panes: Sequence[Pane], options: SnapshotOptions) -> Iterator[None]:
     hidden: list[QtWidgets.QGraphicsItem | QtWidgets.QWidget] = []
 
     def hide(item: QtWidgets.QGraphicsItem | QtWidgets.QWidget) -> None:
@@ -41,40 +72,48 @@ def grab_viewport(view: SliceView, overlay: BoxOverlay | None,
             item.setVisible(False)
             hidden.append(item)
 
-    if not options.patient_text:
-        hide(view.overlay.corners[PATIENT_CORNER])
-    if not options.boxes and overlay is not None:
-        for item in overlay.items.values():
-            hide(item.outline)
-    if not options.measurements:
-        for graphic in view.rulers.graphics():
-            hide(graphic)
+    for view, boxes, measures in panes:
+        if not options.patient_text:
+            hide(view.overlay.corners[PATIENT_CORNER])
+        if not options.boxes and boxes is not None:
+            for item in boxes.items.values():
+                hide(item.outline)
+        if not options.measurements:
+            for graphic in view.rulers.graphics():
+                hide(graphic)
+            if measures is not None:
+                for shape in [*measures.items.values(), measures.preview]:
+                    hide(shape.outline)
     try:
-        image = view.canvas.grab().toImage()
+        yield
     finally:
         for shown in hidden:
             shown.setVisible(True)
-    if options.draft_label:
-        _label(image, DRAFT_LABEL)
-    return image
 
 
-def _label(image: QtGui.QImage, text: str) -> None:
-    painter = QtGui.QPainter(image)
+def _with_banner(image: QtGui.QImage, text: str) -> QtGui.QImage:
+    """``image`` under a red band that carries ``text``: the label covers nothing of the
+    picture (no corner text, no viewport), and its font shrinks until it fits the width."""
+    font = QtGui.QFont()
+    font.setBold(True)
+    size = min(18.0, max(9.0, image.width() / 40))
+    font.setPointSizeF(size)
+    while QtGui.QFontMetrics(font).horizontalAdvance(text) > image.width() - 16 and size > 5:
+        size -= 0.5
+        font.setPointSizeF(size)
+    band = QtGui.QFontMetrics(font).height() + 10
+    out = QtGui.QImage(image.width(), image.height() + band, QtGui.QImage.Format.Format_RGB32)
+    out.fill(QtGui.QColor(176, 0, 32))
+    painter = QtGui.QPainter(out)
     try:
-        font = painter.font()
-        font.setBold(True)
-        font.setPointSizeF(max(9.0, image.height() / 45))
+        painter.drawImage(0, band, image)
         painter.setFont(font)
-        metrics = QtGui.QFontMetrics(font)
-        box = QtCore.QRect(0, 0, metrics.horizontalAdvance(text) + 16, metrics.height() + 8)
-        # below the top edge letter (A, P, ...), which stays readable
-        box.moveCenter(QtCore.QPoint(image.width() // 2, box.height() // 2 + 30))
-        painter.fillRect(box, QtGui.QColor(176, 0, 32))
         painter.setPen(QtGui.QColor("white"))
-        painter.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(QtCore.QRect(0, 0, image.width(), band),
+                         QtCore.Qt.AlignmentFlag.AlignCenter, text)
     finally:
         painter.end()
+    return out
 
 
 def save_image(image: QtGui.QImage, path: str | Path) -> Path:

@@ -192,3 +192,50 @@ def test_chat_boxes_and_measurements_act_on_the_active_viewport(make_window, two
     ellipse.trigger()
     assert right.mode == "ellipse" and left.mode == "window"
     assert win.share.state is right and win.share.view is grid.views[1]  # Share: this view
+
+
+def test_the_layout_picture_shows_both_studies_and_no_patient_text(make_window, two_studies,
+                                                                   qtbot, tmp_path):
+    """Share > Save layout as image: the current study and the prior side by side as on
+    screen, one AI DRAFT label, and each viewport's patient corner left out by default."""
+    from PIL import Image
+
+    from app.qt.viewport_export import SnapshotOptions
+
+    current, prior = two_studies
+    win = make_window()
+    _open(win, qtbot, [current])
+    win.workspace.open_prior([prior])
+    layout = win.session.layout
+    qtbot.waitUntil(lambda: layout.name == "1x2" and layout.viewports[1].series is not None,
+                    timeout=20_000)
+    grid = win.workspace.grid
+
+    def ball_on_screen(view) -> bool:  # the slice's pixels are in (the loader fills them late)
+        image = view.canvas.grab().toImage()
+        middle = image.pixelColor(image.width() // 2, image.height() // 2)
+        return middle.value() > 200
+
+    qtbot.waitUntil(lambda: all(ball_on_screen(v) for v in grid.views[:2]), timeout=20_000)
+
+    def picture(name: str, **options) -> np.ndarray:
+        path = win.share.save_snapshot(tmp_path / name, SnapshotOptions(**options),
+                                       whole_layout=True)
+        return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+    shared, named = picture("layout.png"), picture("named.png", patient_text=True)
+    view_only = win.share.save_snapshot(tmp_path / "view.png", SnapshotOptions())
+    band = shared.shape[0] - grid.height()  # the AI DRAFT band above the picture, red
+    assert 10 < band < 60 and shared.shape[1] == grid.width()
+    assert (shared[:band, :, 0] > 150).mean() > 0.5 and (shared[:band, :, 1] < 40).mean() > 0.5
+    assert Image.open(view_only).width < shared.shape[1] * 0.6  # one of the two viewports
+    for view in grid.views[:2]:
+        corner = view.canvas.mapTo(grid, QtCore.QPoint(0, band))
+        top_left = (slice(corner.y(), corner.y() + 60), slice(corner.x(), corner.x() + 160))
+        assert (named[top_left] != shared[top_left]).any()  # the patient text, only if asked
+        middle = (slice(corner.y() + view.canvas.height() // 3,
+                        corner.y() + 2 * view.canvas.height() // 3),
+                  slice(corner.x() + view.canvas.width() // 3,
+                        corner.x() + 2 * view.canvas.width() // 3))
+        assert shared[middle].max() > 200  # each study's bright ball is in the picture
+    assert view.overlay.corners["top_left"].isVisible()  # shown again after the grab

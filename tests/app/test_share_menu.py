@@ -15,7 +15,9 @@ from tests.viewer.deid_inputs import copy_study
 from viewer.annotations import Annotation, AnnotationSet, FrameLocation, PixelBox
 from viewer.findings import StudyFindings
 from viewer.loading import load
+from viewer.measurements import Measurement, MeasurementSet, StudyMeasurements
 from viewer.qt.box_overlay import BoxOverlay
+from viewer.qt.measure_overlay import MeasureOverlay
 
 
 def _pixels(path) -> np.ndarray:
@@ -34,8 +36,11 @@ def test_view_pictures_and_deidentified_key_images(make_view, qtbot, tmp_path):
                                              series.frames[state.slice_index].sop_instance_uid)))
     findings = StudyFindings.showing(annotations)
     overlay = BoxOverlay(view, findings, state)
+    rois = MeasurementSet(study.uid)
+    measures = MeasureOverlay(view, StudyMeasurements(rois), state, findings=findings)
     menu = QtWidgets.QMenu()
-    share = ShareMenu(menu, view, overlay, state, findings, tmp_path / "ws" / "audit")
+    share = ShareMenu(menu, view, overlay, state, findings, tmp_path / "ws" / "audit",
+                      measures=measures)
     QtWidgets.QApplication.processEvents()
     assert view.overlay.corners["top_left"].text().startswith("CompressedSamples")
 
@@ -47,15 +52,32 @@ def test_view_pictures_and_deidentified_key_images(make_view, qtbot, tmp_path):
     jpeg = share.save_snapshot(tmp_path / "view.jpg", SnapshotOptions())
     assert jpeg is not None and jpeg.read_bytes()[:2] == b"\xff\xd8"
     assert view.overlay.corners["top_left"].isVisible()  # shown again after the grab
-    height, width, _ = default.shape
-    top_left = (slice(0, 60), slice(0, 160))
-    assert (named[top_left] != default[top_left]).any()  # the patient text is only in one
+    height, width, _ = bare.shape
+    band = default.shape[0] - height  # the AI DRAFT band, above the view: it hides nothing
+    assert (height, width) == (520, 520) and 10 < band < 60 and named.shape == default.shape
     red = (default[..., 0] > 150) & (default[..., 1] < 40) & (default[..., 2] < 70)
-    assert red[: height // 8, width // 4: 3 * width // 4].sum() > 200  # the AI DRAFT label
+    assert red[:band].mean() > 0.5 and red[band:].sum() == 0
+    top_left = (slice(band, band + 60), slice(0, 160))
+    assert (named[top_left] != default[top_left]).any()  # the patient text is only in one
     bare_red = (bare[..., 0] > 150) & (bare[..., 1] < 40) & (bare[..., 2] < 70)
-    assert bare_red[: height // 8].sum() == 0
+    assert bare_red.sum() == 0
+    image = default[band:]
     middle = (slice(height // 8, height - 40), slice(0, width))
-    assert (bare[middle] != default[middle]).any()  # the box is drawn in one, not the other
+    assert (bare[middle] != image[middle]).any()  # the box is drawn in one, not the other
+
+    # "Measurements" off leaves out the ROIs too (their outline and statistics), not only
+    # the rulers: the picture is the one of the slice without the ellipse
+    roi = rois.add(Measurement.ellipse(FrameLocation(
+        series.uid, state.slice_index, series.frames[state.slice_index].sop_instance_uid),
+        (40, 120), (25, 25)))
+    QtWidgets.QApplication.processEvents()
+    assert measures.shown_texts()[roi.id]
+    no_rois = SnapshotOptions(measurements=False)
+    with_roi = _pixels(share.save_snapshot(tmp_path / "roi.png", SnapshotOptions()))
+    left_out = _pixels(share.save_snapshot(tmp_path / "no-roi.png", no_rois))
+    assert (with_roi != default).any() and (left_out == default).all()
+    assert measures.shown_texts()[roi.id]  # shown again after the grab
+    rois.remove(roi.id)
 
     # the three copies share one position: the loader shows them as three one-slice stacks
     assert len(files_to_share("study", state.study, state.series, findings)) == 3
@@ -74,3 +96,4 @@ def test_view_pictures_and_deidentified_key_images(make_view, qtbot, tmp_path):
             assert "1 de-identified file(s) written." in box.text()
             box.close()
     overlay.disconnect_model()
+    measures.disconnect_model()
