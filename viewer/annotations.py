@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from psygnal import Signal
 
-from viewer.edit_order import stamp
+from viewer.edit_order import Stamps
 
 if TYPE_CHECKING:
     from viewer.volume import Volume
@@ -284,10 +284,7 @@ class AnnotationSet:
     _findings: dict[str, Finding] = field(default_factory=dict)
     _undo: list[tuple[Edit, ...]] = field(default_factory=list)  # one entry per step
     _redo: list[tuple[Edit, ...]] = field(default_factory=list)
-    # when each step went on its stack, and the last new edit (viewer.edit_order's clock)
-    _undo_stamps: list[int] = field(default_factory=list)
-    _redo_stamps: list[int] = field(default_factory=list)
-    edit_stamp: int = field(default=0, init=False)
+    stamps: Stamps = field(default_factory=Stamps, init=False)  # the undo order, edit_order
 
     finding_changed = Signal(str)
     history_changed = Signal(bool, bool)
@@ -328,15 +325,6 @@ class AnnotationSet:
     @property
     def can_redo(self) -> bool:
         return bool(self._redo)
-
-    @property
-    def undo_stamp(self) -> int:
-        """When the step :meth:`undo` would take back was made (0: none; :mod:`viewer.edit_order`)."""
-        return self._undo_stamps[-1] if self._undo_stamps else 0
-
-    @property
-    def redo_stamp(self) -> int:
-        return self._redo_stamps[-1] if self._redo_stamps else 0
 
     # -------------------------------------------------------------- model output
     def add_predictions(self, annotations: list[Annotation]) -> list[str]:
@@ -411,9 +399,8 @@ class AnnotationSet:
         if not self._undo:
             raise IndexError("nothing to undo")
         step = self._undo.pop()
-        self._undo_stamps.pop()
         self._redo.append(step)
-        self._redo_stamps.append(stamp())
+        self.stamps.undone()
         for edit in reversed(step):
             self._put(edit.finding_id, edit.before)
         self._history()
@@ -423,9 +410,8 @@ class AnnotationSet:
         if not self._redo:
             raise IndexError("nothing to redo")
         step = self._redo.pop()
-        self._redo_stamps.pop()
         self._undo.append(step)
-        self._undo_stamps.append(stamp())
+        self.stamps.redone()
         for edit in step:
             self._put(edit.finding_id, edit.after)
         self._history()
@@ -469,10 +455,8 @@ class AnnotationSet:
         if not edits:
             return
         self._undo.append(tuple(edits))
-        self.edit_stamp = stamp()
-        self._undo_stamps.append(self.edit_stamp)
         self._redo.clear()
-        self._redo_stamps.clear()
+        self.stamps.made()
         for edit in edits:
             self._put(edit.finding_id, edit.after)
         self._history()

@@ -40,13 +40,8 @@ def _open(win, qtbot, paths) -> None:
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=20_000)
 
 
-def _key(win, qtbot, widget, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    win.activateWindow()
-    qtbot.keyClick(widget, key, modifier)
-
-
-def test_prior_hangs_beside_the_current_study_and_scrolls_with_it(make_window, two_studies,
-                                                                 qtbot):
+def _with_prior(make_window, qtbot, two_studies):
+    """A window with the current study open and its prior hung beside it (1x2)."""
     current, prior = two_studies
     win = make_window()
     _open(win, qtbot, [current])
@@ -55,6 +50,17 @@ def test_prior_hangs_beside_the_current_study_and_scrolls_with_it(make_window, t
     qtbot.waitUntil(lambda: layout.name == "1x2" and layout.viewports[1].series is not None,
                     timeout=20_000)
     qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=20_000)
+    return win, layout
+
+
+def _key(win, qtbot, widget, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    win.activateWindow()
+    qtbot.keyClick(widget, key, modifier)
+
+
+def test_prior_hangs_beside_the_current_study_and_scrolls_with_it(make_window, two_studies,
+                                                                 qtbot):
+    win, layout = _with_prior(make_window, qtbot, two_studies)
     left, right = layout.viewports[:2]
     grid = win.workspace.grid
     assert "2026-03-01" in grid.cells[0].header.text()
@@ -149,13 +155,8 @@ def test_hotkeys_are_remapped_in_the_dialog_and_saved(make_window, two_studies, 
 def test_chat_boxes_and_measurements_act_on_the_active_viewport(make_window, two_studies, qtbot):
     from viewer.annotations import Annotation, FrameLocation, PixelBox
 
-    current, prior = two_studies
-    win = make_window()
-    _open(win, qtbot, [current])
-    win.workspace.open_prior([prior])
-    layout, session = win.session.layout, win.session
-    qtbot.waitUntil(lambda: layout.viewports[1].series is not None, timeout=20_000)
-    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=20_000)
+    win, layout = _with_prior(make_window, qtbot, two_studies)
+    session = win.session
     left, right = layout.viewports[:2]
     grid = win.workspace.grid
     assert session.focus is left and session.conversation.view is left
@@ -202,13 +203,7 @@ def test_the_layout_picture_shows_both_studies_and_no_patient_text(make_window, 
 
     from app.qt.viewport_export import SnapshotOptions
 
-    current, prior = two_studies
-    win = make_window()
-    _open(win, qtbot, [current])
-    win.workspace.open_prior([prior])
-    layout = win.session.layout
-    qtbot.waitUntil(lambda: layout.name == "1x2" and layout.viewports[1].series is not None,
-                    timeout=20_000)
+    win, _layout = _with_prior(make_window, qtbot, two_studies)
     grid = win.workspace.grid
 
     def ball_on_screen(view) -> bool:  # the slice's pixels are in (the loader fills them late)

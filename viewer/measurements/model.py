@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from psygnal import Signal
 
 from viewer.annotations import FrameLocation
-from viewer.edit_order import stamp
+from viewer.edit_order import Stamps
 from viewer.measurements.shapes import Measurement, relocated
 
 
@@ -41,10 +41,7 @@ class MeasurementSet:
         self._items: dict[str, Measurement] = {}
         self._undo: list[tuple[Measurement | None, Measurement | None]] = []
         self._redo: list[tuple[Measurement | None, Measurement | None]] = []
-        # when each step went on its stack, and the last new edit (viewer.edit_order's clock)
-        self._undo_stamps: list[int] = []
-        self._redo_stamps: list[int] = []
-        self.edit_stamp = 0
+        self.stamps = Stamps()  # the undo order beside the boxes' (viewer.edit_order)
 
     def __iter__(self) -> Iterator[Measurement]:
         return iter(list(self._items.values()))
@@ -97,24 +94,14 @@ class MeasurementSet:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    @property
-    def undo_stamp(self) -> int:
-        """When the step :meth:`undo` would take back was made (0: none; :mod:`viewer.edit_order`)."""
-        return self._undo_stamps[-1] if self._undo_stamps else 0
-
-    @property
-    def redo_stamp(self) -> int:
-        return self._redo_stamps[-1] if self._redo_stamps else 0
-
     def undo(self) -> Measurement | None:
         """Take back the last step; returns the measurement it touched, as it is now or as it
         was when the step removed it (so a view can go to its frame), None when none."""
         if not self._undo:
             return None
         before, after = self._undo.pop()
-        self._undo_stamps.pop()
         self._redo.append((before, after))
-        self._redo_stamps.append(stamp())
+        self.stamps.undone()
         self._apply(after, before, record=False)
         return before or after
 
@@ -123,9 +110,8 @@ class MeasurementSet:
         if not self._redo:
             return None
         before, after = self._redo.pop()
-        self._redo_stamps.pop()
         self._undo.append((before, after))
-        self._undo_stamps.append(stamp())
+        self.stamps.redone()
         self._apply(before, after, record=False)
         return after or before
 
@@ -146,10 +132,8 @@ class MeasurementSet:
             self._items[after.id] = after
         if record:
             self._undo.append((before, after))
-            self.edit_stamp = stamp()
-            self._undo_stamps.append(self.edit_stamp)
             self._redo.clear()
-            self._redo_stamps.clear()
+            self.stamps.made()
         self.changed.emit(changed.id)
         self.history_changed.emit(self.can_undo, self.can_redo)
 

@@ -34,7 +34,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.annotations import FrameLocation
 from viewer.boxes.mapping import is_native
-from viewer.edit_order import Stamped, latest_redo, latest_undo
+from viewer.edit_order import latest_redo, latest_undo
 from viewer.findings import StudyFindings
 from viewer.measurements import Measurement, MeasurementSet, StudyMeasurements, measure
 from viewer.measurements.editing import dragged, drawn, handles, outline
@@ -125,11 +125,12 @@ class MeasureOverlay(QtCore.QObject):
         if self.measurements is None:
             return False
         boxes = self.findings.annotations if self.findings is not None else None
-        histories: list[Stamped] = [self.measurements, *([boxes] if boxes is not None else [])]
+        mine = self.measurements.stamps
+        histories = [mine, *([boxes.stamps] if boxes is not None else [])]
         pick = latest_redo(histories) if redo else latest_undo(histories)
-        if pick is self.measurements:
+        if pick is mine:
             (self.redo if redo else self.undo)()
-        return pick is None or pick is self.measurements
+        return pick is None or pick is mine
 
     # ---- actions -------------------------------------------------------------------------
     def _make_actions(self) -> None:
