@@ -67,11 +67,17 @@ DEVICE ?= cpu
 DEMO_FLAGS := --vision-steps 1150 --vision-batch 64 --align-steps 280 --joint-steps 0 \
     --batch-size 16 --text-from resources/demo-model --previous resources/demo-model
 
+# Stage 2's trainer keeps two checkpoints (~40 MB each): only the newest goes back, and none
+# once the stage has written its model.
 train-demo-model: $(STAMP)
 	mkdir -p $(DEMO_RUN)
 	cp -r $(DEMO_KEEP)/. $(DEMO_RUN)/
 	$(BIN)/medmo train-demo-model $(DEMO_RUN) --resume --device $(DEVICE) --threads $$(nproc) \
 	    --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET)
+	cd $(DEMO_RUN) && if [ -d align/model ]; then rm -rf align/sft; else \
+	    for c in $$(ls -d align/sft/checkpoint-* 2>/dev/null | sort -t- -k2 -n | head -n -1); \
+	    do rm -rf "$$c"; done; fi
+	rm -rf $(DEMO_KEEP)/align
 	tar -C $(DEMO_RUN) --exclude=./data --exclude=./base --exclude=./align-base \
 	    --exclude='checkpoint.tmp' -cf - . | tar -C $(DEMO_KEEP) -xf -
 
