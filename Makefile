@@ -69,17 +69,13 @@ DEMO_FLAGS := --vision-steps 1150 --vision-batch 64 --align-steps 280 --joint-st
 
 # Stage 2's trainer keeps two checkpoints (~40 MB each): only the newest is left for git, and
 # none once the stage has written its model.
-# Allocator: glibc returns each step's large activations to the kernel and faults them back in
-# (120k page faults/s, 22 % of stage 1's CPU time in the kernel). jemalloc with purging off keeps
-# them (RSS 9.0 GB instead of 7.7 GB): 19 s a stage-1 step instead of 24 s on 2 cores, same run.
-# Without jemalloc, PyTorch's transparent huge pages cut the faults (about 23 s).
-JEMALLOC_CONF := dirty_decay_ms:-1,muzzy_decay_ms:-1
+# THP_MEM_ALLOC_ENABLE=1: PyTorch backs its large CPU tensors with transparent huge pages. With
+# 4 KB pages glibc faulted each step's freed activations back in (125k faults/s, 22 % of stage
+# 1's CPU time in the kernel): 21.9-23.5 s a step instead of 24.4-25.1 s, same run, same session.
+# (jemalloc with purging off reached 18-19 s, but its resident memory grew from 9 to 20.7 GB in
+# 130 steps and stalled a 24 GB machine.)
 train-demo-model: $(STAMP)
-	sh installer/system-deps.sh train || echo "train-demo-model: no jemalloc; slower" >&2
-	jemalloc=$$(ls /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 2>/dev/null | head -n 1 || true); \
-	if [ -n "$$jemalloc" ]; then alloc="LD_PRELOAD=$$jemalloc MALLOC_CONF=$(JEMALLOC_CONF)"; \
-	else alloc="THP_MEM_ALLOC_ENABLE=1"; fi; echo "allocator: $$alloc"; \
-	env $$alloc $(BIN)/medmo train-demo-model $(DEMO_KEEP) --resume --device $(DEVICE) --threads $$(nproc) \
+	THP_MEM_ALLOC_ENABLE=1 $(BIN)/medmo train-demo-model $(DEMO_KEEP) --resume --device $(DEVICE) --threads $$(nproc) \
 	    --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET)
 	cd $(DEMO_KEEP) && if [ -d align/model ]; then rm -rf align/sft; else \
 	    for c in $$(ls -d align/sft/checkpoint-* 2>/dev/null | sort -t- -k2 -n | head -n -1); \

@@ -5,8 +5,6 @@
 #   sh installer/system-deps.sh test   qt + Xvfb, the DICOM validators (dicom3tools, dcmtk)
 #                                      and Orthanc with its DICOMweb plugin (the test suite)
 #   sh installer/system-deps.sh all    the same as test
-#   sh installer/system-deps.sh train  jemalloc, which `make train-demo-model` preloads on CPU
-#                                      (stage 1: 19 s a step instead of 24 s on 2 cores)
 #
 # Installs only what is missing, with apt-get (Debian/Ubuntu; root or sudo). On other
 # distributions it names the libraries and exits 1. Safe to run repeatedly: when everything is
@@ -28,15 +26,14 @@ TEST_TOOLS="xvfb:Xvfb dicom3tools:dciodvfy dcmtk:dsrdump orthanc:Orthanc"
 ORTHANC_DICOMWEB=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
 
 case "$what" in
-    qt) packages=$QT_PACKAGES tools="" ;;
-    test|all) packages=$QT_PACKAGES tools=$TEST_TOOLS ;;
-    train) packages="libjemalloc2" tools="" ;;
-    *) echo "usage: sh installer/system-deps.sh [qt|test|all|train]" >&2; exit 2 ;;
+    qt) tools="" ;;
+    test|all) tools=$TEST_TOOLS ;;
+    *) echo "usage: sh installer/system-deps.sh [qt|test|all]" >&2; exit 2 ;;
 esac
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
-    for pkg in $packages; do
+    for pkg in $QT_PACKAGES; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
             || missing="$missing $pkg"
     done
@@ -53,8 +50,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "system-deps: missing$missing. This is not a Debian/Ubuntu system: install the" \
          "equivalents with your package manager (Qt needs the xcb libraries libxcb-cursor," \
          "libxcb-icccm, libxcb-keysyms, libxcb-image, libxcb-render-util, libxkbcommon-x11;" \
-         "the tests need Xvfb, dicom3tools, dcmtk and Orthanc with its DICOMweb plugin;" \
-         "training wants jemalloc)" >&2
+         "the tests need Xvfb, dicom3tools, dcmtk and Orthanc with its DICOMweb plugin)" >&2
     exit 1
 fi
 
