@@ -77,20 +77,33 @@ class StopRequest:
     def __init__(self, output_dir: str | Path) -> None:
         self.file = Path(output_dir) / STOP_FILE
         self._event = threading.Event()
+        self.reason: str | None = None  # what asked first: "SIGTERM", "SIGINT", "STOP file"
 
-    def install_signal_handlers(self) -> None:
-        """Route SIGTERM and SIGINT to a clean stop (main thread only)."""
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Route SIGTERM and SIGINT to a clean stop; a second Ctrl+C interrupts at once. Returns
+        what puts the caller's handlers back. Off the main thread (no signals there) a no-op."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
         def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+            if self._event.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.reason = self.reason or signal.Signals(signum).name
             self._event.set()
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        before = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, old in before.items():
+                signal.signal(sig, old)
+        return restore
 
     def set(self) -> None:
         self._event.set()
 
     def __bool__(self) -> bool:
         if not self._event.is_set() and self.file.exists():
+            self.reason = self.reason or "STOP file"
             self._event.set()
         return self._event.is_set()
 

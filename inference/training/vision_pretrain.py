@@ -10,19 +10,15 @@ the end is the whole checkpoint with the trained tower and no head.
 
 Runs survive interruption: ``OUT/checkpoint.pt`` (tower, head, optimiser, step) is replaced
 atomically every ``save_every`` steps, when the wall-time budget ends and when the run is
-interrupted (Ctrl+C or SIGTERM stop it at the end of the step in progress; a second Ctrl+C
-stops at once); calling again continues from it.
+interrupted (Ctrl+C, SIGTERM or a ``STOP`` file in OUT stop it at the end of the step in
+progress: :class:`~inference.training.callbacks.StopRequest`); calling again continues from it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -220,30 +216,6 @@ def _lr(stage: VisionStage, step: int) -> float:
     return stage.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
 
 
-@contextmanager
-def _stop_requests() -> Iterator[list[str]]:
-    """While inside, the first SIGINT or SIGTERM is recorded in the yielded list, for the loop
-    to save and stop at the end of its step, instead of killing the run mid-step (which loses
-    every step since the last save: 40 min on 2 CPU cores); a second SIGINT interrupts at once.
-    Off the main thread, where Python takes no signals, nothing is installed."""
-    asked: list[str] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield asked
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if asked and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        asked.append(signal.Signals(signum).name)
-
-    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield asked
-    finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)
-
-
 def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, *,
                     stage: VisionStage = VisionStage(), budget_seconds: float | None = None,
                     stream: TextIO | None = None, eval_slices: int = 150,
@@ -255,6 +227,8 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
     the head's held-out recall per kind (:func:`detector_scores`)."""
     import torch
     from transformers import AutoProcessor, Qwen3VLForConditionalGeneration
+
+    from inference.training.callbacks import StopRequest
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -307,7 +281,10 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
 
     tick = time.perf_counter()  # a step's time includes waiting for its batch
     window = (step, seconds)  # s_per_step_now: this call's rate since the last report
-    with _stop_requests() as asked:
+    asked = StopRequest(out)
+    asked.clear_file()
+    restore = asked.install_signal_handlers()
+    try:
         emit(event="start", step=step, steps=stage.steps, train_slices=len(rows),
              params=sum(p.numel() for p in visual.parameters()))
         visual.train()
@@ -335,9 +312,11 @@ def pretrain_vision(base: str | Path, dataset: str | Path, out_dir: str | Path, 
                      s_per_step=round(rate, 3), s_per_step_now=round(now, 3),
                      eta_min=round((stage.steps - step) * rate / 60, 1))
             if asked:  # before the next batch: Ctrl+C also ends the loader's workers
-                return stop(asked[0])
+                return stop(asked.reason or "stop")
             if step % stage.save_every == 0:
                 save()
+    finally:
+        restore()
     save()
     visual.eval()
     scores = detector_scores(visual, head, processor, slice_rows(dataset, "validation",
