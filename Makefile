@@ -69,14 +69,22 @@ DEMO_FLAGS := --vision-steps 1150 --vision-batch 64 --align-steps 280 --joint-st
 
 # Stage 2's trainer keeps two checkpoints (~40 MB each): only the newest is left for git, and
 # none once the stage has written its model.
-# THP_MEM_ALLOC_ENABLE=1: PyTorch backs its large CPU tensors with transparent huge pages. With
-# 4 KB pages glibc faulted each step's freed activations back in (125k faults/s, 22 % of stage
-# 1's CPU time in the kernel): 21.9-23.5 s a step instead of 24.4-25.1 s, same run, same session.
-# (jemalloc with purging off reached 18-19 s, but its resident memory grew from 9 to 20.7 GB in
-# 130 steps and stalled a 24 GB machine.)
+# Memory: each stage-1 step frees and reallocates GBs of activations. glibc unmaps them and
+# faults them back in, zeroed, 4 KB at a time (125k faults/s, 22 % of the CPU in the kernel).
+# jemalloc (libjemalloc2, where installed) with decay purging off keeps them mapped, and
+# --purge-above-gb gives them back in one go whenever the run passes PURGE_GB
+# (inference/training/allocator.py; without it, memory grew 100-300 MB a step and stalled a
+# 24 GB machine). Without jemalloc: PyTorch's transparent huge pages (THP_MEM_ALLOC_ENABLE=1).
+# Measured on this run, same session, 10-step windows: README, "Why jemalloc".
+JEMALLOC := $(firstword $(wildcard /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2))
+comma := ,
+ALLOCATOR := $(if $(JEMALLOC),LD_PRELOAD=$(JEMALLOC) \
+    MALLOC_CONF=dirty_decay_ms:-1$(comma)muzzy_decay_ms:-1,THP_MEM_ALLOC_ENABLE=1)
+PURGE_GB ?= 9
 train-demo-model: $(STAMP)
-	THP_MEM_ALLOC_ENABLE=1 $(BIN)/medmo train-demo-model $(DEMO_KEEP) --resume --device $(DEVICE) --threads $$(nproc) \
-	    --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET)
+	$(ALLOCATOR) $(BIN)/medmo train-demo-model $(DEMO_KEEP) --resume --device $(DEVICE) \
+	    --threads $$(nproc) --workers $$(nproc) $(DEMO_FLAGS) --budget-minutes $(BUDGET) \
+	    --purge-above-gb $(PURGE_GB)
 	cd $(DEMO_KEEP) && if [ -d align/model ]; then rm -rf align/sft; else \
 	    for c in $$(ls -d align/sft/checkpoint-* 2>/dev/null | sort -t- -k2 -n | head -n -1); \
 	    do rm -rf "$$c"; done; fi

@@ -2,8 +2,9 @@
 # System libraries and tools MedMO Viewer needs beside its Python packages.
 #
 #   sh installer/system-deps.sh qt     Qt's xcb runtime libraries (to open a window)
-#   sh installer/system-deps.sh test   qt + Xvfb, the DICOM validators (dicom3tools, dcmtk)
-#                                      and Orthanc with its DICOMweb plugin (the test suite)
+#   sh installer/system-deps.sh test   qt + Xvfb, the DICOM validators (dicom3tools, dcmtk),
+#                                      Orthanc with its DICOMweb plugin and jemalloc (the
+#                                      test suite; `make train-demo-model` uses jemalloc)
 #   sh installer/system-deps.sh all    the same as test
 #
 # Installs only what is missing, with apt-get (Debian/Ubuntu; root or sudo). On other
@@ -23,17 +24,18 @@ libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb
 libxcb-xfixes0 libxcb-xkb1 libxkbcommon0 libxkbcommon-x11-0"
 # package:command pairs for the test tools (a package counts as present when its command is)
 TEST_TOOLS="xvfb:Xvfb dicom3tools:dciodvfy dcmtk:dsrdump orthanc:Orthanc"
+TEST_LIBS="libjemalloc2"
 ORTHANC_DICOMWEB=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
 
 case "$what" in
-    qt) tools="" ;;
-    test|all) tools=$TEST_TOOLS ;;
+    qt) tools=""; libs="" ;;
+    test|all) tools=$TEST_TOOLS; libs=$TEST_LIBS ;;
     *) echo "usage: sh installer/system-deps.sh [qt|test|all]" >&2; exit 2 ;;
 esac
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
-    for pkg in $QT_PACKAGES; do
+    for pkg in $QT_PACKAGES $libs; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
             || missing="$missing $pkg"
     done
@@ -50,7 +52,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "system-deps: missing$missing. This is not a Debian/Ubuntu system: install the" \
          "equivalents with your package manager (Qt needs the xcb libraries libxcb-cursor," \
          "libxcb-icccm, libxcb-keysyms, libxcb-image, libxcb-render-util, libxkbcommon-x11;" \
-         "the tests need Xvfb, dicom3tools, dcmtk and Orthanc with its DICOMweb plugin)" >&2
+         "the tests need Xvfb, dicom3tools, dcmtk, Orthanc with its DICOMweb plugin and" \
+         "jemalloc)" >&2
     exit 1
 fi
 

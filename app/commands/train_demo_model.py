@@ -59,6 +59,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--joint-steps", type=int,
                         help="staged: stage 3 steps (0: no joint stage, the aligned model is "
                              "the result)")
+    parser.add_argument("--purge-above-gb", type=float, metavar="GB",
+                        help="with jemalloc preloaded without decay purging (make "
+                             "train-demo-model): give its freed memory back whenever the "
+                             "run's resident memory passes GB (inference/training/allocator.py)")
     parser.add_argument("--ship", nargs="?", const="", metavar="DEST",
                         help="train nothing: copy the finished OUT/model into the bundled "
                              "resources/demo-model (or DEST), checked (files, <= 30 MB, card) "
@@ -92,6 +96,12 @@ def run(args) -> int:
 
     if args.ship is not None:
         return ship(args)
+    if args.purge_above_gb:
+        from inference.training.allocator import purge_above
+
+        purger = purge_above(int(args.purge_above_gb * 2 ** 30))
+        print(json.dumps({"event": "memory", "purge_above_gb": args.purge_above_gb,
+                          "jemalloc": purger.active}), flush=True)
     if args.recipe == "staged":
         from app.commands.demo_staged import run_staged
 
